@@ -1,0 +1,34 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Hot kernels need the host's vector units: without -march=native Swift emits no AVX at all.
+// These are unsafe flags, which SwiftPM allows only in the root package: fine for an engine.
+let fast: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=native", "-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "swiftlm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftlm", targets: ["swiftlm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
+        .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: fast),
+        .target(name: "Transformer", dependencies: ["Tensor", "Quant"], swiftSettings: fast),
+        .executableTarget(name: "swiftlm", dependencies: [
+            "Transformer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], swiftSettings: fast),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fast),
+        .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: fast),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer"], swiftSettings: fast),
+    ],
+    swiftLanguageModes: [.v5]
+)

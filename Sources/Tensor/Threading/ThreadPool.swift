@@ -1,0 +1,112 @@
+import Foundation
+import Synchronization
+
+/// A fixed set of worker threads that run one job at a time, all threads together, and
+/// return when every thread is done. Workers spin briefly between jobs (a decode step
+/// issues hundreds of jobs per token; waking a sleeping thread costs tens of µs) and then
+/// sleep on a condition variable, so an idle server burns no CPU.
+///
+/// `activeThreads` is the budget the governor sets; it may change between jobs only.
+public final class ThreadPool: @unchecked Sendable {
+    public let maxThreads: Int
+    public var activeThreads: Int { shared.activeThreads }
+    /// What the workers hold: the pool itself is not retained by its threads, so dropping
+    /// the last reference to the pool stops them (deinit).
+    private let shared: WorkerState
+
+    public init(threads: Int) {
+        maxThreads = max(1, threads)
+        shared = WorkerState(threads: maxThreads)
+        for index in 1..<maxThreads {
+            let state = shared
+            let thread = Thread { state.workerLoop(index: index) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    deinit { shared.stop() }
+
+    /// Sets how many threads take part in the next jobs (1 ... maxThreads).
+    public func setActiveThreads(_ count: Int) {
+        shared.activeThreads = min(maxThreads, max(1, count))
+    }
+
+    /// Runs body(threadIndex, threadCount) on `activeThreads` threads, the caller being
+    /// thread 0, and returns when all have finished.
+    public func run(_ body: (_ thread: Int, _ threads: Int) -> Void) {
+        if shared.activeThreads == 1 { body(0, 1); return }
+        withoutActuallyEscaping(body) { shared.runJob($0) }
+    }
+
+    /// Splits 0..<count into contiguous chunks, one per active thread.
+    public func parallelFor(_ count: Int, _ body: (Range<Int>) -> Void) {
+        run { thread, threads in
+            let chunk = (count + threads - 1) / threads
+            let start = min(count, thread * chunk)
+            let end = min(count, start + chunk)
+            if start < end { body(start..<end) }
+        }
+    }
+}
+
+private final class WorkerState: @unchecked Sendable {
+    let threads: Int
+    var activeThreads: Int
+    let generation = Atomic<Int>(0)
+    let remaining = Atomic<Int>(0)
+    let stopping = Atomic<Bool>(false)
+    let condition = NSCondition()
+    var job: ((Int, Int) -> Void)?
+    let spinLimit = 100_000
+
+    init(threads: Int) {
+        self.threads = threads
+        activeThreads = threads
+    }
+
+    func runJob(_ body: @escaping (Int, Int) -> Void) {
+        let active = activeThreads
+        job = body
+        remaining.store(threads - 1, ordering: .relaxed)
+        publish()
+        body(0, active)
+        while remaining.load(ordering: .acquiring) != 0 {}
+        job = nil
+    }
+
+    func stop() {
+        stopping.store(true, ordering: .releasing)
+        publish()
+    }
+
+    private func publish() {
+        condition.lock()
+        generation.add(1, ordering: .releasing)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func workerLoop(index: Int) {
+        var seen = 0
+        while true {
+            var spins = 0
+            var current = generation.load(ordering: .acquiring)
+            while current == seen && spins < spinLimit {
+                spins += 1
+                current = generation.load(ordering: .acquiring)
+            }
+            if current == seen {
+                condition.lock()
+                while generation.load(ordering: .acquiring) == seen { condition.wait() }
+                condition.unlock()
+                current = generation.load(ordering: .acquiring)
+            }
+            seen = current
+            if stopping.load(ordering: .acquiring) { return }
+            let active = activeThreads
+            if index < active, let job { job(index, active) }
+            remaining.subtract(1, ordering: .releasing)
+        }
+    }
+}

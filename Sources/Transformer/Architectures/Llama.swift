@@ -1,0 +1,134 @@
+import Quant
+import Tensor
+
+/// The llama architecture (also qwen2, which adds q/k/v biases and NeoX RoPE pairing):
+///   x = embed(token)
+///   per layer: x += Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x));  x += Wd·(silu(Wg·n(x)) ⊙ Wu·n(x))
+///   logits = Wout · n(x)    (Wout = the embedding matrix when the file ties them)
+public final class LlamaModel: LanguageModel, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var neoxRoPE = false
+        public init(neoxRoPE: Bool = false) { self.neoxRoPE = neoxRoPE }
+    }
+
+    struct Layer {
+        let attentionNorm: [Float]             // (width)
+        let wq, wk, wv, wo: WeightMatrix
+        let bq, bk, bv: [Float]?               // qwen2 only
+        let feedForwardNorm: [Float]           // (width)
+        let gate, up, down: WeightMatrix
+    }
+
+    public let config: ModelConfig
+    let options: Options
+    let embedding: WeightMatrix                // (vocabulary, width)
+    let layers: [Layer]
+    let outputNorm: [Float]                    // (width)
+    let output: WeightMatrix                   // (vocabulary, width)
+    let rope: RoPETable
+
+    public init(weights: WeightStore, config: ModelConfig, options: Options) throws {
+        self.config = config
+        self.options = options
+        let width = config.embeddingLength, vocab = config.vocabularySize
+        embedding = try weights.matrix("token_embd.weight", rows: vocab, columns: width)
+        output = try weights.optionalMatrix("output.weight", rows: vocab, columns: width) ?? embedding
+        outputNorm = try weights.vector("output_norm.weight", count: width)
+        layers = try (0..<config.blockCount).map { l in
+            let p = "blk.\(l)."
+            let ffn = config.feedForwardLength[l]
+            return Layer(
+                attentionNorm: try weights.vector(p + "attn_norm.weight", count: width),
+                wq: try weights.matrix(p + "attn_q.weight", rows: config.queryWidth, columns: width),
+                wk: try weights.matrix(p + "attn_k.weight", rows: config.keyWidth, columns: width),
+                wv: try weights.matrix(p + "attn_v.weight", rows: config.valueWidth, columns: width),
+                wo: try weights.matrix(p + "attn_output.weight", rows: width, columns: config.headCount * config.valueLength),
+                bq: try weights.optionalVector(p + "attn_q.bias", count: config.queryWidth),
+                bk: try weights.optionalVector(p + "attn_k.bias", count: config.keyWidth),
+                bv: try weights.optionalVector(p + "attn_v.bias", count: config.valueWidth),
+                feedForwardNorm: try weights.vector(p + "ffn_norm.weight", count: width),
+                gate: try weights.matrix(p + "ffn_gate.weight", rows: ffn, columns: width),
+                up: try weights.matrix(p + "ffn_up.weight", rows: ffn, columns: width),
+                down: try weights.matrix(p + "ffn_down.weight", rows: width, columns: ffn))
+        }
+        rope = RoPETable(dimensions: config.ropeDimensions, maxPositions: config.contextLength,
+                         base: config.ropeBase, frequencyScale: config.ropeFrequencyScale)
+    }
+
+    public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
+        let n = tokens.count
+        guard n > 0 else { return }
+        guard n <= state.maxBatch else { throw ModelError.contextFull(needed: n, capacity: state.maxBatch) }
+        guard position + n <= min(cache.capacity, rope.maxPositions) else {
+            throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, rope.maxPositions))
+        }
+        let width = config.embeddingLength
+        for (i, token) in tokens.enumerated() {
+            guard token >= 0, Int(token) < embedding.rows else {
+                throw ModelError.invalidToken(token, vocabulary: embedding.rows)
+            }
+            embedding.dequantizeRows(Int(token), count: 1, into: state.hidden + i * width)
+        }
+        for (l, layer) in layers.enumerated() {
+            attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
+            feedForwardBlock(layer, rows: n, state: state)
+        }
+        cache.count = position + n
+    }
+
+    func attentionBlock(_ l: Int, _ layer: Layer, rows n: Int, position: Int, cache: KVCache, state: ForwardState) {
+        let width = config.embeddingLength, kl = config.keyLength
+        normalizeRows(n, weight: layer.attentionNorm, state: state)
+        project(layer.wq, state.normed, rows: n, into: state.query, state: state)
+        project(layer.wk, state.normed, rows: n, into: state.key, state: state)
+        project(layer.wv, state.normed, rows: n, into: state.value, state: state)
+        addBias(layer.bq, to: state.query, rows: n, width: config.queryWidth)
+        addBias(layer.bk, to: state.key, rows: n, width: config.keyWidth)
+        addBias(layer.bv, to: state.value, rows: n, width: config.valueWidth)
+        for i in 0..<n {
+            for h in 0..<config.headCount {
+                rope.apply(state.query + i * config.queryWidth + h * kl, position: position + i, neox: options.neoxRoPE)
+            }
+            for h in 0..<config.headCountKV {
+                rope.apply(state.key + i * config.keyWidth + h * kl, position: position + i, neox: options.neoxRoPE)
+            }
+            roundToHalf(state.query + i * config.queryWidth, count: config.queryWidth)
+            convertFloatToHalf(state.key + i * config.keyWidth, cache.key(layer: l, position: position + i), count: config.keyWidth)
+            convertFloatToHalf(state.value + i * config.valueWidth, cache.value(layer: l, position: position + i), count: config.valueWidth)
+        }
+        attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
+               scale: 1 / Float(kl).squareRoot())
+        project(layer.wo, state.attention, rows: n, into: state.hidden, accumulate: true, state: state)
+        _ = width
+    }
+
+    func feedForwardBlock(_ layer: Layer, rows n: Int, state: ForwardState) {
+        let ffn = layer.gate.rows
+        normalizeRows(n, weight: layer.feedForwardNorm, state: state)
+        project(layer.gate, state.normed, rows: n, into: state.gate, state: state)
+        project(layer.up, state.normed, rows: n, into: state.up, state: state)
+        swiglu(gate: state.gate, up: state.up, count: n * ffn)
+        project(layer.down, state.gate, rows: n, into: state.hidden, accumulate: true, state: state)
+    }
+
+    func normalizeRows(_ n: Int, weight: [Float], state: ForwardState) {
+        let width = config.embeddingLength
+        weight.withUnsafeBufferPointer { w in
+            for i in 0..<n {
+                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + i * width,
+                        count: width, epsilon: config.rmsEpsilon)
+            }
+        }
+    }
+
+    public func computeLogits(rows: Range<Int>, state: ForwardState) {
+        let width = config.embeddingLength
+        outputNorm.withUnsafeBufferPointer { w in
+            for (k, i) in rows.enumerated() {
+                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + k * width,
+                        count: width, epsilon: config.rmsEpsilon)
+            }
+        }
+        project(output, state.normed, rows: rows.count, into: state.logits, state: state)
+    }
+}

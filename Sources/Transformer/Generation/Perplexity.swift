@@ -1,0 +1,76 @@
+import Foundation
+
+/// Perplexity by llama-perplexity's method: the text is tokenized once (with BOS when the
+/// model adds it), cut into chunks of `contextLength` tokens; each chunk is evaluated from
+/// an empty cache with its first token replaced by BOS (when the model adds BOS), and only
+/// the second half of each chunk is scored, so every scored token has context behind it.
+public struct PerplexityResult: Sendable {
+    public var perplexity: Double
+    public var chunkPerplexities: [Double]   // running value after each chunk, as llama.cpp prints
+    public var scoredTokens: Int
+    public var tokensPerSecond: Double
+}
+
+public enum PerplexityError: Error, CustomStringConvertible {
+    case textTooShort(tokens: Int, needed: Int)
+    public var description: String {
+        switch self {
+        case let .textTooShort(tokens, needed):
+            return "the text has \(tokens) tokens; at least \(needed) (2 × context) are needed"
+        }
+    }
+}
+
+extension Session {
+    public func perplexity(of tokens: [Int32], chunks maxChunks: Int? = nil,
+                           progress: (Int, Double) -> Void = { _, _ in }) throws -> PerplexityResult {
+        let n = contextLength
+        let available = tokens.count / n
+        guard available >= 1, tokens.count >= 2 * n else {
+            throw PerplexityError.textTooShort(tokens: tokens.count, needed: 2 * n)
+        }
+        let chunkCount = min(available, maxChunks ?? available)
+        let vocab = loaded.config.vocabularySize
+        let bos = loaded.tokenizer.vocabulary.addBOS ? loaded.tokenizer.vocabulary.bosID : nil
+        let first = n / 2
+        var nll = 0.0
+        var count = 0
+        var running: [Double] = []
+        let start = Date()
+        for c in 0..<chunkCount {
+            var chunk = Array(tokens[(c * n)..<((c + 1) * n)])
+            if let bos { chunk[0] = bos }
+            rewind(to: 0)
+            // Forward the chunk in batches, scoring each batch's rows as they come.
+            var batchStart = 0
+            while batchStart < n {
+                let batchEnd = min(n, batchStart + batchSize)
+                try chunk[batchStart..<batchEnd].withUnsafeBufferPointer { batch in
+                    try loaded.model.forward(batch, position: batchStart, cache: cache, state: state)
+                }
+                for j in max(batchStart, first)..<min(batchEnd, n - 1) {
+                    let row = j - batchStart
+                    loaded.model.computeLogits(rows: row..<(row + 1), state: state)
+                    nll -= logSoftmax(state.logitRow(0), count: vocab, at: Int(chunk[j + 1]))
+                    count += 1
+                }
+                batchStart = batchEnd
+            }
+            rewind(to: 0)
+            running.append(exp(nll / Double(count)))
+            progress(c, running[c])
+        }
+        let seconds = Date().timeIntervalSince(start)
+        return PerplexityResult(perplexity: exp(nll / Double(count)), chunkPerplexities: running,
+                                scoredTokens: count, tokensPerSecond: Double(chunkCount * n) / seconds)
+    }
+}
+
+/// log softmax(logits)[index], accumulated in Double.
+func logSoftmax(_ logits: UnsafePointer<Float>, count: Int, at index: Int) -> Double {
+    var maxLogit = -Double.infinity
+    for i in 0..<count { maxLogit = max(maxLogit, Double(logits[i])) }
+    var sum = 0.0
+    for i in 0..<count { sum += exp(Double(logits[i]) - maxLogit) }
+    return Double(logits[index]) - maxLogit - log(sum)
+}

@@ -1,0 +1,55 @@
+import Quant
+import Tensor
+
+/// Scratch memory of one forward pass, allocated once for the largest batch and reused
+/// for every token: nothing is allocated inside the decode loop.
+public final class ForwardState: @unchecked Sendable {
+    public let maxBatch: Int
+    public let logitRows: Int
+    public let pool: ThreadPool
+    let matmulScratch: MatMulScratch
+    let hidden: UnsafeMutablePointer<Float>     // (maxBatch, width): the residual stream
+    let normed: UnsafeMutablePointer<Float>     // (maxBatch, width)
+    let query: UnsafeMutablePointer<Float>      // (maxBatch, queryWidth)
+    let key: UnsafeMutablePointer<Float>        // (maxBatch, keyWidth)
+    let value: UnsafeMutablePointer<Float>      // (maxBatch, valueWidth)
+    let attention: UnsafeMutablePointer<Float>  // (maxBatch, heads × valueLength)
+    let gate: UnsafeMutablePointer<Float>       // (maxBatch, max feed-forward)
+    let up: UnsafeMutablePointer<Float>         // (maxBatch, max feed-forward)
+    let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
+    let quantized: Q8Activations                // one activation row, for matvec
+    /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
+    public let logits: UnsafeMutablePointer<Float>
+    public let vocabularySize: Int
+
+    public init(config: ModelConfig, maxBatch: Int, contextCapacity: Int, pool: ThreadPool, logitRows: Int = 1) {
+        self.maxBatch = max(1, maxBatch)
+        self.logitRows = max(1, logitRows)
+        self.pool = pool
+        let b = self.maxBatch
+        let ffn = config.feedForwardLength.max() ?? 0
+        let attentionWidth = config.headCount * config.valueLength
+        let widest = max(config.embeddingLength, ffn, attentionWidth)
+        matmulScratch = MatMulScratch(threads: pool.maxThreads, maxColumns: widest)
+        hidden = .allocate(capacity: b * config.embeddingLength)
+        normed = .allocate(capacity: b * config.embeddingLength)
+        query = .allocate(capacity: b * config.queryWidth)
+        key = .allocate(capacity: b * config.keyWidth)
+        value = .allocate(capacity: b * config.valueWidth)
+        attention = .allocate(capacity: b * attentionWidth)
+        gate = .allocate(capacity: max(1, b * ffn))
+        up = .allocate(capacity: max(1, b * ffn))
+        scores = (0..<pool.maxThreads).map { _ in .allocate(capacity: max(1, contextCapacity)) }
+        quantized = Q8Activations(capacity: (widest + 31) / 32 * 32)
+        vocabularySize = config.vocabularySize
+        logits = .allocate(capacity: self.logitRows * config.vocabularySize)
+    }
+
+    deinit {
+        for p in [hidden, normed, query, key, value, attention, gate, up, logits] { p.deallocate() }
+        scores.forEach { $0.deallocate() }
+    }
+
+    /// Row `i` of the logits computed last.
+    public func logitRow(_ i: Int) -> UnsafeMutablePointer<Float> { logits + i * vocabularySize }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import Quant
+
+/// Everything read from one model file: the mapped file, its config, weights and tokenizer.
+public final class LoadedModel: @unchecked Sendable {
+    public let path: String
+    public let file: GGUFFile
+    public let config: ModelConfig
+    public let model: any LanguageModel
+    public let tokenizer: any Tokenizer
+    public let loadSeconds: Double
+
+    public init(path: String) throws {
+        let start = Date()
+        self.path = path
+        file = try GGUFFile(path: path)
+        config = try ModelConfig.fromGGUF(file)
+        let vocabulary = try Vocabulary.fromGGUF(file)
+        tokenizer = try makeTokenizer(vocabulary)
+        model = try ArchitectureRegistry.load(WeightStore(file: file), config: config)
+        loadSeconds = Date().timeIntervalSince(start)
+    }
+
+    /// A cache and forward state sized for `contextLength` tokens.
+    public func makeSession(contextLength: Int? = nil, batchSize: Int = 512, pool: ThreadPoolProvider) -> Session {
+        let ctx = min(contextLength ?? config.contextLength, config.contextLength)
+        return Session(model: self, contextLength: ctx, batchSize: batchSize, pool: pool.pool)
+    }
+}

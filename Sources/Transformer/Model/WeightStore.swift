@@ -1,0 +1,40 @@
+import Quant
+import Tensor
+
+/// Typed, shape-checked views of a GGUF file's tensors. Matrices stay in the mapped file;
+/// small vectors (norms, biases) are copied to f32 once.
+public struct WeightStore {
+    public let file: GGUFFile
+
+    public init(file: GGUFFile) { self.file = file }
+
+    /// A matrix of `rows` output features × `columns` inputs (GGUF shape [columns, rows]).
+    public func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, name) }
+        guard info.shape == [columns, rows] else {
+            throw ModelError.badTensorShape(file.path, name, expected: [columns, rows], actual: info.shape)
+        }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, name, info.type) }
+        return WeightMatrix(name: name, type: info.type, rows: rows, columns: columns, data: file.data(of: info))
+    }
+
+    public func optionalMatrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix? {
+        file.tensorInfo(name) == nil ? nil : try matrix(name, rows: rows, columns: columns)
+    }
+
+    /// A vector of `count` values, converted to f32.
+    public func vector(_ name: String, count: Int) throws -> [Float] {
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, name) }
+        guard info.elementCount == count, info.shape.count == 1 else {
+            throw ModelError.badTensorShape(file.path, name, expected: [count], actual: info.shape)
+        }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, name, info.type) }
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBufferPointer { dequantize(info.type, file.data(of: info), $0.baseAddress!, count: count) }
+        return values
+    }
+
+    public func optionalVector(_ name: String, count: Int) throws -> [Float]? {
+        file.tensorInfo(name) == nil ? nil : try vector(name, count: count)
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Transformer
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Generate a completion of a prompt, streamed to stdout.")
+
+    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt (read from stdin when absent).") var prompt: String?
+    @Option(name: [.short, .customLong("n-predict")], help: "Tokens to generate.") var n: Int = 128
+    @Option(name: .customLong("temp"), help: "Temperature; 0 is greedy.") var temperature: Float = 0.8
+    @Option(name: .customLong("top-k"), help: "Top-k (0: off).") var topK: Int = 40
+    @Option(name: .customLong("top-p"), help: "Top-p (1: off).") var topP: Float = 0.95
+    @Option(name: .customLong("min-p"), help: "Min-p (0: off).") var minP: Float = 0.05
+    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1
+    @Option(name: .customLong("seed"), help: "Random seed (reproducible sampling).") var seed: UInt64?
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("ctx"), help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
+    @Flag(name: .customLong("json"), help: "Print one JSON object (tokens, text, timings) instead of streaming.") var json = false
+    @Flag(name: .customLong("no-special"), help: "Do not parse special tokens written in the prompt.") var noSpecial = false
+
+    func validate() throws {
+        guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
+        if let ctx, ctx < 1 { throw ValidationError("--ctx must be ≥ 1, got \(ctx)") }
+        if let problem = sampling.validationError() { throw ValidationError(problem) }
+    }
+
+    var sampling: SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature; p.topK = topK; p.topP = topP; p.minP = minP
+        p.repeatPenalty = repeatPenalty; p.seed = seed
+        return p
+    }
+
+    func run() throws {
+        let text = try prompt ?? readStdin()
+        let loaded = try loadModel(model)
+        let threadCount = try threadCount(threads)
+        let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
+        log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s")
+        let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: threadCount))
+        let promptTokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: !noSpecial)
+        guard promptTokens.count + 1 <= contextLength else {
+            throw CLIError("the prompt has \(promptTokens.count) tokens; the context holds \(contextLength) (raise --ctx)")
+        }
+        let maxTokens = min(n, contextLength - promptTokens.count)
+        let sampler = Sampler(parameters: sampling, vocabularySize: loaded.config.vocabularySize)
+        var detokenizer = StreamingDetokenizer(tokenizer: loaded.tokenizer)
+        var generated: [Int32] = []
+        var output = ""
+        let (reason, timings) = try session.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: sampler) { token in
+            generated.append(token)
+            let piece = detokenizer.append(token)
+            if json { output += piece } else { emit(piece) }
+            return true
+        }
+        let rest = detokenizer.flush()
+        if json {
+            output += rest
+            print(jsonString([
+                "prompt_tokens": promptTokens.map { Int($0) },
+                "tokens": generated.map { Int($0) },
+                "text": output,
+                "finish_reason": reason.rawValue,
+                "timings": [
+                    "load_s": loaded.loadSeconds,
+                    "prompt_s": timings.promptSeconds, "prompt_tokens_per_s": timings.promptTokensPerSecond,
+                    "generation_s": timings.generationSeconds, "generation_tokens_per_s": timings.generationTokensPerSecond,
+                    "prompt_n": timings.promptTokens, "generation_n": timings.generatedTokens,
+                ] as [String: Any],
+            ] as [String: Any]))
+        } else {
+            emit(rest + "\n")
+            log(String(format: "swiftlm: prompt %d tokens %.1f t/s, generated %d tokens %.1f t/s (%@)",
+                       timings.promptTokens, timings.promptTokensPerSecond, timings.generatedTokens,
+                       timings.generationTokensPerSecond, reason.rawValue))
+        }
+    }
+
+    private func readStdin() throws -> String {
+        let data = FileHandle.standardInput.readDataToEndOfFile()
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("stdin is not valid UTF-8") }
+        return text
+    }
+}

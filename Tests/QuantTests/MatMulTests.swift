@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+@testable import Quant
+import Tensor
+
+/// matvec (one token, Q8 activations for quantized weights) and matmul (a batch, f32
+/// activations through dequantized panels and sgemm) on 1 and 2 threads.
+final class MatMulTests: XCTestCase {
+    private let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f16, .bf16, .f32]
+    private let eps = Double(Float.ulpOfOne)
+
+    func testMatvecMatchesReference() {
+        var rng = SeededGenerator(seed: 61)
+        let rows = 37, columns = 256
+        let pool = ThreadPool(threads: 2)
+        for type in types {
+            let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
+            let w = Blocks.decode(type, bytes, elements: rows * columns)
+            let x = rng.normals(columns, scale: 2)
+            let xq = Q8Activations(capacity: columns)
+            xq.quantize(x, count: columns)
+            let base = rng.normals(rows)
+            bytes.withUnsafeBytes { raw in
+                let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                for threads in [1, 2] {
+                    pool.setActiveThreads(threads)
+                    for accumulate in [false, true] {
+                        var out = accumulate ? base : [Float](repeating: .nan, count: rows)
+                        matvec(matrix, x, xq, &out, accumulate: accumulate, pool: pool)
+                        for r in 0..<rows {
+                            let expected: Double, magnitude: Double
+                            if matrix.usesQ8Activations {
+                                expected = dotReference(type, raw.baseAddress! + r * matrix.rowBytes, xq, count: columns)
+                                magnitude = (0..<columns).reduce(0.0) {
+                                    $0 + abs(Double(w[r * columns + $1]) * Double(xq.scales[$1 / 32]) * Double(xq.quants[$1]))
+                                }
+                            } else {
+                                expected = (0..<columns).reduce(0.0) { $0 + Double(w[r * columns + $1]) * Double(x[$1]) }
+                                magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(w[r * columns + $1]) * Double(x[$1])) }
+                            }
+                            let tolerance = matrix.usesQ8Activations ? 1e-4 * magnitude : Double(columns + 1) * eps * magnitude
+                            let start = accumulate ? Double(base[r]) : 0
+                            XCTAssertEqual(Double(out[r]), start + expected, accuracy: tolerance + eps * abs(start),
+                                           "\(type.name) threads=\(threads) accumulate=\(accumulate) row \(r)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testMatmulMatchesDequantizedReference() {
+        var rng = SeededGenerator(seed: 62)
+        // 520 rows of 256 columns: panels of 256 rows, so three panels (the last one short)
+        // shared by one or two threads.
+        let rows = 520, columns = 256, ldOut = rows + 3
+        let pool = ThreadPool(threads: 2)
+        let scratch = MatMulScratch(threads: 2, maxColumns: columns)
+        XCTAssertEqual(scratch.panelFloats / columns, 256, "shape no longer spans several panels")
+        for type in types {
+            let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
+            let w = Blocks.decode(type, bytes, elements: rows * columns)
+            for batch in [1, 7, 8, 33] {
+                let x = rng.normals(batch * columns)
+                let base = rng.normals(batch * ldOut)
+                // Double reference and its error scale: (batch, rows)
+                var exact = [Double](repeating: 0, count: batch * rows)
+                var magnitude = [Double](repeating: 0, count: batch * rows)
+                w.withUnsafeBufferPointer { w in
+                    x.withUnsafeBufferPointer { x in
+                        for b in 0..<batch {
+                            for r in 0..<rows {
+                                var s = 0.0, m = 0.0
+                                for c in 0..<columns {
+                                    let p = Double(w[r * columns + c]) * Double(x[b * columns + c])
+                                    s += p
+                                    m += abs(p)
+                                }
+                                exact[b * rows + r] = s
+                                magnitude[b * rows + r] = m
+                            }
+                        }
+                    }
+                }
+                bytes.withUnsafeBytes { raw in
+                    let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                    for threads in [1, 2] {
+                        pool.setActiveThreads(threads)
+                        for accumulate in [false, true] {
+                            var out = base
+                            matmul(matrix, x, batch: batch, &out, ldOut: ldOut, accumulate: accumulate,
+                                   pool: pool, scratch: scratch)
+                            let what = "\(type.name) batch=\(batch) threads=\(threads) accumulate=\(accumulate)"
+                            var failures = 0
+                            for b in 0..<batch {
+                                for r in 0..<ldOut {
+                                    let got = out[b * ldOut + r], start = base[b * ldOut + r]
+                                    guard r < rows else {
+                                        if got != start { failures += 1; XCTFail("\(what): padding [\(b), \(r)] written") }
+                                        continue
+                                    }
+                                    let expected = (accumulate ? Double(start) : 0) + exact[b * rows + r]
+                                    let tolerance = Double(columns + 2) * eps * (magnitude[b * rows + r] + abs(Double(start)))
+                                    if !(abs(Double(got) - expected) <= tolerance) {
+                                        failures += 1
+                                        if failures <= 5 { XCTFail("\(what) [\(b), \(r)]: got \(got), expected \(expected)") }
+                                    }
+                                }
+                            }
+                            if failures > 5 { XCTFail("\(what): \(failures) wrong outputs in all") }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func testMatmulBatchOneAgreesWithMatvecForFloatWeights() {
+        // Same f32 activations, two code paths (panel + sgemm vs dotRow): they must agree.
+        var rng = SeededGenerator(seed: 63)
+        let rows = 64, columns = 96
+        let pool = ThreadPool(threads: 2)
+        let scratch = MatMulScratch(threads: 2, maxColumns: columns)
+        for type: GGMLType in [.f32, .f16, .bf16] {
+            let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
+            let x = rng.normals(columns)
+            let xq = Q8Activations(capacity: columns)
+            var viaMatvec = [Float](repeating: .nan, count: rows), viaMatmul = viaMatvec
+            bytes.withUnsafeBytes { raw in
+                let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                matvec(matrix, x, xq, &viaMatvec, pool: pool)
+                matmul(matrix, x, batch: 1, &viaMatmul, ldOut: rows, pool: pool, scratch: scratch)
+            }
+            for r in 0..<rows {
+                XCTAssertEqual(viaMatvec[r], viaMatmul[r], accuracy: 1e-4 * max(1, abs(viaMatvec[r])), "\(type.name) row \(r)")
+            }
+        }
+    }
+}
