@@ -18,10 +18,10 @@ public final class MatMulScratch: @unchecked Sendable {
     deinit { panels.forEach { $0.deallocate() } }
 }
 
-/// out[rows] = W · x for one activation vector. `xq` must hold x quantized when the weight
-/// type wants Q8 activations (see `WeightMatrix.usesQ8Activations`).
+/// out[rows] = W · x for one activation vector. `xq` must hold x prepared for the weight
+/// type (`xq.prepare(x, count: w.columns, for: w.type)`; see `needsQuantizedActivations`).
 @inlinable
-public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ xq: Q8Activations,
+public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ xq: QuantizedActivations,
                    _ out: UnsafeMutablePointer<Float>, accumulate: Bool = false, pool: ThreadPool) {
     pool.parallelFor(w.rows) { range in
         if accumulate {

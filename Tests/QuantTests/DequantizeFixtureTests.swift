@@ -5,10 +5,10 @@ import Tensor
 
 /// Dequantization and the f16/bf16/Q8 encoders held bit for bit to gguf-py's numpy reference
 /// (Tests/Fixtures/quant/*.json, written by tools/gen-quant-fixtures).
-/// Fixtures also exist for Q5_0, Q5_1, Q2_K..Q6_K, IQ4_NL and IQ4_XS, ready for those kernels.
 final class DequantizeFixtureTests: XCTestCase {
-    /// The types the engine dequantizes today.
-    private let computable = ["F16", "BF16", "Q4_0", "Q4_1", "Q8_0"]
+    /// The types the engine dequantizes: every fixture.
+    private let computable = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0",
+                              "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL", "IQ4_XS"]
 
     func testEveryFixtureAgreesWithTheTypeTable() throws {
         let names = try QuantFixture.allNames()
@@ -40,17 +40,21 @@ final class DequantizeFixtureTests: XCTestCase {
 
     func testDequantizeRowsOfWeightMatrix() throws {
         // The same bytes seen as a matrix of 32-wide rows: each row lands at its offset.
-        for name in ["Q4_0", "Q4_1", "Q8_0", "F16", "BF16"] {
+        // K-quant fixtures hold 4 super-blocks: rows of 256, rows 1..<3.
+        for name in computable {
             let fixture = try QuantFixture.load(name)
             let type = try XCTUnwrap(GGMLType(rawValue: fixture.ggml_type))
             let bytes = fixture.blocks
-            let rows = fixture.elements / 32
+            let columns = type.blockLayout.elements == 256 ? 256 : 32
+            let rows = fixture.elements / columns
+            let (first, count) = columns == 256 ? (1, 2) : (2, 3)
             try bytes.withUnsafeBytes { raw in
-                let w = WeightMatrix(name: name, type: type, rows: rows, columns: 32, data: try XCTUnwrap(raw.baseAddress))
+                let w = WeightMatrix(name: name, type: type, rows: rows, columns: columns, data: try XCTUnwrap(raw.baseAddress))
                 XCTAssertEqual(w.rowBytes, bytes.count / rows)
-                var out = [Float](repeating: .nan, count: 3 * 32)
-                w.dequantizeRows(2, count: 3, into: &out)
-                assertBitEqual(out, Array(fixture.expected[64..<160]), "\(name) rows 2..<5")
+                var out = [Float](repeating: .nan, count: count * columns)
+                w.dequantizeRows(first, count: count, into: &out)
+                assertBitEqual(out, Array(fixture.expected[(first * columns)..<((first + count) * columns)]),
+                               "\(name) rows \(first)..<\(first + count)")
             }
         }
     }

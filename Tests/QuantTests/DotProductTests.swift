@@ -171,10 +171,11 @@ final class DotProductTests: XCTestCase {
                 let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
                 let w = Blocks.decode(type, bytes, elements: rows * columns)
                 let x = rng.normals(columns)
-                let q8 = Q8Activations(capacity: 32)  // unused by float rows
+                let xq = QuantizedActivations(capacity: 32)  // unused by float rows
+                xq.prepare(x, count: columns, for: type)
                 bytes.withUnsafeBytes { raw in
                     let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
-                    XCTAssertFalse(matrix.usesQ8Activations)
+                    XCTAssertFalse(matrix.needsQuantizedActivations)
                     XCTAssertEqual(matrix.rowBytes, columns * type.blockLayout.bytes)
                     for r in 0..<rows {
                         var exact = 0.0, magnitude = 0.0
@@ -183,7 +184,7 @@ final class DotProductTests: XCTestCase {
                             exact += product
                             magnitude += abs(product)
                         }
-                        let got = matrix.dotRow(r, q8, x)
+                        let got = matrix.dotRow(r, xq, x)
                         // worst case of a sequential f32 sum (dotBF16 is scalar)
                         let tolerance = Double(columns + 1) * Double(Float.ulpOfOne) * magnitude
                         XCTAssertEqual(Double(got), exact, accuracy: tolerance, "\(type.name) columns=\(columns) row \(r)")
@@ -196,21 +197,21 @@ final class DotProductTests: XCTestCase {
     func testDotRowQuantizedTypesAddressRows() {
         var rng = SeededGenerator(seed: 55)
         let rows = 5, columns = 288
-        let q8 = Q8Activations(capacity: columns)
+        let xq = QuantizedActivations(capacity: columns)
         let x = activations(columns, rng: &rng)
-        q8.quantize(x, count: columns)
         for type in quantized {
+            xq.prepare(x, count: columns, for: type)
             let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
             bytes.withUnsafeBytes { raw in
                 let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
-                XCTAssertTrue(matrix.usesQ8Activations)
+                XCTAssertTrue(matrix.needsQuantizedActivations)
                 XCTAssertEqual(matrix.rowBytes, columns / 32 * type.blockLayout.bytes)
                 for r in 0..<rows {
                     let rowStart = raw.baseAddress! + r * matrix.rowBytes
-                    let reference = dotReference(type, rowStart, q8, count: columns)
+                    let reference = dotReference(type, rowStart, xq.q8, count: columns)
                     let w = Blocks.decode(type, Array(raw[(r * matrix.rowBytes)..<((r + 1) * matrix.rowBytes)]), elements: columns)
                     let magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(w[$1]) * Double(x[$1])) }
-                    XCTAssertEqual(Double(matrix.dotRow(r, q8, x)), reference, accuracy: 1e-4 * magnitude,
+                    XCTAssertEqual(Double(matrix.dotRow(r, xq, x)), reference, accuracy: 1e-4 * magnitude,
                                    "\(type.name) row \(r)")
                 }
             }

@@ -6,7 +6,8 @@ import Tensor
 /// matvec (one token, Q8 activations for quantized weights) and matmul (a batch, f32
 /// activations through dequantized panels and sgemm) on 1 and 2 threads.
 final class MatMulTests: XCTestCase {
-    private let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f16, .bf16, .f32]
+    private let types: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl,
+                                     .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs, .f16, .bf16, .f32]
     private let eps = Double(Float.ulpOfOne)
 
     func testMatvecMatchesReference() {
@@ -17,8 +18,8 @@ final class MatMulTests: XCTestCase {
             let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
             let w = Blocks.decode(type, bytes, elements: rows * columns)
             let x = rng.normals(columns, scale: 2)
-            let xq = Q8Activations(capacity: columns)
-            xq.quantize(x, count: columns)
+            let xq = QuantizedActivations(capacity: columns)
+            xq.prepare(x, count: columns, for: type)
             let base = rng.normals(rows)
             bytes.withUnsafeBytes { raw in
                 let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
@@ -29,16 +30,14 @@ final class MatMulTests: XCTestCase {
                         matvec(matrix, x, xq, &out, accumulate: accumulate, pool: pool)
                         for r in 0..<rows {
                             let expected: Double, magnitude: Double
-                            if matrix.usesQ8Activations {
-                                expected = dotReference(type, raw.baseAddress! + r * matrix.rowBytes, xq, count: columns)
-                                magnitude = (0..<columns).reduce(0.0) {
-                                    $0 + abs(Double(w[r * columns + $1]) * Double(xq.scales[$1 / 32]) * Double(xq.quants[$1]))
-                                }
+                            if matrix.needsQuantizedActivations {
+                                expected = dotReference(type, raw.baseAddress! + r * matrix.rowBytes, xq, x, count: columns)
+                                magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(w[r * columns + $1]) * Double(x[$1])) }
                             } else {
                                 expected = (0..<columns).reduce(0.0) { $0 + Double(w[r * columns + $1]) * Double(x[$1]) }
                                 magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(w[r * columns + $1]) * Double(x[$1])) }
                             }
-                            let tolerance = matrix.usesQ8Activations ? 1e-4 * magnitude : Double(columns + 1) * eps * magnitude
+                            let tolerance = matrix.needsQuantizedActivations ? 1e-4 * magnitude : Double(columns + 1) * eps * magnitude
                             let start = accumulate ? Double(base[r]) : 0
                             XCTAssertEqual(Double(out[r]), start + expected, accuracy: tolerance + eps * abs(start),
                                            "\(type.name) threads=\(threads) accumulate=\(accumulate) row \(r)")
@@ -124,7 +123,7 @@ final class MatMulTests: XCTestCase {
         for type: GGMLType in [.f32, .f16, .bf16] {
             let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
             let x = rng.normals(columns)
-            let xq = Q8Activations(capacity: columns)
+            let xq = QuantizedActivations(capacity: columns)
             var viaMatvec = [Float](repeating: .nan, count: rows), viaMatmul = viaMatvec
             bytes.withUnsafeBytes { raw in
                 let matrix = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)

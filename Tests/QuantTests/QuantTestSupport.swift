@@ -49,6 +49,19 @@ enum Blocks {
                 bytes += (0..<quantBytes).map { _ in UInt8.random(in: 0...255, using: &rng) }
             }
             return bytes
+        case .q5_0, .q5_1, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs:
+            // Random bytes with every f16 scale field overwritten by a moderate finite value
+            // (offsets from ggml's block_* structs, as tools/gen-quant-fixtures does).
+            let (blockElements, blockBytes) = type.blockLayout
+            var bytes = (0..<(elements / blockElements * blockBytes)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            for b in 0..<(elements / blockElements) {
+                for offset in scaleOffsets(type) {
+                    let h = rng.halfScale()
+                    bytes[b * blockBytes + offset] = UInt8(h & 0xff)
+                    bytes[b * blockBytes + offset + 1] = UInt8(h >> 8)
+                }
+            }
+            return bytes
         case .f16:
             return rng.normals(elements).flatMap { half(floatToHalf($0)) }
         case .bf16:
@@ -60,8 +73,27 @@ enum Blocks {
         }
     }
 
-    /// Decodes `elements` values of `type` from `bytes`, one element at a time.
+    /// Byte offsets of the f16 scale fields (d, and dmin or m) inside one block.
+    static func scaleOffsets(_ type: GGMLType) -> [Int] {
+        switch type {
+        case .q4_0, .q5_0, .q8_0, .iq4_nl, .iq4_xs: return [0]
+        case .q4_1, .q5_1, .q4_K, .q5_K: return [0, 2]
+        case .q2_K: return [80, 82]
+        case .q3_K: return [108]
+        case .q6_K: return [208]
+        default: return []
+        }
+    }
+
+    /// Decodes `elements` values of `type` from `bytes`, one element at a time. The formats
+    /// added after Q8_0 decode through the library's dequantizer, which the fixture tests
+    /// hold bit for bit to gguf-py's reference.
     static func decode(_ type: GGMLType, _ bytes: [UInt8], elements: Int) -> [Float] {
+        if ![.f32, .f16, .bf16, .q4_0, .q4_1, .q8_0].contains(type) {
+            var out = [Float](repeating: .nan, count: elements)
+            bytes.withUnsafeBytes { dequantize(type, $0.baseAddress!, &out, count: elements) }
+            return out
+        }
         func u16(_ o: Int) -> UInt16 { UInt16(bytes[o]) | UInt16(bytes[o + 1]) << 8 }
         func f16(_ o: Int) -> Float { Float(Float16(bitPattern: u16(o))) }
         return (0..<elements).map { i in

@@ -10,7 +10,16 @@ public func dequantize(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeM
     case .bf16: convertBF16ToFloat(src, dst, count: count)
     case .q4_0: dequantizeQ4_0(src, dst, blocks: count / 32)
     case .q4_1: dequantizeQ4_1(src, dst, blocks: count / 32)
+    case .q5_0: dequantizeQ5_0(src, dst, blocks: count / 32)
+    case .q5_1: dequantizeQ5_1(src, dst, blocks: count / 32)
     case .q8_0: dequantizeQ8_0(src, dst, blocks: count / 32)
+    case .iq4_nl: dequantizeIQ4_NL(src, dst, blocks: count / 32)
+    case .q2_K: dequantizeQ2_K(src, dst, blocks: count / 256)
+    case .q3_K: dequantizeQ3_K(src, dst, blocks: count / 256)
+    case .q4_K: dequantizeQ4_K(src, dst, blocks: count / 256)
+    case .q5_K: dequantizeQ5_K(src, dst, blocks: count / 256)
+    case .q6_K: dequantizeQ6_K(src, dst, blocks: count / 256)
+    case .iq4_xs: dequantizeIQ4_XS(src, dst, blocks: count / 256)
     default: dst.update(repeating: .nan, count: count)  // unreachable: rejected at load time
     }
 }

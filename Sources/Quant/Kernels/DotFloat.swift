@@ -1,18 +1,29 @@
 import Tensor
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 /// Dot product of an f16 row with f32 activations (for unquantized weights).
 @inlinable
 public func dotF16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var s0 = SIMD16<Float>(), s1 = SIMD16<Float>()
     var i = 0
+    var sum: Float = 0
+    #if arch(x86_64)
+    var s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps()
     while i + 32 <= count {
-        s0.addProduct(SIMD16<Float>(row.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)),
-                      UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self))
-        s1.addProduct(SIMD16<Float>(row.loadUnaligned(fromByteOffset: i * 2 + 32, as: SIMD16<Float16>.self)),
-                      UnsafeRawPointer(x + i + 16).loadUnaligned(as: SIMD16<Float>.self))
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self)),
+                             UnsafeRawPointer(x + i).loadUnaligned(as: __m512.self), s0)
+        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2 + 32, as: __m256i.self)),
+                             UnsafeRawPointer(x + i + 16).loadUnaligned(as: __m512.self), s1)
         i += 32
     }
-    var sum = (s0 + s1).sum()
+    while i + 16 <= count {
+        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self)),
+                             UnsafeRawPointer(x + i).loadUnaligned(as: __m512.self), s0)
+        i += 16
+    }
+    sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    #endif
     while i < count { sum += halfToFloat(row.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) * x[i]; i += 1 }
     return sum
 }

@@ -2,7 +2,7 @@ import Tensor
 
 /// Dot products of one weight row in Q4_0 / Q4_1 with Q8 activations.
 /// Per block: isum = Σ nibble·q8 (integer), then
-///   Q4_0: d_w·d_a·(isum − 8·Σq8)      Q4_1: d_w·d_a·isum + m_w·s_a   (s_a = f16(d_a·Σq8), as Q8_1)
+///   Q4_0: d_w·d_a·(isum − 8·Σq8)      Q4_1: d_w·d_a·isum + m_w·s_a   (s_a = d_a·Σq8, as Q8_1)
 /// Integer products are widened per lane and scaled in f32 lanes; the horizontal sum happens
 /// once per row, not once per block.
 
@@ -18,10 +18,20 @@ func nibbleProducts(_ block: UnsafeRawPointer, _ a: UnsafePointer<Int8>) -> SIMD
 
 @inlinable
 public func dotQ4_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX512VNNI { return dotQ4_0AVX512(row, x, blocks: blocks) }
+    #endif
+    return dotQ4_0Portable(row, x, firstBlock: 0, blocks: blocks)
+}
+
+/// Portable SIMD version; `firstBlock` is the activation block that row block 0 meets.
+@inlinable
+public func dotQ4_0Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBlock: Int, blocks: Int) -> Float {
     var acc = SIMD16<Float>()
     var correction: Float = 0
-    for b in 0..<blocks {
-        let block = row + b * BlockFormat.q4_0Bytes
+    for i in 0..<blocks {
+        let b = firstBlock + i
+        let block = row + i * BlockFormat.q4_0Bytes
         let scale = halfToFloat(block.loadUnaligned(as: UInt16.self)) * x.scales[b]
         let p = nibbleProducts(block + 2, x.quants + b * 32)
         acc.addProduct(SIMD16<Float>(p), SIMD16(repeating: scale))
@@ -32,10 +42,19 @@ public func dotQ4_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
 
 @inlinable
 public func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX512VNNI { return dotQ4_1AVX512(row, x, blocks: blocks) }
+    #endif
+    return dotQ4_1Portable(row, x, firstBlock: 0, blocks: blocks)
+}
+
+@inlinable
+public func dotQ4_1Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBlock: Int, blocks: Int) -> Float {
     var acc = SIMD16<Float>()
     var offset: Float = 0
-    for b in 0..<blocks {
-        let block = row + b * BlockFormat.q4_1Bytes
+    for i in 0..<blocks {
+        let b = firstBlock + i
+        let block = row + i * BlockFormat.q4_1Bytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let m = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
         let p = nibbleProducts(block + 4, x.quants + b * 32)
@@ -47,9 +66,18 @@ public func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
 
 @inlinable
 public func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    #if arch(x86_64)
+    if CPUFeatures.hasAVX512VNNI { return dotQ8_0AVX512(row, x, blocks: blocks) }
+    #endif
+    return dotQ8_0Portable(row, x, firstBlock: 0, blocks: blocks)
+}
+
+@inlinable
+public func dotQ8_0Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBlock: Int, blocks: Int) -> Float {
     var acc = SIMD16<Float>()
-    for b in 0..<blocks {
-        let block = row + b * BlockFormat.q8_0Bytes
+    for i in 0..<blocks {
+        let b = firstBlock + i
+        let block = row + i * BlockFormat.q8_0Bytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let a = UnsafeRawPointer(x.quants + b * 32)
         let w0 = SIMD16<Int16>(truncatingIfNeeded: block.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self))
@@ -64,8 +92,6 @@ public func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
 }
 
 /// Scalar reference: dequantize the row and the activations, then a Double dot product.
-/// (For Q4_1 the fast path uses the f16-rounded block sum s, so it differs from this exact
-/// value by up to |m|·|s|·2⁻¹¹ per block.)
 public func dotReference(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: Q8Activations, count: Int) -> Double {
     var w = [Float](repeating: 0, count: count)
     w.withUnsafeMutableBufferPointer { dequantize(type, row, $0.baseAddress!, count: count) }

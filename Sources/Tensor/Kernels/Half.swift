@@ -1,4 +1,9 @@
 /// Conversions between f32 and the 16-bit float formats stored in model files.
+/// (Swift's generic SIMD conversions compile to per-lane calls, so the vector loops use
+/// the F16C instructions directly on x86.)
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 @inlinable @inline(__always)
 public func halfToFloat(_ bits: UInt16) -> Float {
@@ -28,11 +33,13 @@ public func floatToBF16(_ value: Float) -> UInt16 {
 @inlinable
 public func convertHalfToFloat(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
+    #if arch(x86_64)
     while i + 16 <= count {
-        let h = src.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self)
-        UnsafeMutableRawPointer(dst + i).storeBytes(of: SIMD16<Float>(h), as: SIMD16<Float>.self)
+        let h = _mm512_cvtph_ps(src.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self))
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: h, as: __m512.self)
         i += 16
     }
+    #endif
     while i < count {
         dst[i] = halfToFloat(src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
         i += 1
@@ -48,11 +55,6 @@ public func convertBF16ToFloat(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePoin
 @inlinable
 public func convertFloatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) {
     var i = 0
-    while i + 16 <= count {
-        let v = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD16<Float>.self)
-        dst.storeBytes(of: SIMD16<Float16>(v), toByteOffset: i * 2, as: SIMD16<Float16>.self)
-        i += 16
-    }
     while i < count { dst.storeBytes(of: floatToHalf(src[i]), toByteOffset: i * 2, as: UInt16.self); i += 1 }
 }
 
@@ -60,12 +62,14 @@ public func convertFloatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutable
 @inlinable
 public func axpyHalf(_ alpha: Float, _ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
-    let va = SIMD16<Float>(repeating: alpha)
+    #if arch(x86_64)
+    let va = _mm512_set1_ps(alpha)
     while i + 16 <= count {
-        let h = SIMD16<Float>(x.loadUnaligned(fromByteOffset: i * 2, as: SIMD16<Float16>.self))
+        let h = _mm512_cvtph_ps(x.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self))
         let yp = UnsafeMutableRawPointer(y + i)
-        yp.storeBytes(of: yp.loadUnaligned(as: SIMD16<Float>.self).addingProduct(va, h), as: SIMD16<Float>.self)
+        yp.storeBytes(of: _mm512_fmadd_ps(va, h, yp.loadUnaligned(as: __m512.self)), as: __m512.self)
         i += 16
     }
+    #endif
     while i < count { y[i] += alpha * halfToFloat(x.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)); i += 1 }
 }

@@ -36,7 +36,11 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    let bits = (SIMD16<Int32>(n) &+ 127) &<< 23
+    // 2^n by building the exponent field; n is integral, so adding 1.5·2²³ puts it in the
+    // low mantissa bits (avoids Swift's per-lane float→int conversion).
+    let magic = SIMD16<Float>(repeating: 12582912.0)
+    let integer = unsafeBitCast(n + magic, to: SIMD16<Int32>.self) &- unsafeBitCast(magic, to: SIMD16<Int32>.self)
+    let bits = (integer &+ 127) &<< 23
     let result = p * unsafeBitCast(bits, to: SIMD16<Float>.self)
     return result.replacing(with: 0, where: x .< -87)
 }

@@ -71,7 +71,13 @@ private final class WorkerState: @unchecked Sendable {
         remaining.store(threads - 1, ordering: .relaxed)
         publish()
         body(0, active)
-        while remaining.load(ordering: .acquiring) != 0 {}
+        // Spin (the others finish within microseconds when they have cores), but yield once
+        // the wait grows long, so an oversubscribed machine is not made worse.
+        var spins = 0
+        while remaining.load(ordering: .acquiring) != 0 {
+            spins += 1
+            if spins > 4_000 { sched_yield() }
+        }
         job = nil
     }
 
@@ -94,6 +100,7 @@ private final class WorkerState: @unchecked Sendable {
             var current = generation.load(ordering: .acquiring)
             while current == seen && spins < spinLimit {
                 spins += 1
+                if spins & 1023 == 0 { sched_yield() }
                 current = generation.load(ordering: .acquiring)
             }
             if current == seen {

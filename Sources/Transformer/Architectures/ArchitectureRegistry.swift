@@ -6,6 +6,7 @@ public enum ArchitectureRegistry {
     public static let loaders: [String: Loader] = [
         "llama": { try LlamaModel(weights: $0, config: $1, options: .init(neoxRoPE: false)) },
         "qwen2": { try LlamaModel(weights: $0, config: $1, options: .init(neoxRoPE: true)) },
+        "gemma3": { try Gemma3Model(weights: $0, config: $1) },
     ]
 
     public static func load(_ weights: WeightStore, config: ModelConfig) throws -> any LanguageModel {

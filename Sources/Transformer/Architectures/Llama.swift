@@ -77,11 +77,10 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     func attentionBlock(_ l: Int, _ layer: Layer, rows n: Int, position: Int, cache: KVCache, state: ForwardState) {
-        let width = config.embeddingLength, kl = config.keyLength
+        let kl = config.keyLength
         normalizeRows(n, weight: layer.attentionNorm, state: state)
-        project(layer.wq, state.normed, rows: n, into: state.query, state: state)
-        project(layer.wk, state.normed, rows: n, into: state.key, state: state)
-        project(layer.wv, state.normed, rows: n, into: state.value, state: state)
+        projectTogether((layer.wq, state.query), (layer.wk, state.key), (layer.wv, state.value),
+                        input: state.normed, rows: n, state: state)
         addBias(layer.bq, to: state.query, rows: n, width: config.queryWidth)
         addBias(layer.bk, to: state.key, rows: n, width: config.keyWidth)
         addBias(layer.bv, to: state.value, rows: n, width: config.valueWidth)
@@ -99,14 +98,12 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
                scale: 1 / Float(kl).squareRoot())
         project(layer.wo, state.attention, rows: n, into: state.hidden, accumulate: true, state: state)
-        _ = width
     }
 
     func feedForwardBlock(_ layer: Layer, rows n: Int, state: ForwardState) {
         let ffn = layer.gate.rows
         normalizeRows(n, weight: layer.feedForwardNorm, state: state)
-        project(layer.gate, state.normed, rows: n, into: state.gate, state: state)
-        project(layer.up, state.normed, rows: n, into: state.up, state: state)
+        projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
         swiglu(gate: state.gate, up: state.up, count: n * ffn)
         project(layer.down, state.gate, rows: n, into: state.hidden, accumulate: true, state: state)
     }

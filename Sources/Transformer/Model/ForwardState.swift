@@ -17,7 +17,7 @@ public final class ForwardState: @unchecked Sendable {
     let gate: UnsafeMutablePointer<Float>       // (maxBatch, max feed-forward)
     let up: UnsafeMutablePointer<Float>         // (maxBatch, max feed-forward)
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
-    let quantized: Q8Activations                // one activation row, for matvec
+    let quantized: QuantizedActivations         // one activation row in its partner formats, for matvec
     /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
     public let logits: UnsafeMutablePointer<Float>
     public let vocabularySize: Int
@@ -40,7 +40,7 @@ public final class ForwardState: @unchecked Sendable {
         gate = .allocate(capacity: max(1, b * ffn))
         up = .allocate(capacity: max(1, b * ffn))
         scores = (0..<pool.maxThreads).map { _ in .allocate(capacity: max(1, contextCapacity)) }
-        quantized = Q8Activations(capacity: (widest + 31) / 32 * 32)
+        quantized = QuantizedActivations(capacity: widest)
         vocabularySize = config.vocabularySize
         logits = .allocate(capacity: self.logitRows * config.vocabularySize)
     }

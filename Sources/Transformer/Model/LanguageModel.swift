@@ -31,7 +31,7 @@ func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out
     }
     for i in 0..<n {
         let xi = x + i * w.columns
-        if w.usesQ8Activations { state.quantized.quantize(xi, count: w.columns) }
+        state.quantized.prepare(xi, count: w.columns, for: w.type)
         matvec(w, xi, state.quantized, out + i * w.rows, accumulate: accumulate, pool: state.pool)
     }
 }

@@ -21,9 +21,11 @@ public func makeTokenizer(_ vocabulary: Vocabulary) throws -> any Tokenizer {
     switch vocabulary.model {
     case "gpt2":
         return try BPETokenizer(vocabulary)
+    case "llama":
+        return try SPMTokenizer(vocabulary)
     default:
         throw TokenizerError("unsupported tokenizer model '\(vocabulary.model)' "
-            + "(tokenizer.ggml.model); supported: gpt2")
+            + "(tokenizer.ggml.model); supported: gpt2, llama")
     }
 }
 

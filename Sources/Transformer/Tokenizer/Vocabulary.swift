@@ -11,6 +11,9 @@ public struct Vocabulary: Sendable {
     public var merges: [String]         // "a b" pairs, rank = index
     public var bosID: Int32?, eosID: Int32?, unkID: Int32?, padID: Int32?, eotID: Int32?, eomID: Int32?
     public var addBOS: Bool, addEOS: Bool
+    /// tokenizer.ggml.add_space_prefix: SentencePiece puts a space before text that starts the
+    /// input or follows a special token. llama.cpp's default is true for "llama", else false.
+    public var addSpacePrefix: Bool
     /// Fill-in-the-middle markers when the file names them (tokenizer.ggml.fim_*_token_id);
     /// otherwise the tokenizer finds them by text, as llama.cpp does.
     public var fimPreID: Int32?, fimSufID: Int32?, fimMidID: Int32?
@@ -20,6 +23,7 @@ public struct Vocabulary: Sendable {
                 scores: [Float] = [], merges: [String] = [],
                 bosID: Int32? = nil, eosID: Int32? = nil, unkID: Int32? = nil, padID: Int32? = nil,
                 eotID: Int32? = nil, eomID: Int32? = nil, addBOS: Bool = false, addEOS: Bool = false,
+                addSpacePrefix: Bool? = nil,
                 fimPreID: Int32? = nil, fimSufID: Int32? = nil, fimMidID: Int32? = nil,
                 fimPadID: Int32? = nil, fimRepID: Int32? = nil, fimSepID: Int32? = nil) {
         self.model = model
@@ -36,6 +40,7 @@ public struct Vocabulary: Sendable {
         self.eomID = eomID
         self.addBOS = addBOS
         self.addEOS = addEOS
+        self.addSpacePrefix = addSpacePrefix ?? SpecialDefaults(model: model, pre: pre).addSpacePrefix
         self.fimPreID = fimPreID
         self.fimSufID = fimSufID
         self.fimMidID = fimMidID
@@ -86,7 +91,8 @@ public struct Vocabulary: Sendable {
             eotID: try id("eot_token_id", default: nil),
             eomID: try id("eom_token_id", default: nil),
             addBOS: try file.optionalBool("tokenizer.ggml.add_bos_token") ?? defaults.addBOS,
-            addEOS: try file.optionalBool("tokenizer.ggml.add_eos_token") ?? defaults.addEOS)
+            addEOS: try file.optionalBool("tokenizer.ggml.add_eos_token") ?? defaults.addEOS,
+            addSpacePrefix: try file.optionalBool("tokenizer.ggml.add_space_prefix") ?? defaults.addSpacePrefix)
         // llama.cpp reads the deprecated prefix/suffix/middle keys last, so they win.
         vocabulary.fimPreID = try id("prefix_token_id", default: id("fim_pre_token_id", default: nil))
         vocabulary.fimSufID = try id("suffix_token_id", default: id("fim_suf_token_id", default: nil))
@@ -101,12 +107,12 @@ public struct Vocabulary: Sendable {
 /// llama.cpp's defaults for what a file may leave out, by tokenizer model.
 struct SpecialDefaults {
     var bos: Int32?, eos: Int32?, unk: Int32?
-    var addBOS = false, addEOS = false
+    var addBOS = false, addEOS = false, addSpacePrefix = false
 
     init(model: String, pre: String) {
         switch model {
         case "llama":                        // SentencePiece
-            bos = 1; eos = 2; unk = 0; addBOS = true
+            bos = 1; eos = 2; unk = 0; addBOS = true; addSpacePrefix = true
         case "gpt2":                         // byte-level BPE
             bos = 11; eos = 11; unk = nil
             addBOS = PreTokenizer.Kind(name: pre)?.addsBOSByDefault ?? false

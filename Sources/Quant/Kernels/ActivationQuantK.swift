@@ -1,0 +1,81 @@
+/// An f32 activation vector quantized to 8 bits in super-blocks of 256, the partner format
+/// of the K-quant and IQ4_XS kernels (ggml's block_q8_K): f32 d, 256 int8, and the sum of
+/// every 16 codes so the kernels can apply per-group minimums without touching the codes.
+/// Rounding mirrors ggml's quantize_row_q8_K_ref exactly: iscale = −127 / (the signed value
+/// of largest magnitude, first one on ties), q = min(127, nearest_int(iscale·x)),
+/// d = 1 / iscale kept in f32.
+/// Buffers are allocated once for the largest row and reused every token.
+public final class Q8KActivations: @unchecked Sendable {
+    public let capacity: Int                            // elements, a multiple of 256
+    public let quants: UnsafeMutablePointer<Int8>       // (capacity)
+    public let scales: UnsafeMutablePointer<Float>      // (capacity / 256): d of each block
+    public let groupSums: UnsafeMutablePointer<Int16>   // (capacity / 16): Σq of each 16 (bsums)
+    public private(set) var count = 0
+
+    /// `capacity` is rounded up to a whole number of 256-element blocks.
+    public init(capacity: Int) {
+        self.capacity = (max(capacity, 1) + 255) / 256 * 256
+        quants = .allocate(capacity: self.capacity)
+        scales = .allocate(capacity: self.capacity / 256)
+        groupSums = .allocate(capacity: self.capacity / 16)
+    }
+
+    deinit { quants.deallocate(); scales.deallocate(); groupSums.deallocate() }
+
+    /// Quantizes x[0..<count]; count must be a multiple of 256 and ≤ capacity.
+    @inlinable
+    public func quantize(_ x: UnsafePointer<Float>, count: Int) {
+        setCount(count)
+        for b in 0..<(count / 256) {
+            quantizeBlock(x + b * 256, b)
+        }
+    }
+
+    @inlinable
+    func quantizeBlock(_ x: UnsafePointer<Float>, _ b: Int) {
+        // Largest magnitude, ignoring NaN like ggml's `ax > amax` test.
+        var lanes = SIMD16<Float>()
+        for i in stride(from: 0, to: 256, by: 16) {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            let a = v.replacing(with: -v, where: v .< 0)
+            lanes.replace(with: a, where: a .> lanes)
+        }
+        var amax: Float = 0
+        for i in 0..<16 where lanes[i] > amax { amax = lanes[i] }
+        let q = quants + b * 256
+        guard amax != 0 else {
+            scales[b] = 0
+            q.update(repeating: 0, count: 256)
+            (groupSums + b * 16).update(repeating: 0, count: 16)
+            return
+        }
+        var first = 0
+        while first < 255 && Swift.abs(x[first]) != amax { first += 1 }
+        let iscale = -127 / x[first]
+        let scale = SIMD16<Float>(repeating: iscale)
+        for g in 0..<16 {
+            let v = UnsafeRawPointer(x + 16 * g).loadUnaligned(as: SIMD16<Float>.self)
+            let codes = nearestInt(v * scale)
+            let clamped = codes.replacing(with: 127, where: codes .> 127)
+            UnsafeMutableRawPointer(q + 16 * g).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: clamped), as: SIMD16<Int8>.self)
+            groupSums[b * 16 + g] = Int16(truncatingIfNeeded: SIMD16<Int32>(truncatingIfNeeded: SIMD16<Int8>(truncatingIfNeeded: clamped)).wrappedSum())
+        }
+        scales[b] = 1 / iscale
+    }
+
+    @usableFromInline
+    func setCount(_ n: Int) { count = n }
+}
+
+/// ggml's nearest_int: adding 1.5·2²³ rounds to an integer (ties to even) in the low
+/// mantissa bits. Defined for |x| ≤ 2²²; any other input (inf, NaN) gives some value, never a trap.
+@inlinable @inline(__always)
+func nearestInt(_ x: SIMD16<Float>) -> SIMD16<Int32> {
+    let biased = unsafeBitCast(x + 12_582_912, to: SIMD16<Int32>.self)
+    return (biased & 0x007f_ffff) &- 0x0040_0000
+}
+
+@inlinable @inline(__always)
+func nearestInt(_ x: Float) -> Int32 {
+    (Int32(bitPattern: (x + 12_582_912).bitPattern) & 0x007f_ffff) &- 0x0040_0000
+}

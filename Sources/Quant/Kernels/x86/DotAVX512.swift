@@ -1,0 +1,92 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import Tensor
+
+// AVX-512 VNNI versions of the 32-element block dot products: two blocks per step, one
+// vpdpbusd (unsigned weight bytes × signed activation bytes → int32) per pair, scaled
+// in f32 lanes; the horizontal sum happens once per row. The portable versions in
+// DotQ4.swift are the reference these are tested against.
+
+/// Nibbles of two 16-byte runs as 64 unsigned bytes [lo₀ hi₀ lo₁ hi₁] matching the
+/// activation layout (element j of a block in the low nibble of byte j, j+16 in the high).
+@inlinable @inline(__always)
+func unpackNibblePair(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer) -> __m512i {
+    let x0 = _mm512_castsi128_si512(first.loadUnaligned(as: __m128i.self))
+    let x1 = _mm512_castsi128_si512(second.loadUnaligned(as: __m128i.self))
+    let doubled = _mm512_permutex2var_epi64(x0, _mm512_set_epi64(9, 8, 9, 8, 1, 0, 1, 0), x1)  // [x₀ x₀ x₁ x₁]
+    let shifted = _mm512_srli_epi16(doubled, 4)
+    return _mm512_and_si512(_mm512_mask_blend_epi64(0xCC, doubled, shifted), _mm512_set1_epi8(0x0F))
+}
+
+/// Lanes 0–7 hold a, lanes 8–15 hold b.
+@inlinable @inline(__always)
+func pairScale(_ a: Float, _ b: Float) -> __m512 {
+    _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b))
+}
+
+@inlinable
+public func dotQ4_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps()
+    var correction: Float = 0
+    var b = 0
+    while b + 2 <= blocks {
+        let block0 = row + b * BlockFormat.q4_0Bytes, block1 = block0 + BlockFormat.q4_0Bytes
+        let s0 = halfToFloat(block0.loadUnaligned(as: UInt16.self)) * x.scales[b]
+        let s1 = halfToFloat(block1.loadUnaligned(as: UInt16.self)) * x.scales[b + 1]
+        let a = UnsafeRawPointer(x.quants + b * 32).loadUnaligned(as: __m512i.self)
+        let isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpackNibblePair(block0 + 2, block1 + 2), a)
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(s0, s1), acc)
+        correction += s0 * Float(x.quantSums[b]) + s1 * Float(x.quantSums[b + 1])
+        b += 2
+    }
+    var tail: Float = 0
+    if b < blocks { tail = dotQ4_0Portable(row + b * BlockFormat.q4_0Bytes, x, firstBlock: b, blocks: blocks - b) }
+    return _mm512_reduce_add_ps(acc) - 8 * correction + tail
+}
+
+@inlinable
+public func dotQ4_1AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps()
+    var offset: Float = 0
+    var b = 0
+    while b + 2 <= blocks {
+        let block0 = row + b * BlockFormat.q4_1Bytes, block1 = block0 + BlockFormat.q4_1Bytes
+        let s0 = halfToFloat(block0.loadUnaligned(as: UInt16.self)) * x.scales[b]
+        let s1 = halfToFloat(block1.loadUnaligned(as: UInt16.self)) * x.scales[b + 1]
+        let m0 = halfToFloat(block0.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        let m1 = halfToFloat(block1.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
+        let a = UnsafeRawPointer(x.quants + b * 32).loadUnaligned(as: __m512i.self)
+        let isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpackNibblePair(block0 + 4, block1 + 4), a)
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(s0, s1), acc)
+        offset += m0 * x.sums[b] + m1 * x.sums[b + 1]
+        b += 2
+    }
+    var tail: Float = 0
+    if b < blocks { tail = dotQ4_1Portable(row + b * BlockFormat.q4_1Bytes, x, firstBlock: b, blocks: blocks - b) }
+    return _mm512_reduce_add_ps(acc) + offset + tail
+}
+
+@inlinable
+public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps()
+    var b = 0
+    let zero = _mm512_setzero_si512()
+    while b + 2 <= blocks {
+        let block0 = row + b * BlockFormat.q8_0Bytes, block1 = block0 + BlockFormat.q8_0Bytes
+        let s0 = halfToFloat(block0.loadUnaligned(as: UInt16.self)) * x.scales[b]
+        let s1 = halfToFloat(block1.loadUnaligned(as: UInt16.self)) * x.scales[b + 1]
+        let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
+        let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))
+        let w = _mm512_permutex2var_epi64(w0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), w1)
+        var a = UnsafeRawPointer(x.quants + b * 32).loadUnaligned(as: __m512i.self)
+        // vpdpbusd wants unsigned × signed: use |w| and move w's sign onto a.
+        a = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(w), zero, a)
+        let isum = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(w), a)
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(s0, s1), acc)
+        b += 2
+    }
+    var tail: Float = 0
+    if b < blocks { tail = dotQ8_0Portable(row + b * BlockFormat.q8_0Bytes, x, firstBlock: b, blocks: blocks - b) }
+    return _mm512_reduce_add_ps(acc) + tail
+}
+#endif

@@ -1,0 +1,144 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import Tensor
+
+// AVX-512 VNNI versions of the Q4_K / Q5_K / Q6_K · Q8_K dot products. Codes are unsigned
+// bytes, so vpmaddubsw (unsigned × signed bytes → int16 pair sums) meets the activations
+// directly, and vpdpwssd multiplies each pair sum by its sub-block scale and accumulates in
+// int32 — one exact integer sum per super-block, as in the portable kernels (DotK.swift),
+// which these are tested against. A 512-bit register holds 64 codes: two sub-blocks of 32
+// (Q4_K, Q5_K) or four groups of 16 (Q6_K), in the activations' element order.
+
+/// 32 int16 lanes: the low 16 hold `a`, the high 16 hold `b`.
+@inlinable @inline(__always)
+func halves16(_ a: Int16, _ b: Int16) -> __m512i {
+    _mm512_mask_blend_epi16(0xFFFF_0000, _mm512_set1_epi16(a), _mm512_set1_epi16(b))
+}
+
+/// 32 int16 lanes in four runs of 8 holding g, g + 1, g + 2, g + 3: the group of each
+/// vpmaddubsw pair sum when 64 codes span four 16-element groups.
+@inlinable @inline(__always)
+func quarters16(_ g: Int16) -> __m512i {
+    let low = _mm512_mask_blend_epi16(0x0000_FF00, _mm512_set1_epi16(g), _mm512_set1_epi16(g + 1))
+    let high = _mm512_mask_blend_epi16(0xFF00_0000, _mm512_set1_epi16(g + 2), _mm512_set1_epi16(g + 3))
+    return _mm512_mask_blend_epi16(0xFFFF_0000, low, high)
+}
+
+/// 32 bytes loaded into both 256-bit halves.
+@inlinable @inline(__always)
+func broadcast32(_ p: UnsafeRawPointer) -> __m512i {
+    _mm512_broadcast_i64x4(p.loadUnaligned(as: __m256i.self))
+}
+
+/// Eight 6-bit values (one per byte of `packed`) as int16 lanes 0..<8 of a 512-bit register.
+@inlinable @inline(__always)
+func widenBytes(_ packed: UInt64) -> __m512i {
+    _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: packed))))
+}
+
+/// Σ_s mins[s]·(Σa over sub-block s), as 8 int32 lanes (from the 16 group sums).
+@inlinable @inline(__always)
+func minProducts(_ mins: UInt64, _ groupSums: UnsafePointer<Int16>) -> __m256i {
+    let m = _mm_cvtsi64_si128(Int64(bitPattern: mins))
+    let pairs = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m))  // m0 m0 m1 m1 … m7 m7
+    return _mm256_madd_epi16(pairs, UnsafeRawPointer(groupSums).loadUnaligned(as: __m256i.self))
+}
+
+@inlinable
+public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps(), minAcc = _mm512_setzero_ps()
+    let low4 = _mm512_set1_epi8(0x0F)
+    let nibbleShift = halves16(0, 4)  // low half: low nibbles, high half: high nibbles
+    for b in 0..<blocks {
+        let block = row + b * BlockFormat.q4_KBytes
+        let a = UnsafeRawPointer(x.quants + b * 256)
+        let (scales, mins) = unpackScalesK4(block + 4)
+        let scale16 = widenBytes(scales)
+        var isum = _mm512_setzero_si512()
+        for c in 0..<4 {  // 64 elements: sub-block 2c from low nibbles, 2c + 1 from high
+            let w = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 16 + 32 * c), nibbleShift), low4)
+            let p = _mm512_maddubs_epi16(w, a.loadUnaligned(fromByteOffset: 64 * c, as: __m512i.self))
+            isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(halves16(Int16(2 * c), Int16(2 * c + 1)), scale16))
+        }
+        let da = x.scales[b]
+        let d = loadHalf(block) * da
+        let dmin = loadHalf(block, 2) * da
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc)
+        let m = _mm512_zextsi256_si512(minProducts(mins, x.groupSums + b * 16))
+        minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin), minAcc)
+    }
+    return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(minAcc)
+}
+
+@inlinable
+public func dotQ5_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps(), minAcc = _mm512_setzero_ps()
+    let low4 = _mm512_set1_epi8(0x0F), bit4 = _mm512_set1_epi8(0x10)
+    let nibbleShift = halves16(0, 4)
+    for b in 0..<blocks {
+        let block = row + b * BlockFormat.q5_KBytes
+        let a = UnsafeRawPointer(x.quants + b * 256)
+        let (scales, mins) = unpackScalesK4(block + 4)
+        let scale16 = widenBytes(scales)
+        let qh = broadcast32(block + 16)  // bit s of byte l: fifth bit of element l of sub-block s
+        var isum = _mm512_setzero_si512()
+        for c in 0..<4 {
+            let w = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 48 + 32 * c), nibbleShift), low4)
+            // bits 2c (low half) and 2c + 1 (high half) of qh moved to bit 4
+            let high = _mm512_and_si512(shiftToBit4(qh, 2 * c), bit4)
+            let p = _mm512_maddubs_epi16(_mm512_or_si512(w, high), a.loadUnaligned(fromByteOffset: 64 * c, as: __m512i.self))
+            isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(halves16(Int16(2 * c), Int16(2 * c + 1)), scale16))
+        }
+        let da = x.scales[b]
+        let d = loadHalf(block) * da
+        let dmin = loadHalf(block, 2) * da
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc)
+        let m = _mm512_zextsi256_si512(minProducts(mins, x.groupSums + b * 16))
+        minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin), minAcc)
+    }
+    return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(minAcc)
+}
+
+/// Moves bit `bit` of every byte (low 256-bit half) and bit `bit` + 1 (high half) to bit 4.
+/// Shifts are on 16-bit lanes, so bits also cross into the neighbouring byte; callers mask.
+@inlinable @inline(__always)
+func shiftToBit4(_ v: __m512i, _ bit: Int) -> __m512i {
+    switch bit {
+    case 0: return _mm512_sllv_epi16(v, halves16(4, 3))
+    case 2: return _mm512_sllv_epi16(v, halves16(2, 1))
+    case 4: return _mm512_srlv_epi16(v, halves16(0, 1))
+    default: return _mm512_srlv_epi16(v, halves16(2, 3))
+    }
+}
+
+@inlinable
+public func dotQ6_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
+    var acc = _mm512_setzero_ps()
+    let low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30)
+    for b in 0..<blocks {
+        let block = row + b * BlockFormat.q6_KBytes
+        let a = UnsafeRawPointer(x.quants + b * 256)
+        let scales = _mm256_cvtepi8_epi16((block + 192).loadUnaligned(as: __m128i.self))  // 16 × int16
+        let scale16 = _mm512_castsi256_si512(scales)
+        var isum = _mm512_setzero_si512()
+        for h in 0..<2 {  // 128 elements: runs 0, 1 from low nibbles of ql, runs 2, 3 from high
+            let ql = (block + 64 * h).loadUnaligned(as: __m512i.self)
+            let qh = broadcast32(block + 128 + 32 * h)  // run j takes bits 2j, 2j + 1 of qh
+            let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4),
+                                      _mm512_and_si512(_mm512_sllv_epi16(qh, halves16(4, 2)), bits45))
+            let q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                      _mm512_and_si512(_mm512_srlv_epi16(qh, halves16(0, 2)), bits45))
+            let p01 = _mm512_maddubs_epi16(q01, a.loadUnaligned(fromByteOffset: 128 * h, as: __m512i.self))
+            let p23 = _mm512_maddubs_epi16(q23, a.loadUnaligned(fromByteOffset: 128 * h + 64, as: __m512i.self))
+            isum = _mm512_dpwssd_epi32(isum, p01, _mm512_permutexvar_epi16(quarters16(Int16(8 * h)), scale16))
+            isum = _mm512_dpwssd_epi32(isum, p23, _mm512_permutexvar_epi16(quarters16(Int16(8 * h + 4)), scale16))
+        }
+        // codes are stored + 32: subtract 32·Σ_g scale_g·Σa_g
+        let offset = _mm256_madd_epi16(scales, UnsafeRawPointer(x.groupSums + b * 16).loadUnaligned(as: __m256i.self))
+        isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_zextsi256_si512(offset), 5))
+        let d = loadHalf(block, 208) * x.scales[b]
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc)
+    }
+    return _mm512_reduce_add_ps(acc)
+}
+#endif

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Vector extensions of the CPU we run on, read once. Fast paths are picked at run time
+/// from these, so a build never runs an instruction the CPU lacks.
+public enum CPUFeatures {
+    /// AVX-512 F/BW/VL with VNNI (8-bit dot products) and F16C: the x86 fast kernels.
+    public static let hasAVX512VNNI: Bool = {
+        #if arch(x86_64)
+        let required = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"]
+        let flags = cpuFlags()
+        return required.allSatisfy(flags.contains)
+        #else
+        return false
+        #endif
+    }()
+
+    /// The "flags" line of /proc/cpuinfo (Linux); empty elsewhere.
+    static func cpuFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }
+
+    /// What the kernels will use, for logs and benchmarks.
+    public static var kernelPath: String {
+        hasAVX512VNNI ? "avx512-vnni" : "swift-simd"
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Quant
+import Tensor
+
+/// Gemma 3: llama's skeleton with
+///   - embeddings scaled by √width, GELU(tanh)-gated feed-forward,
+///   - RMS norms on q and k per head, and norms after attention and after the feed-forward,
+///   - five sliding-window layers (window from the file, RoPE base 10 000) for every global
+///     layer (RoPE base from the file): layer l is global when l % 6 == 5,
+///   - queries scaled by 1/√head_dim before attention.
+/// (Norm weights in GGUF already include gemma's +1.)
+public final class Gemma3Model: LanguageModel, @unchecked Sendable {
+    struct Layer {
+        let attentionNorm, postAttentionNorm: [Float]     // (width)
+        let queryNorm, keyNorm: [Float]                    // (head dim)
+        let wq, wk, wv, wo: WeightMatrix
+        let feedForwardNorm, postFeedForwardNorm: [Float]  // (width)
+        let gate, up, down: WeightMatrix
+        let isGlobal: Bool
+    }
+
+    public let config: ModelConfig
+    let embedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: [Float]
+    let layers: [Layer]
+    let localRoPE, globalRoPE: RoPETable
+    let slidingWindow: Int
+    static let swaPattern = 6
+    static let localRoPEBase: Float = 10_000
+
+    public init(weights: WeightStore, config: ModelConfig) throws {
+        self.config = config
+        let width = config.embeddingLength, vocab = config.vocabularySize, kl = config.keyLength
+        slidingWindow = try weights.file.optionalInt("gemma3.attention.sliding_window") ?? 512
+        guard slidingWindow > 0 else {
+            throw ModelError.invalidHyperparameter(weights.file.path, "gemma3.attention.sliding_window", "must be positive")
+        }
+        embedding = try weights.matrix("token_embd.weight", rows: vocab, columns: width)
+        output = try weights.optionalMatrix("output.weight", rows: vocab, columns: width) ?? embedding
+        outputNorm = try weights.vector("output_norm.weight", count: width)
+        layers = try (0..<config.blockCount).map { l in
+            let p = "blk.\(l)."
+            let ffn = config.feedForwardLength[l]
+            return Layer(
+                attentionNorm: try weights.vector(p + "attn_norm.weight", count: width),
+                postAttentionNorm: try weights.vector(p + "post_attention_norm.weight", count: width),
+                queryNorm: try weights.vector(p + "attn_q_norm.weight", count: kl),
+                keyNorm: try weights.vector(p + "attn_k_norm.weight", count: kl),
+                wq: try weights.matrix(p + "attn_q.weight", rows: config.queryWidth, columns: width),
+                wk: try weights.matrix(p + "attn_k.weight", rows: config.keyWidth, columns: width),
+                wv: try weights.matrix(p + "attn_v.weight", rows: config.valueWidth, columns: width),
+                wo: try weights.matrix(p + "attn_output.weight", rows: width, columns: config.headCount * config.valueLength),
+                feedForwardNorm: try weights.vector(p + "ffn_norm.weight", count: width),
+                postFeedForwardNorm: try weights.vector(p + "post_ffw_norm.weight", count: width),
+                gate: try weights.matrix(p + "ffn_gate.weight", rows: ffn, columns: width),
+                up: try weights.matrix(p + "ffn_up.weight", rows: ffn, columns: width),
+                down: try weights.matrix(p + "ffn_down.weight", rows: width, columns: ffn),
+                isGlobal: l % Self.swaPattern == Self.swaPattern - 1)
+        }
+        localRoPE = RoPETable(dimensions: config.ropeDimensions, maxPositions: config.contextLength,
+                              base: Self.localRoPEBase)
+        globalRoPE = RoPETable(dimensions: config.ropeDimensions, maxPositions: config.contextLength,
+                               base: config.ropeBase, frequencyScale: config.ropeFrequencyScale)
+    }
+
+    public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
+        let n = tokens.count
+        guard n > 0 else { return }
+        guard n <= state.maxBatch else { throw ModelError.contextFull(needed: n, capacity: state.maxBatch) }
+        guard position + n <= min(cache.capacity, globalRoPE.maxPositions) else {
+            throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, globalRoPE.maxPositions))
+        }
+        let width = config.embeddingLength
+        for (i, token) in tokens.enumerated() {
+            guard token >= 0, Int(token) < embedding.rows else { throw ModelError.invalidToken(token, vocabulary: embedding.rows) }
+            embedding.dequantizeRows(Int(token), count: 1, into: state.hidden + i * width)
+        }
+        scale(state.hidden, by: Float(width).squareRoot(), count: n * width)
+        for (l, layer) in layers.enumerated() {
+            attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
+            feedForwardBlock(layer, rows: n, state: state)
+        }
+        cache.count = position + n
+    }
+
+    func attentionBlock(_ l: Int, _ layer: Layer, rows n: Int, position: Int, cache: KVCache, state: ForwardState) {
+        let kl = config.keyLength, width = config.embeddingLength
+        normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.attentionNorm)
+        projectTogether((layer.wq, state.query), (layer.wk, state.key), (layer.wv, state.value),
+                        input: state.normed, rows: n, state: state)
+        let rope = layer.isGlobal ? globalRoPE : localRoPE
+        let queryScale = 1 / Float(kl).squareRoot()
+        layer.queryNorm.withUnsafeBufferPointer { qn in
+            layer.keyNorm.withUnsafeBufferPointer { kn in
+                for i in 0..<n {
+                    for h in 0..<config.headCount {
+                        let q = state.query + i * config.queryWidth + h * kl
+                        rmsNorm(q, weight: qn.baseAddress!, out: q, count: kl, epsilon: config.rmsEpsilon)
+                        rope.apply(q, position: position + i, neox: true)
+                        scale(q, by: queryScale, count: kl)
+                    }
+                    for h in 0..<config.headCountKV {
+                        let k = state.key + i * config.keyWidth + h * kl
+                        rmsNorm(k, weight: kn.baseAddress!, out: k, count: kl, epsilon: config.rmsEpsilon)
+                        rope.apply(k, position: position + i, neox: true)
+                    }
+                    roundToHalf(state.query + i * config.queryWidth, count: config.queryWidth)
+                    convertFloatToHalf(state.key + i * config.keyWidth, cache.key(layer: l, position: position + i), count: config.keyWidth)
+                    convertFloatToHalf(state.value + i * config.valueWidth, cache.value(layer: l, position: position + i), count: config.valueWidth)
+                }
+            }
+        }
+        attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
+               scale: 1, window: layer.isGlobal ? nil : slidingWindow)
+        // The post-attention norm applies to the attention output before the residual add.
+        project(layer.wo, state.attention, rows: n, into: state.normed, state: state)
+        normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postAttentionNorm)
+        add(state.normed, into: state.hidden, count: n * width)
+    }
+
+    func feedForwardBlock(_ layer: Layer, rows n: Int, state: ForwardState) {
+        let ffn = layer.gate.rows, width = config.embeddingLength
+        normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.feedForwardNorm)
+        projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
+        geglu(gate: state.gate, up: state.up, count: n * ffn)
+        project(layer.down, state.gate, rows: n, into: state.normed, state: state)
+        normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postFeedForwardNorm)
+        add(state.normed, into: state.hidden, count: n * width)
+    }
+
+    func normalizeRows(_ x: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, rows n: Int, weight: [Float]) {
+        let width = config.embeddingLength
+        weight.withUnsafeBufferPointer { w in
+            for i in 0..<n {
+                rmsNorm(x + i * width, weight: w.baseAddress!, out: out + i * width, count: width, epsilon: config.rmsEpsilon)
+            }
+        }
+    }
+
+    public func computeLogits(rows: Range<Int>, state: ForwardState) {
+        let width = config.embeddingLength
+        outputNorm.withUnsafeBufferPointer { w in
+            for (k, i) in rows.enumerated() {
+                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + k * width,
+                        count: width, epsilon: config.rmsEpsilon)
+            }
+        }
+        project(output, state.normed, rows: rows.count, into: state.logits, state: state)
+    }
+}

@@ -1,0 +1,40 @@
+import Quant
+import Tensor
+
+/// Several matrices applied to the same single input row in one pool job (q, k, v; or
+/// gate and up): the row is quantized once per activation format and the threads split
+/// the rows of all matrices together, so a decode step wakes the pool once instead of
+/// three times. Batches go through `project` (sgemm) as usual.
+func projectTogether(_ first: (WeightMatrix, UnsafeMutablePointer<Float>),
+                     _ second: (WeightMatrix, UnsafeMutablePointer<Float>),
+                     _ third: (WeightMatrix, UnsafeMutablePointer<Float>)? = nil,
+                     input x: UnsafePointer<Float>, rows n: Int, state: ForwardState) {
+    guard n == 1 else {
+        project(first.0, x, rows: n, into: first.1, state: state)
+        project(second.0, x, rows: n, into: second.1, state: state)
+        if let third { project(third.0, x, rows: n, into: third.1, state: state) }
+        return
+    }
+    let columns = first.0.columns
+    // Quantize once per distinct activation format (no collections: nothing allocated per token).
+    let formatA = first.0.type.activationFormat, formatB = second.0.type.activationFormat
+    state.quantized.prepare(x, count: columns, for: first.0.type)
+    if formatB != formatA { state.quantized.prepare(x, count: columns, for: second.0.type) }
+    if let third, third.0.type.activationFormat != formatA, third.0.type.activationFormat != formatB {
+        state.quantized.prepare(x, count: columns, for: third.0.type)
+    }
+    let rowsA = first.0.rows, rowsB = second.0.rows, rowsC = third?.0.rows ?? 0
+    let total = rowsA + rowsB + rowsC
+    let xq = state.quantized
+    state.pool.parallelFor(total) { range in
+        for g in range {
+            if g < rowsA {
+                first.1[g] = first.0.dotRow(g, xq, x)
+            } else if g < rowsA + rowsB {
+                second.1[g - rowsA] = second.0.dotRow(g - rowsA, xq, x)
+            } else if let third {
+                third.1[g - rowsA - rowsB] = third.0.dotRow(g - rowsA - rowsB, xq, x)
+            }
+        }
+    }
+}

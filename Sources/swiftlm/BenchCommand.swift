@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Quant
+import Transformer
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure prompt processing and generation speed, as llama-bench does.")
+
+    enum Output: String, ExpressibleByArgument { case md, json }
+
+    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Option(name: [.short, .customLong("n-prompt")], help: "Prompt tokens for the pp test (0: skip).") var prompt: Int = 512
+    @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Generated tokens for the tg test (0: skip).") var gen: Int = 128
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: [.short, .customLong("repetitions")], help: "Timed repetitions of each test.") var reps: Int = 5
+    @Option(name: [.short, .customLong("output")], help: "md or json.") var output: Output = .md
+    @Option(name: .customLong("batch"), help: "Prompt batch size.") var batch: Int = 512
+
+    func validate() throws {
+        guard prompt >= 0, gen >= 0, prompt + gen > 0 else { throw ValidationError("-p and -n must be ≥ 0, not both 0") }
+        guard reps >= 1 else { throw ValidationError("-r must be ≥ 1, got \(reps)") }
+        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+    }
+
+    func run() throws {
+        let loaded = try loadModel(model)
+        let threadCount = try threadCount(threads)
+        let contextLength = max(prompt, gen) + 1
+        guard contextLength <= loaded.config.contextLength else {
+            throw CLIError("the tests need \(contextLength) positions; the model's context is \(loaded.config.contextLength)")
+        }
+        let session = loaded.makeSession(contextLength: contextLength, batchSize: batch, pool: ThreadPoolProvider(threads: threadCount))
+        let kernels = KernelInfo.description
+        log("bench: \(loaded.config.name), \(threadCount) threads, kernels: \(kernels)")
+        var results: [BenchmarkResult] = []
+        if prompt > 0 { results.append(try session.benchmarkPrompt(tokens: prompt, repetitions: reps, threads: threadCount)) }
+        if gen > 0 { results.append(try session.benchmarkGeneration(tokens: gen, repetitions: reps, threads: threadCount)) }
+        let size = loaded.file.fileSize
+        let parameters = loaded.file.tensors.reduce(0) { $0 + $1.elementCount }
+        switch output {
+        case .json:
+            print(jsonString(results.map { r -> [String: Any] in
+                ["model": URL(fileURLWithPath: model).lastPathComponent, "model_size": size, "model_n_params": parameters,
+                 "test": r.test, "n_prompt": r.test.hasPrefix("pp") ? r.tokens : 0, "n_gen": r.test.hasPrefix("tg") ? r.tokens : 0,
+                 "threads": r.threads, "kernels": kernels, "avg_ts": r.averageTokensPerSecond,
+                 "stddev_ts": r.standardDeviationTokensPerSecond, "samples_ts": r.samplesTokensPerSecond,
+                 "samples_ns": r.samplesSeconds.map { Int($0 * 1e9) }]
+            }))
+        case .md:
+            print("| model | size | params | kernels | threads | test | t/s |")
+            print("| --- | ---: | ---: | --- | ---: | ---: | ---: |")
+            for r in results {
+                print(String(format: "| %@ | %@ | %.2f M | %@ | %d | %@ | %.2f ± %.2f |", loaded.config.name, formatBytes(size),
+                             Double(parameters) / 1e6, kernels, r.threads, r.test, r.averageTokensPerSecond, r.standardDeviationTokensPerSecond))
+            }
+        }
+    }
+}
