@@ -26,7 +26,8 @@ struct PerplexityCommand: ParsableCommand {
         guard ctx <= loaded.config.contextLength else {
             throw ValidationError("--ctx \(ctx) exceeds the model's context of \(loaded.config.contextLength)")
         }
-        let session = loaded.makeSession(contextLength: ctx, batchSize: min(batch, ctx), pool: ThreadPoolProvider(threads: try threadCount(threads)))
+        let session = loaded.makeSession(contextLength: ctx, batchSize: min(batch, ctx), pool: ThreadPoolProvider(threads: try threadCount(threads)),
+                                        logitRows: 64)
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         log("perplexity: \(tokens.count) tokens, \(tokens.count / ctx) chunks of \(ctx)")
         let result = try session.perplexity(of: tokens, chunks: chunks) { chunk, running in

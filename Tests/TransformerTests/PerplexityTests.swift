@@ -3,8 +3,8 @@ import XCTest
 
 /// Perplexity by llama-perplexity's method must be within 0.5% of llama.cpp's figure on the
 /// same text, context and chunk count (fixtures from tools/gen-fixtures). llama.cpp reports
-/// two figures, with flash attention (f16 accumulation) and without; on SmolLM2 they are
-/// 0.58% apart, so we hold ours to the nearer one and print both.
+/// two figures, with flash attention (its default; f16 accumulation) and without (up to 0.6%
+/// apart): ours must be within 0.5% of each.
 final class PerplexityTests: XCTestCase {
     func testSmolLM2PerplexityMatchesLlamaCpp() throws { try checkPerplexity(model: "smollm2-135m") }
     func testGemma3PerplexityMatchesLlamaCpp() throws { try checkPerplexity(model: "gemma3-270m") }
@@ -20,7 +20,7 @@ final class PerplexityTests: XCTestCase {
         let plainReference = fixture["ppl_flash_attn_off"] as? Double
         let text = try String(contentsOf: Fixtures.url(textPath), encoding: .utf8)
         let loaded = try LoadedModel(path: TestModels.path(name))
-        let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: 2))
+        let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: 2), logitRows: 64)
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         let result = try session.perplexity(of: tokens, chunks: chunks)
         let references = [flashReference] + (plainReference.map { [$0] } ?? [])
@@ -28,6 +28,8 @@ final class PerplexityTests: XCTestCase {
         print(String(format: "%@: PPL %.4f; llama.cpp %.4f with flash attention (%.3f%% away), %@ without",
                      name, result.perplexity, flashReference, relative[0] * 100,
                      plainReference.map { String(format: "%.4f (%.3f%% away)", $0, relative[1] * 100) } ?? "not recorded"))
-        XCTAssertLessThan(relative.min() ?? 1, 0.005, "perplexity \(result.perplexity) vs llama.cpp \(references)", file: file, line: line)
+        for (reference, difference) in zip(references, relative) {
+            XCTAssertLessThan(difference, 0.005, "perplexity \(result.perplexity) vs llama.cpp \(reference)", file: file, line: line)
+        }
     }
 }

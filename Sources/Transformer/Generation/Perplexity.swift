@@ -48,11 +48,17 @@ extension Session {
                 try chunk[batchStart..<batchEnd].withUnsafeBufferPointer { batch in
                     try loaded.model.forward(batch, position: batchStart, cache: cache, state: state)
                 }
-                for j in max(batchStart, first)..<min(batchEnd, n - 1) {
-                    let row = j - batchStart
-                    loaded.model.computeLogits(rows: row..<(row + 1), state: state)
-                    nll -= logSoftmax(state.logitRow(0), count: vocab, at: Int(chunk[j + 1]))
-                    count += 1
+                // Logits of the scored rows, a few dozen rows per sgemm.
+                var j = max(batchStart, first)
+                let end = min(batchEnd, n - 1)
+                while j < end {
+                    let rows = min(state.logitRows, end - j)
+                    loaded.model.computeLogits(rows: (j - batchStart)..<(j - batchStart + rows), state: state)
+                    for r in 0..<rows {
+                        nll -= logSoftmax(state.logitRow(r), count: vocab, at: Int(chunk[j + r + 1]))
+                    }
+                    count += rows
+                    j += rows
                 }
                 batchStart = batchEnd
             }

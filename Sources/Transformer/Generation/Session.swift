@@ -30,11 +30,14 @@ public final class Session {
     public let batchSize: Int
     public private(set) var tokens: [Int32] = []   // everything in the cache, in order
 
-    public init(model: LoadedModel, contextLength: Int, batchSize: Int, pool: ThreadPool) {
+    /// `logitRows`: how many rows' logits one `computeLogits` call may produce (perplexity
+    /// scores many rows per batch; generation needs one).
+    public init(model: LoadedModel, contextLength: Int, batchSize: Int, pool: ThreadPool, logitRows: Int = 1) {
         loaded = model
         self.batchSize = max(1, batchSize)
         cache = KVCache(config: model.config, capacity: contextLength)
-        state = ForwardState(config: model.config, maxBatch: self.batchSize, contextCapacity: contextLength, pool: pool)
+        state = ForwardState(config: model.config, maxBatch: self.batchSize, contextCapacity: contextLength,
+                             pool: pool, logitRows: logitRows)
         tokens.reserveCapacity(contextLength)
     }
 

@@ -26,7 +26,15 @@ let batchedMatmulThreshold = 8
 func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
              accumulate: Bool = false, state: ForwardState) {
     if n >= batchedMatmulThreshold {
-        matmul(w, x, batch: n, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
+        var input = x
+        if w.needsQuantizedActivations {
+            for i in 0..<n {
+                state.quantized.roundTrip(x + i * w.columns, count: w.columns, for: w.type,
+                                          into: state.roundTripped + i * w.columns)
+            }
+            input = UnsafePointer(state.roundTripped)
+        }
+        matmul(w, input, batch: n, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
         return
     }
     for i in 0..<n {
