@@ -19,6 +19,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("ctx"), help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
     @Flag(name: .customLong("json"), help: "Print one JSON object (tokens, text, timings) instead of streaming.") var json = false
     @Flag(name: .customLong("no-special"), help: "Do not parse special tokens written in the prompt.") var noSpecial = false
+    @Flag(name: .customLong("chat"), help: "Wrap the prompt as one user message in the model's chat template.") var chat = false
+    @Option(name: .customLong("system"), help: "With --chat: a system message.") var system: String?
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
@@ -40,7 +42,15 @@ struct RunCommand: ParsableCommand {
         let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
         log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s")
         let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: threadCount))
-        let promptTokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: !noSpecial)
+        let promptTokens: [Int32]
+        if chat {
+            let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer)
+            if prompt.isFallback { log("swiftlm: the model has no chat template; using ChatML") }
+            let messages = (system.map { [ChatMessage(role: "system", content: $0)] } ?? []) + [ChatMessage(role: "user", content: text)]
+            promptTokens = prompt.tokenize(try prompt.render(messages), with: loaded.tokenizer)
+        } else {
+            promptTokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: !noSpecial)
+        }
         guard promptTokens.count + 1 <= contextLength else {
             throw CLIError("the prompt has \(promptTokens.count) tokens; the context holds \(contextLength) (raise --ctx)")
         }

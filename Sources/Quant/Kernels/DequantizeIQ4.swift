@@ -14,11 +14,13 @@ public func dequantizeIQ4_NL(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointe
     for b in 0..<blocks {
         let block = src + b * BlockFormat.iq4_nlBytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
+        var values = SIMD16<Float>()
+        for i in 0..<16 { values[i] = d * Float(levels[i]) }
         let out = dst + b * 32
         for j in 0..<16 {
             let byte = block.load(fromByteOffset: 2 + j, as: UInt8.self)
-            out[j] = d * Float(levels[Int(byte & 0x0F)])
-            out[j + 16] = d * Float(levels[Int(byte >> 4)])
+            out[j] = values[Int(byte & 0x0F)]
+            out[j + 16] = values[Int(byte >> 4)]
         }
     }
 }
@@ -39,12 +41,15 @@ public func dequantizeIQ4_XS(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointe
         let block = src + b * BlockFormat.iq4_xsBytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         for ib in 0..<8 {
+            // dl·level for each of the 16 levels, then a lookup: the same products, once each
             let dl = d * Float(iq4xsScale(block, ib))
+            var values = SIMD16<Float>()
+            for i in 0..<16 { values[i] = dl * Float(levels[i]) }
             let out = dst + b * 256 + ib * 32
             for j in 0..<16 {
                 let byte = block.load(fromByteOffset: 8 + ib * 16 + j, as: UInt8.self)
-                out[j] = dl * Float(levels[Int(byte & 0x0F)])
-                out[j + 16] = dl * Float(levels[Int(byte >> 4)])
+                out[j] = values[Int(byte & 0x0F)]
+                out[j + 16] = values[Int(byte >> 4)]
             }
         }
     }

@@ -3,6 +3,8 @@ import Tensor
 // K-quants: 256-element super-blocks with an f16 scale (and min) refined by small per-
 // sub-block scales. Each function follows ggml's dequantize_row_q*_K operation for
 // operation (scale products first, then ·q, then − min), so results match it bit for bit.
+// Loops run over 16 or 32 contiguous codes with constant shifts so the compiler
+// vectorizes them: prompt processing dequantizes every weight once per batch.
 
 /// Sub-block j's 6-bit scale and min from the 12 packed bytes of Q4_K / Q5_K
 /// (ggml's get_scale_min_k4): j < 4 in the low 6 bits of bytes j and j + 4; j ≥ 4 from the
@@ -23,6 +25,11 @@ func q3KScale(_ scales: UnsafeRawPointer, _ j: Int) -> Int {
     return Int(low | high << 4) - 32
 }
 
+@inlinable @inline(__always)
+func bytes(_ p: UnsafeRawPointer, _ offset: Int) -> UnsafePointer<UInt8> {
+    (p + offset).assumingMemoryBound(to: UInt8.self)
+}
+
 /// Q2_K: element 128h + 32s + l is bits 2s..2s+1 of qs[32h + l]; group of 16 g has
 /// scale (scales[g] & 15)·d and min (scales[g] >> 4)·dmin.
 @inlinable
@@ -31,14 +38,19 @@ public func dequantizeQ2_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<
         let block = src + b * BlockFormat.q2_KBytes
         let d = halfToFloat(block.loadUnaligned(fromByteOffset: 80, as: UInt16.self))
         let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 82, as: UInt16.self))
-        let out = dst + b * 256
-        for g in 0..<16 {
-            let sc = block.load(fromByteOffset: g, as: UInt8.self)
-            let dl = d * Float(sc & 0x0F), ml = dmin * Float(sc >> 4)
-            let half = g / 8, shift = UInt8(2 * ((g / 2) % 4)), first = 16 * (g % 2)
-            for l in 0..<16 {
-                let q = block.load(fromByteOffset: 16 + 32 * half + first + l, as: UInt8.self) >> shift & 3
-                out[16 * g + l] = dl * Float(q) - ml
+        let scales = bytes(block, 0)
+        var out = dst + b * 256
+        for h in 0..<2 {
+            let q = bytes(block, 16 + 32 * h)
+            for s in 0..<4 {
+                let shift = UInt8(2 * s)
+                let sc0 = scales[8 * h + 2 * s], sc1 = scales[8 * h + 2 * s + 1]
+                let dl0 = d * Float(sc0 & 0x0F), ml0 = dmin * Float(sc0 >> 4)
+                let dl1 = d * Float(sc1 & 0x0F), ml1 = dmin * Float(sc1 >> 4)
+                for l in 0..<32 {  // two groups of 16 per run of 32
+                    out[l] = (l < 16 ? dl0 : dl1) * Float((q[l] >> shift) & 3) - (l < 16 ? ml0 : ml1)
+                }
+                out += 32
             }
         }
     }
@@ -51,15 +63,18 @@ public func dequantizeQ3_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<
     for b in 0..<blocks {
         let block = src + b * BlockFormat.q3_KBytes
         let d = halfToFloat(block.loadUnaligned(fromByteOffset: 108, as: UInt16.self))
-        let out = dst + b * 256
-        for g in 0..<16 {
-            let dl = d * Float(q3KScale(block + 96, g))
-            let half = g / 8, shift = UInt8(2 * ((g / 2) % 4)), first = 16 * (g % 2)
-            let bit = UInt8(g / 2)
-            for l in 0..<16 {
-                let low = block.load(fromByteOffset: 32 + 32 * half + first + l, as: UInt8.self) >> shift & 3
-                let high = block.load(fromByteOffset: first + l, as: UInt8.self) >> bit & 1
-                out[16 * g + l] = dl * Float(Int(low) - (high == 0 ? 4 : 0))
+        let hmask = bytes(block, 0)
+        var out = dst + b * 256
+        for h in 0..<2 {
+            let q = bytes(block, 32 + 32 * h)
+            for s in 0..<4 {
+                let shift = UInt8(2 * s), bit = UInt8(4 * h + s)
+                let dl0 = d * Float(q3KScale(block + 96, 8 * h + 2 * s)), dl1 = d * Float(q3KScale(block + 96, 8 * h + 2 * s + 1))
+                for l in 0..<32 {  // two groups of 16 per run of 32
+                    let low = Int32((q[l] >> shift) & 3), high = Int32((hmask[l] >> bit) & 1)
+                    out[l] = (l < 16 ? dl0 : dl1) * Float(low &- 4 &+ 4 &* high)
+                }
+                out += 32
             }
         }
     }
@@ -73,15 +88,14 @@ public func dequantizeQ4_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<
         let block = src + b * BlockFormat.q4_KBytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-        let out = dst + b * 256
-        for s in 0..<8 {
-            let (sc, m) = scaleMinK4(block + 4, s)
-            let d1 = d * Float(sc), m1 = dmin * Float(m)
-            let shift = UInt8(4 * (s % 2))
-            for l in 0..<32 {
-                let q = block.load(fromByteOffset: 16 + 32 * (s / 2) + l, as: UInt8.self) >> shift & 0x0F
-                out[32 * s + l] = d1 * Float(q) - m1
-            }
+        var out = dst + b * 256
+        for c in 0..<4 {
+            let (sc0, m0) = scaleMinK4(block + 4, 2 * c), (sc1, m1) = scaleMinK4(block + 4, 2 * c + 1)
+            let d0 = d * Float(sc0), n0 = dmin * Float(m0), d1 = d * Float(sc1), n1 = dmin * Float(m1)
+            let q = bytes(block, 16 + 32 * c)
+            for l in 0..<32 { out[l] = d0 * Float(q[l] & 0x0F) - n0 }
+            for l in 0..<32 { out[32 + l] = d1 * Float(q[l] >> 4) - n1 }
+            out += 64
         }
     }
 }
@@ -93,16 +107,16 @@ public func dequantizeQ5_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<
         let block = src + b * BlockFormat.q5_KBytes
         let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
         let dmin = halfToFloat(block.loadUnaligned(fromByteOffset: 2, as: UInt16.self))
-        let out = dst + b * 256
-        for s in 0..<8 {
-            let (sc, m) = scaleMinK4(block + 4, s)
-            let d1 = d * Float(sc), m1 = dmin * Float(m)
-            let shift = UInt8(4 * (s % 2))
-            for l in 0..<32 {
-                let low = block.load(fromByteOffset: 48 + 32 * (s / 2) + l, as: UInt8.self) >> shift & 0x0F
-                let high = block.load(fromByteOffset: 16 + l, as: UInt8.self) >> UInt8(s) & 1
-                out[32 * s + l] = d1 * Float(low | high << 4) - m1
-            }
+        let qh = bytes(block, 16)
+        var out = dst + b * 256
+        for c in 0..<4 {
+            let (sc0, m0) = scaleMinK4(block + 4, 2 * c), (sc1, m1) = scaleMinK4(block + 4, 2 * c + 1)
+            let d0 = d * Float(sc0), n0 = dmin * Float(m0), d1 = d * Float(sc1), n1 = dmin * Float(m1)
+            let q = bytes(block, 48 + 32 * c)
+            let bit0 = UInt8(2 * c), bit1 = UInt8(2 * c + 1)
+            for l in 0..<32 { out[l] = d0 * Float((q[l] & 0x0F) | ((qh[l] >> bit0) & 1) << 4) - n0 }
+            for l in 0..<32 { out[32 + l] = d1 * Float((q[l] >> 4) | ((qh[l] >> bit1) & 1) << 4) - n1 }
+            out += 64
         }
     }
 }
@@ -114,16 +128,19 @@ public func dequantizeQ6_K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<
     for b in 0..<blocks {
         let block = src + b * BlockFormat.q6_KBytes
         let d = halfToFloat(block.loadUnaligned(fromByteOffset: 208, as: UInt16.self))
-        let out = dst + b * 256
+        let scales = (block + 192).assumingMemoryBound(to: Int8.self)
+        var out = dst + b * 256
         for h in 0..<2 {
+            let qh = bytes(block, 128 + 32 * h)
             for j in 0..<4 {
+                let ql = bytes(block, 64 * h + 32 * (j % 2))
+                let nibbleShift = UInt8(4 * (j / 2)), highShift = UInt8(2 * j)
+                let dl0 = d * Float(scales[8 * h + 2 * j]), dl1 = d * Float(scales[8 * h + 2 * j + 1])
                 for l in 0..<32 {
-                    let e = 128 * h + 32 * j + l
-                    let sc = d * Float(block.load(fromByteOffset: 192 + e / 16, as: Int8.self))
-                    let low = block.load(fromByteOffset: 64 * h + 32 * (j % 2) + l, as: UInt8.self) >> UInt8(4 * (j / 2)) & 0x0F
-                    let high = block.load(fromByteOffset: 128 + 32 * h + l, as: UInt8.self) >> UInt8(2 * j) & 3
-                    out[e] = sc * Float(Int(low | high << 4) - 32)
+                    let q = ((ql[l] >> nibbleShift) & 0x0F) | ((qh[l] >> highShift) & 3) << 4
+                    out[l] = (l < 16 ? dl0 : dl1) * Float(Int32(q) &- 32)
                 }
+                out += 32
             }
         }
     }

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Transformer
+
+struct ChatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chat", abstract: "Chat with a model in the terminal, using its chat template (/clear, /exit).")
+
+    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Option(name: .customLong("system"), help: "A system message.") var system: String?
+    @Option(name: [.short, .customLong("n-predict")], help: "At most this many tokens per answer.") var n: Int = 512
+    @Option(name: .customLong("temp"), help: "Temperature; 0 is greedy.") var temperature: Float = 0.8
+    @Option(name: .customLong("seed"), help: "Random seed.") var seed: UInt64?
+    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: .customLong("ctx"), help: "Context length in tokens.") var ctx: Int = 4096
+
+    func validate() throws {
+        guard n >= 1 else { throw ValidationError("-n must be ≥ 1, got \(n)") }
+        guard ctx >= 16 else { throw ValidationError("--ctx must be ≥ 16, got \(ctx)") }
+        guard temperature >= 0 else { throw ValidationError("--temp must be ≥ 0, got \(temperature)") }
+    }
+
+    func run() throws {
+        let loaded = try loadModel(model)
+        let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer)
+        if prompt.isFallback { log("swiftlm: the model has no chat template; using ChatML") }
+        let session = loaded.makeSession(contextLength: min(ctx, loaded.config.contextLength),
+                                         pool: ThreadPoolProvider(threads: try threadCount(threads)))
+        var parameters = SamplingParameters()
+        parameters.temperature = temperature
+        parameters.seed = seed
+        let sampler = Sampler(parameters: parameters, vocabularySize: loaded.config.vocabularySize)
+        let start = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
+        var messages = start
+        log("swiftlm chat: \(loaded.config.name). /clear forgets the conversation, /exit quits.")
+        while true {
+            emit("> ")
+            guard let line = readLine() else { break }
+            let input = line.trimmingCharacters(in: .whitespaces)
+            if input == "/exit" { break }
+            if input == "/clear" { messages = start; session.rewind(to: 0); continue }
+            if input.isEmpty { continue }
+            messages.append(ChatMessage(role: "user", content: input))
+            let tokens = prompt.tokenize(try prompt.render(messages), with: loaded.tokenizer)
+            // Earlier turns stay in the KV cache: only the tokens after the shared prefix are fed.
+            let shared = zip(tokens, session.tokens).prefix { $0 == $1 }.count
+            let keep = min(shared, tokens.count - 1)
+            session.rewind(to: keep)
+            guard tokens.count + 1 < session.contextLength else {
+                log("swiftlm chat: the conversation no longer fits in \(session.contextLength) tokens; /clear to start over")
+                messages.removeLast()
+                continue
+            }
+            var detokenizer = StreamingDetokenizer(tokenizer: loaded.tokenizer)
+            var answer = ""
+            _ = try session.generate(prompt: Array(tokens[keep...]), maxTokens: min(n, session.contextLength - tokens.count),
+                                     sampler: sampler) { token in
+                let piece = detokenizer.append(token)
+                answer += piece
+                emit(piece)
+                return true
+            }
+            let rest = detokenizer.flush()
+            answer += rest
+            emit(rest + "\n")
+            messages.append(ChatMessage(role: "assistant", content: answer))
+        }
+    }
+}

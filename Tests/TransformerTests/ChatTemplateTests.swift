@@ -1,0 +1,117 @@
+import Foundation
+import XCTest
+@testable import Transformer
+
+/// Holds ChatTemplate to jinja2 rendering the real chat templates the way llama.cpp and HF
+/// transformers do: every conversation in Tests/Fixtures/templates/<model>.json (made by
+/// tools/gen-template-fixtures) must give byte-identical prompt text, or fail where jinja2 fails.
+final class ChatTemplateTests: XCTestCase {
+    static let fixtures = [
+        "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b",
+        "llama-3.2-instruct", "phi-3.5-mini-instruct", "mistral-nemo-instruct",
+    ]
+
+    static func fixture(_ name: String) throws -> JSONValue {
+        try JSONValue.parse(try String(contentsOf: Fixtures.url("templates/\(name).json"), encoding: .utf8))
+    }
+
+    static func message(_ m: JSONValue) -> ChatMessage {
+        var parts: [JSONValue]?
+        if case .array(let p)? = m["content_parts"] { parts = p }
+        var calls: [ToolCall] = []
+        if case .array(let items)? = m["tool_calls"] {
+            calls = items.map { ToolCall(id: $0["id"]?.stringValue, name: $0["name"]?.stringValue ?? "",
+                                         argumentsJSON: $0["arguments"]?.stringValue ?? "") }
+        }
+        return ChatMessage(role: m["role"]?.stringValue ?? "", content: m["content"]?.stringValue, contentParts: parts,
+                           toolCalls: calls, toolCallID: m["tool_call_id"]?.stringValue, name: m["name"]?.stringValue,
+                           reasoningContent: m["reasoning_content"]?.stringValue)
+    }
+
+    func testRealTemplatesMatchJinja2() throws {
+        var total = 0
+        var failures: [String] = []
+        for name in Self.fixtures {
+            let f = try Self.fixture(name)
+            var template = try ChatTemplate(source: f["template"]?.stringValue ?? "")
+            template.now = { Date(timeIntervalSince1970: 1_721_995_200) }  // the fixtures' strftime_now: 2024-07-26 12:00
+            XCTAssertEqual(template.supportsTypedContent, f["supports_typed_content"] == .bool(true), name)
+            guard case .array(let cases)? = f["cases"] else { return XCTFail("\(name): no cases") }
+            XCTAssertGreaterThanOrEqual(cases.count, 8, name)
+            for c in cases {
+                total += 1
+                let label = "\(name) / \(c["name"]?.stringValue ?? "?")"
+                var messages: [ChatMessage] = []
+                if case .array(let ms)? = c["messages"] { messages = ms.map(Self.message) }
+                var tools: [JSONValue]?
+                if case .array(let t)? = c["tools"] { tools = t }
+                var extra: [String: JSONValue] = [:]
+                if case .object(let members)? = c["extra"] { for m in members { extra[m.key] = m.value } }
+                let result = Result {
+                    try template.render(messages: messages, tools: tools, addGenerationPrompt: c["add_generation_prompt"] == .bool(true),
+                                        bosToken: f["bos_token"]?.stringValue ?? "", eosToken: f["eos_token"]?.stringValue ?? "",
+                                        extra: extra)
+                }
+                switch (result, c["expected"]?.stringValue) {
+                case (.success(let text), let expected?) where text == expected: break
+                case (.success(let text), let expected?):
+                    failures.append("\(label): got\n\(text.debugDescription)\nwant\n\(expected.debugDescription)")
+                case (.failure(let e), let expected?): failures.append("\(label): threw \(e), want \(expected.debugDescription)")
+                case (.success(let text), nil): failures.append("\(label): rendered \(text.debugDescription), want an error")
+                case (.failure(let e as TemplateError), nil):
+                    let raised = c["error_kind"]?.stringValue == "raised"
+                    if raised != (e.kind == .raised) { failures.append("\(label): \(e), want a \(c["error_kind"] ?? .null) error") }
+                case (.failure(let e), nil): failures.append("\(label): non-template error \(e)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(total, 100)
+        XCTAssert(failures.isEmpty, "\(failures.count) of \(total) cases differ:\n" + failures.joined(separator: "\n"))
+    }
+
+    /// The fixtures hold the templates the GGUF files carry (when the model is present).
+    func testFixtureTemplatesAreTheGGUFTemplates() throws {
+        for name in ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] {
+            guard let path = try? TestModels.path(name) else { continue }
+            let file = try GGUFFile(path: path)
+            XCTAssertEqual(try file.optionalString("tokenizer.chat_template"), try Self.fixture(name)["template"]?.stringValue, name)
+        }
+    }
+
+    func testQwenToolCallRendering() throws {
+        let source = try XCTUnwrap(Self.fixture("qwen2.5-coder-0.5b")["template"]?.stringValue)
+        let template = try ChatTemplate(source: source)
+        let text = try template.render(
+            messages: [ChatMessage(role: "user", content: "Weather?"),
+                       ChatMessage(role: "assistant", content: nil,
+                                   toolCalls: [ToolCall(id: "c1", name: "get_weather", argumentsJSON: #"{"city":"Oslo","days":2}"#)]),
+                       ChatMessage(role: "tool", content: "-3°C", toolCallID: "c1")],
+            addGenerationPrompt: true, bosToken: "", eosToken: "<|im_end|>")
+        XCTAssert(text.contains(#"{"name": "get_weather", "arguments": {"city": "Oslo", "days": 2}}"#), text)
+        XCTAssert(text.hasSuffix("<tool_response>\n-3°C\n</tool_response><|im_end|>\n<|im_start|>assistant\n"), text)
+    }
+
+    func testContentPartsAreJoinedForTemplatesWithoutTypedContent() throws {
+        let template = try ChatTemplate(source: "{% for m in messages %}[{{ m.content }}]{% endfor %}")
+        XCTAssertFalse(template.supportsTypedContent)
+        let text = try template.render(
+            messages: [ChatMessage(role: "user", content: nil, contentParts: [ChatMessage.textPart("a"), ChatMessage.textPart("b")])],
+            addGenerationPrompt: false, bosToken: "", eosToken: "")
+        XCTAssertEqual(text, "[a\nb]")
+    }
+
+    func testTemplatesAreSharedAcrossThreads() throws {
+        let source = try XCTUnwrap(Self.fixture("smollm2-135m")["template"]?.stringValue)
+        let template = try ChatTemplate(source: source)
+        let expected = try template.render(messages: [ChatMessage(role: "user", content: "hi")], addGenerationPrompt: true,
+                                           bosToken: "", eosToken: "")
+        let lock = NSLock()
+        var mismatches = 0
+        DispatchQueue.concurrentPerform(iterations: 64) { _ in
+            let text = try? template.render(messages: [ChatMessage(role: "user", content: "hi")], addGenerationPrompt: true,
+                                            bosToken: "", eosToken: "")
+            if text != expected { lock.lock(); mismatches += 1; lock.unlock() }
+        }
+        XCTAssertEqual(mismatches, 0)
+    }
+}
