@@ -6,7 +6,7 @@ import XCTest
 /// tokenize.json (made by tools/gen-fixtures with llama-cpp-python) must give the same ids,
 /// pieces and end-of-generation set.
 final class TokenizerTests: XCTestCase {
-    static let models = ["smollm2-135m", "qwen2.5-coder-0.5b"]
+    static let models = ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 
     private static let cacheLock = NSLock()
     nonisolated(unsafe) private static var cache: [String: BPETokenizer] = [:]

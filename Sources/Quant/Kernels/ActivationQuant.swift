@@ -33,7 +33,7 @@ public final class Q8Activations: @unchecked Sendable {
         for b in 0..<(count / 32) {
             let lo = UnsafeRawPointer(x + b * 32).loadUnaligned(as: SIMD16<Float>.self)
             let hi = UnsafeRawPointer(x + b * 32 + 16).loadUnaligned(as: SIMD16<Float>.self)
-            let amax = pointwiseMax(abs(lo), abs(hi)).max()
+            let amax = horizontalMax(lanewiseMax(lanewiseAbs(lo), lanewiseAbs(hi)))
             let d = amax / 127
             let inverse: Float = amax == 0 ? 0 : 127 / amax
             let qlo = roundToInt32(lo * inverse)
@@ -68,6 +68,4 @@ public final class Q8Activations: @unchecked Sendable {
         #endif
     }
 
-    @inlinable
-    func abs(_ v: SIMD16<Float>) -> SIMD16<Float> { pointwiseMax(v, -v) }
 }

@@ -26,7 +26,7 @@ public func softmax(_ x: FloatPointer, count: Int) -> Float {
 /// (relative error about 2e-7, comparable to expf); inputs below -87 flush to 0.
 @inlinable @inline(__always)
 public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let clamped = pointwiseMax(pointwiseMin(x, SIMD16(repeating: 88.0)), SIMD16(repeating: -87.0))
+    let clamped = lanewiseMax(lanewiseMin(x, SIMD16(repeating: 88.0)), SIMD16(repeating: -87.0))
     let n = (clamped * 1.442695040888963).rounded(.toNearestOrEven)
     let r = clamped - n * 0.693145751953125 - n * 1.428606765330187e-06
     var p = SIMD16<Float>(repeating: 1.0 / 720.0)

@@ -73,8 +73,8 @@ public func maxValue(_ x: ConstFloatPointer, count: Int) -> Float {
     var i = 0
     if count >= 16 {
         var vm = SIMD16<Float>(repeating: -.infinity)
-        while i + 16 <= count { vm = pointwiseMax(vm, load16(x, i)); i += 16 }
-        m = vm.max()
+        while i + 16 <= count { vm = lanewiseMax(vm, load16(x, i)); i += 16 }
+        m = horizontalMax(vm)
     }
     while i < count { m = Swift.max(m, x[i]); i += 1 }
     return m

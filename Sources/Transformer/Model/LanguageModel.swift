@@ -28,9 +28,9 @@ func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out
     if n >= batchedMatmulThreshold {
         var input = x
         if w.needsQuantizedActivations {
-            for i in 0..<n {
-                state.quantized.roundTrip(x + i * w.columns, count: w.columns, for: w.type,
-                                          into: state.roundTripped + i * w.columns)
+            let columns = w.columns, type = w.type, out = state.roundTripped
+            state.pool.parallelFor(n) { rows in
+                for i in rows { roundTripActivations(x + i * columns, count: columns, for: type, into: out + i * columns) }
             }
             input = UnsafePointer(state.roundTripped)
         }
