@@ -22,6 +22,7 @@ final class RoPETests: XCTestCase {
     private func check(dimensions: Int, headSize: Int, base: Float, scale: Float, positions: [Int], seed: UInt64) {
         let maxPositions = positions.max()! + 1
         let table = RoPETable(dimensions: dimensions, maxPositions: maxPositions, base: base, frequencyScale: scale)
+        table.prepare(upTo: maxPositions)
         XCTAssertEqual(table.dimensions, dimensions)
         XCTAssertEqual(table.maxPositions, maxPositions)
         var rng = SeededGenerator(seed: seed)
@@ -63,6 +64,7 @@ final class RoPETests: XCTestCase {
 
     func testPositionZeroIsIdentityAndPairingDiffers() {
         let table = RoPETable(dimensions: 8, maxPositions: 2, base: 10_000)
+        table.prepare(upTo: 2)
         let x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8]
         for neox in [false, true] {
             var y = x

@@ -1,51 +1,83 @@
 import Foundation
 
-/// Rotary position embedding tables: cos and sin of pos·base^(-2i/d) for every position,
-/// computed once in Double so that every head and layer reads the same values.
+/// Rotary position embedding tables: cos and sin of pos·base^(-2i/d), computed in Double so
+/// every head and layer reads the same values. Rows are computed in chunks of positions the
+/// first time a forward pass reaches them (`prepare`), so a model with a 32k-token context
+/// costs neither load time nor memory for positions no session uses. Chunks never move once
+/// made, so readers need no lock after `prepare` returned.
 public final class RoPETable: @unchecked Sendable {
     public let dimensions: Int      // rotated dimensions per head (pairs = dimensions / 2)
     public let maxPositions: Int
-    public let cosines: UnsafeMutablePointer<Float>  // (maxPositions, dimensions / 2)
-    public let sines: UnsafeMutablePointer<Float>    // (maxPositions, dimensions / 2)
+    let base: Double
+    let frequencyScale: Double
+    static let chunkPositions = 256
+    let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // each (chunkPositions, pairs, 2): cos, sin
+    let chunkCount: Int
+    let lock = NSLock()
 
     /// `frequencyScale` is linear position scaling (1 = none), as rope.scaling.factor = 1/scale.
     public init(dimensions: Int, maxPositions: Int, base: Float, frequencyScale: Float = 1) {
         self.dimensions = dimensions
         self.maxPositions = maxPositions
+        self.base = Double(base)
+        self.frequencyScale = Double(frequencyScale)
+        chunkCount = (maxPositions + Self.chunkPositions - 1) / Self.chunkPositions
+        chunks = .allocate(capacity: max(1, chunkCount))
+        chunks.initialize(repeating: nil, count: max(1, chunkCount))
+    }
+
+    deinit {
+        for c in 0..<chunkCount { chunks[c]?.deallocate() }
+        chunks.deallocate()
+    }
+
+    /// Makes positions 0..<end readable by `apply` (end ≤ maxPositions).
+    public func prepare(upTo end: Int) {
+        let last = min(chunkCount, (end + Self.chunkPositions - 1) / Self.chunkPositions)
+        lock.lock()
+        defer { lock.unlock() }
+        let pairs = dimensions / 2
+        for c in 0..<last where chunks[c] == nil {
+            let chunk = UnsafeMutablePointer<Float>.allocate(capacity: Self.chunkPositions * pairs * 2)
+            for p in 0..<Self.chunkPositions {
+                let position = Double(c * Self.chunkPositions + p) * frequencyScale
+                for i in 0..<pairs {
+                    let theta = position * pow(base, -2.0 * Double(i) / Double(dimensions))
+                    chunk[(p * pairs + i) * 2] = Float(cos(theta))
+                    chunk[(p * pairs + i) * 2 + 1] = Float(sin(theta))
+                }
+            }
+            chunks[c] = chunk
+        }
+    }
+
+    /// Rotates one head vector in place. `neox` pairs element i with i + d/2 (GPT-NeoX, qwen2,
+    /// gemma); otherwise 2i with 2i+1 (original llama layout as stored in GGUF).
+    /// The position must have been prepared.
+    @inlinable
+    public func apply(_ x: FloatPointer, position: Int, neox: Bool) {
         let half = dimensions / 2
-        cosines = .allocate(capacity: max(1, maxPositions * half))
-        sines = .allocate(capacity: max(1, maxPositions * half))
-        for pos in 0..<maxPositions {
+        guard let chunk = row(position) else { return }
+        if neox {
             for i in 0..<half {
-                let inverseFrequency = pow(Double(base), -2.0 * Double(i) / Double(dimensions))
-                let theta = Double(pos) * Double(frequencyScale) * inverseFrequency
-                cosines[pos * half + i] = Float(cos(theta))
-                sines[pos * half + i] = Float(sin(theta))
+                let c = chunk[2 * i], s = chunk[2 * i + 1]
+                let a = x[i], b = x[i + half]
+                x[i] = a * c - b * s
+                x[i + half] = a * s + b * c
+            }
+        } else {
+            for i in 0..<half {
+                let c = chunk[2 * i], s = chunk[2 * i + 1]
+                let a = x[2 * i], b = x[2 * i + 1]
+                x[2 * i] = a * c - b * s
+                x[2 * i + 1] = a * s + b * c
             }
         }
     }
 
-    deinit { cosines.deallocate(); sines.deallocate() }
-
-    /// Rotates one head vector in place. `neox` pairs element i with i + d/2 (GPT-NeoX, qwen2,
-    /// gemma); otherwise 2i with 2i+1 (original llama layout as stored in GGUF).
-    @inlinable
-    public func apply(_ x: FloatPointer, position: Int, neox: Bool) {
-        let half = dimensions / 2
-        let c = cosines + position * half
-        let s = sines + position * half
-        if neox {
-            for i in 0..<half {
-                let a = x[i], b = x[i + half]
-                x[i] = a * c[i] - b * s[i]
-                x[i + half] = a * s[i] + b * c[i]
-            }
-        } else {
-            for i in 0..<half {
-                let a = x[2 * i], b = x[2 * i + 1]
-                x[2 * i] = a * c[i] - b * s[i]
-                x[2 * i + 1] = a * s[i] + b * c[i]
-            }
-        }
+    @usableFromInline
+    func row(_ position: Int) -> UnsafeMutablePointer<Float>? {
+        guard position >= 0, position < maxPositions, let chunk = chunks[position / Self.chunkPositions] else { return nil }
+        return chunk + (position % Self.chunkPositions) * (dimensions / 2) * 2
     }
 }

@@ -72,6 +72,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, globalRoPE.maxPositions))
         }
         let width = config.embeddingLength
+        localRoPE.prepare(upTo: position + n)
+        globalRoPE.prepare(upTo: position + n)
         for (i, token) in tokens.enumerated() {
             guard token >= 0, Int(token) < embedding.rows else { throw ModelError.invalidToken(token, vocabulary: embedding.rows) }
             embedding.dequantizeRows(Int(token), count: 1, into: state.hidden + i * width)

@@ -63,6 +63,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
             throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, rope.maxPositions))
         }
         let width = config.embeddingLength
+        rope.prepare(upTo: position + n)
         for (i, token) in tokens.enumerated() {
             guard token >= 0, Int(token) < embedding.rows else {
                 throw ModelError.invalidToken(token, vocabulary: embedding.rows)
