@@ -67,17 +67,11 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
         let n = tokens.count
         guard n > 0 else { return }
-        guard n <= state.maxBatch else { throw ModelError.contextFull(needed: n, capacity: state.maxBatch) }
-        guard position + n <= min(cache.capacity, globalRoPE.maxPositions) else {
-            throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, globalRoPE.maxPositions))
-        }
-        let width = config.embeddingLength
+        try checkBatch(n, position: position, cache: cache, state: state, maxPositions: globalRoPE.maxPositions)
         localRoPE.prepare(upTo: position + n)
         globalRoPE.prepare(upTo: position + n)
-        for (i, token) in tokens.enumerated() {
-            guard token >= 0, Int(token) < embedding.rows else { throw ModelError.invalidToken(token, vocabulary: embedding.rows) }
-            embedding.dequantizeRows(Int(token), count: 1, into: state.hidden + i * width)
-        }
+        try embed(tokens, from: embedding, into: state.hidden)
+        let width = config.embeddingLength
         scale(state.hidden, by: Float(width).squareRoot(), count: n * width)
         for (l, layer) in layers.enumerated() {
             attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
@@ -132,22 +126,11 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     func normalizeRows(_ x: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, rows n: Int, weight: [Float]) {
-        let width = config.embeddingLength
-        weight.withUnsafeBufferPointer { w in
-            for i in 0..<n {
-                rmsNorm(x + i * width, weight: w.baseAddress!, out: out + i * width, count: width, epsilon: config.rmsEpsilon)
-            }
-        }
+        Transformer.normalizeRows(x, rows: 0..<n, width: config.embeddingLength, weight: weight,
+                                  epsilon: config.rmsEpsilon, into: out)
     }
 
     public func computeLogits(rows: Range<Int>, state: ForwardState) {
-        let width = config.embeddingLength
-        outputNorm.withUnsafeBufferPointer { w in
-            for (k, i) in rows.enumerated() {
-                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + k * width,
-                        count: width, epsilon: config.rmsEpsilon)
-            }
-        }
-        project(output, state.normed, rows: rows.count, into: state.logits, state: state)
+        outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
     }
 }

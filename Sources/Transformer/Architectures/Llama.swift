@@ -58,18 +58,9 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
         let n = tokens.count
         guard n > 0 else { return }
-        guard n <= state.maxBatch else { throw ModelError.contextFull(needed: n, capacity: state.maxBatch) }
-        guard position + n <= min(cache.capacity, rope.maxPositions) else {
-            throw ModelError.contextFull(needed: position + n, capacity: min(cache.capacity, rope.maxPositions))
-        }
-        let width = config.embeddingLength
+        try checkBatch(n, position: position, cache: cache, state: state, maxPositions: rope.maxPositions)
         rope.prepare(upTo: position + n)
-        for (i, token) in tokens.enumerated() {
-            guard token >= 0, Int(token) < embedding.rows else {
-                throw ModelError.invalidToken(token, vocabulary: embedding.rows)
-            }
-            embedding.dequantizeRows(Int(token), count: 1, into: state.hidden + i * width)
-        }
+        try embed(tokens, from: embedding, into: state.hidden)
         for (l, layer) in layers.enumerated() {
             attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
             feedForwardBlock(layer, rows: n, state: state)
@@ -110,23 +101,11 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     func normalizeRows(_ n: Int, weight: [Float], state: ForwardState) {
-        let width = config.embeddingLength
-        weight.withUnsafeBufferPointer { w in
-            for i in 0..<n {
-                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + i * width,
-                        count: width, epsilon: config.rmsEpsilon)
-            }
-        }
+        Transformer.normalizeRows(state.hidden, rows: 0..<n, width: config.embeddingLength, weight: weight,
+                                  epsilon: config.rmsEpsilon, into: state.normed)
     }
 
     public func computeLogits(rows: Range<Int>, state: ForwardState) {
-        let width = config.embeddingLength
-        outputNorm.withUnsafeBufferPointer { w in
-            for (k, i) in rows.enumerated() {
-                rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + k * width,
-                        count: width, epsilon: config.rmsEpsilon)
-            }
-        }
-        project(output, state.normed, rows: rows.count, into: state.logits, state: state)
+        outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
     }
 }
