@@ -31,6 +31,7 @@ public final class Sampler {
     private var rng: SplitMix64
     private var candidates: [(id: Int32, logit: Float)]
     private var probabilities: [Float]
+    private var penalized = Set<Int32>()  // reused: nothing allocated per token once warm
 
     public init(parameters: SamplingParameters, vocabularySize: Int) {
         self.parameters = parameters
@@ -45,7 +46,7 @@ public final class Sampler {
     public func sample(_ logits: UnsafeMutablePointer<Float>, count: Int, recent: ArraySlice<Int32> = []) -> Int32 {
         let p = parameters
         if p.repeatPenalty != 1, p.repeatLastN > 0 {
-            var penalized = Set<Int32>()
+            penalized.removeAll(keepingCapacity: true)
             for token in recent.suffix(p.repeatLastN) where token >= 0 && Int(token) < count && penalized.insert(token).inserted {
                 let l = logits[Int(token)]
                 logits[Int(token)] = l > 0 ? l / p.repeatPenalty : l * p.repeatPenalty

@@ -26,14 +26,7 @@ let batchedMatmulThreshold = 8
 func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
              accumulate: Bool = false, state: ForwardState) {
     if n >= batchedMatmulThreshold {
-        var input = x
-        if w.needsQuantizedActivations {
-            let columns = w.columns, type = w.type, out = state.roundTripped
-            state.pool.parallelFor(n) { rows in
-                for i in rows { roundTripActivations(x + i * columns, count: columns, for: type, into: out + i * columns) }
-            }
-            input = UnsafePointer(state.roundTripped)
-        }
+        let input = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
         matmul(w, input, batch: n, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
         return
     }
@@ -42,6 +35,18 @@ func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out
         state.quantized.prepare(xi, count: w.columns, for: w.type)
         matvec(w, xi, state.quantized, out + i * w.rows, accumulate: accumulate, pool: state.pool)
     }
+}
+
+/// The batch input a `type` matmul multiplies: x rounded through the type's 8-bit partner
+/// format (into state.roundTripped), or x itself for float weights.
+func batchedInput(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, for type: GGMLType,
+                  state: ForwardState) -> UnsafePointer<Float> {
+    guard type.activationFormat != .float else { return x }
+    let out = state.roundTripped
+    state.pool.parallelFor(n) { rows in
+        for i in rows { roundTripActivations(x + i * columns, count: columns, for: type, into: out + i * columns) }
+    }
+    return UnsafePointer(out)
 }
 
 /// Adds bias[width] to each of n rows.

@@ -27,28 +27,9 @@ public final class BPETokenizer: Tokenizer {
             throw TokenizerError("unknown pre-tokenizer type '\(vocabulary.pre)' (tokenizer.ggml.pre); "
                 + "supported: " + PreTokenizer.supportedNames.joined(separator: ", "))
         }
-        let count = vocabulary.tokens.count
-        guard vocabulary.types.count == count else {
-            throw TokenizerError("vocabulary has \(count) tokens but \(vocabulary.types.count) token types")
-        }
+        try vocabulary.validateTokenIDs()
         guard !vocabulary.merges.isEmpty else {
             throw TokenizerError("BPE vocabulary has no merges (tokenizer.ggml.merges)")
-        }
-        let ids = [("bos", vocabulary.bosID), ("eos", vocabulary.eosID), ("unknown", vocabulary.unkID),
-                   ("padding", vocabulary.padID), ("eot", vocabulary.eotID), ("eom", vocabulary.eomID),
-                   ("fim_pre", vocabulary.fimPreID), ("fim_suf", vocabulary.fimSufID),
-                   ("fim_mid", vocabulary.fimMidID), ("fim_pad", vocabulary.fimPadID),
-                   ("fim_rep", vocabulary.fimRepID), ("fim_sep", vocabulary.fimSepID)]
-        for (name, id) in ids {
-            if let id, id < 0 || Int(id) >= count {
-                throw TokenizerError("\(name) token id \(id) is outside the vocabulary of \(count) tokens")
-            }
-        }
-        if vocabulary.addBOS && vocabulary.bosID == nil {
-            throw TokenizerError("tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set")
-        }
-        if vocabulary.addEOS && vocabulary.eosID == nil {
-            throw TokenizerError("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set")
         }
         return kind
     }

@@ -26,29 +26,11 @@ public final class SPMTokenizer: Tokenizer {
         guard vocabulary.model == "llama" else {
             throw TokenizerError("SPMTokenizer needs tokenizer.ggml.model 'llama', got '\(vocabulary.model)'")
         }
+        try vocabulary.validateTokenIDs()
         let count = vocabulary.tokens.count
-        guard vocabulary.types.count == count else {
-            throw TokenizerError("vocabulary has \(count) tokens but \(vocabulary.types.count) token types")
-        }
         guard vocabulary.scores.isEmpty || vocabulary.scores.count == count else {
             throw TokenizerError("vocabulary has \(count) tokens but \(vocabulary.scores.count) scores "
                 + "(tokenizer.ggml.scores)")
-        }
-        let ids = [("bos", vocabulary.bosID), ("eos", vocabulary.eosID), ("unknown", vocabulary.unkID),
-                   ("padding", vocabulary.padID), ("eot", vocabulary.eotID), ("eom", vocabulary.eomID),
-                   ("fim_pre", vocabulary.fimPreID), ("fim_suf", vocabulary.fimSufID),
-                   ("fim_mid", vocabulary.fimMidID), ("fim_pad", vocabulary.fimPadID),
-                   ("fim_rep", vocabulary.fimRepID), ("fim_sep", vocabulary.fimSepID)]
-        for (name, id) in ids {
-            if let id, id < 0 || Int(id) >= count {
-                throw TokenizerError("\(name) token id \(id) is outside the vocabulary of \(count) tokens")
-            }
-        }
-        if vocabulary.addBOS && vocabulary.bosID == nil {
-            throw TokenizerError("tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set")
-        }
-        if vocabulary.addEOS && vocabulary.eosID == nil {
-            throw TokenizerError("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set")
         }
     }
 

@@ -130,3 +130,28 @@ public struct VocabularyError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
 }
+
+extension Vocabulary {
+    /// Checks every tokenizer needs: one type per token, special ids inside the vocabulary,
+    /// and a BOS/EOS id wherever the file asks for one to be added.
+    func validateTokenIDs() throws {
+        let count = tokens.count
+        guard types.count == count else {
+            throw TokenizerError("vocabulary has \(count) tokens but \(types.count) token types")
+        }
+        let ids = [("bos", bosID), ("eos", eosID), ("unknown", unkID), ("padding", padID), ("eot", eotID),
+                   ("eom", eomID), ("fim_pre", fimPreID), ("fim_suf", fimSufID), ("fim_mid", fimMidID),
+                   ("fim_pad", fimPadID), ("fim_rep", fimRepID), ("fim_sep", fimSepID)]
+        for (name, id) in ids {
+            if let id, id < 0 || Int(id) >= count {
+                throw TokenizerError("\(name) token id \(id) is outside the vocabulary of \(count) tokens")
+            }
+        }
+        if addBOS && bosID == nil {
+            throw TokenizerError("tokenizer.ggml.add_bos_token is true, but tokenizer.ggml.bos_token_id is not set")
+        }
+        if addEOS && eosID == nil {
+            throw TokenizerError("tokenizer.ggml.add_eos_token is true, but tokenizer.ggml.eos_token_id is not set")
+        }
+    }
+}
