@@ -15,6 +15,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -22,13 +26,24 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
         .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: fast),
         .target(name: "Transformer", dependencies: ["Tensor", "Quant"], swiftSettings: fast),
-        .executableTarget(name: "swiftlm", dependencies: [
+        .target(name: "Server", dependencies: [
             "Transformer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ], swiftSettings: fast),
+        .executableTarget(name: "swiftlm", dependencies: [
+            "Transformer", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: fast),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fast),
         .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: fast),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"], swiftSettings: fast),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

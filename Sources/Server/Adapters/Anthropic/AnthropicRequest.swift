@@ -1,0 +1,96 @@
+import Transformer
+
+/// An Anthropic Messages request (anthropic-version 2023-06-01) in the engine's terms.
+struct AnthropicRequest {
+    static let knownVersions: Set<String> = ["2023-06-01", "2023-01-01"]
+
+    var model: String
+    var inference: InferenceRequest
+    var stream = false
+
+    /// POST /v1/messages; `forCounting` skips what only generation needs (max_tokens).
+    static func read(_ body: JSONValue, forCounting: Bool = false) throws -> AnthropicRequest {
+        let fields = try JSONReader(body)
+        let model = try fields.requiredString("model")
+        guard let items = try fields.array("messages") else { throw APIError.invalid("'messages' is required", parameter: "messages") }
+        guard !items.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", parameter: "messages") }
+        var messages: [ChatMessage] = []
+        if let system = try readSystem(fields.value("system")) {
+            messages.append(ChatMessage(role: "system", content: system))
+        }
+        for (i, item) in items.enumerated() {
+            messages += try readMessage(item, path: "messages[\(i)]")
+        }
+        let tools = try fields.array("tools").map { try $0.enumerated().map { try readTool($1, path: "tools[\($0)]") } }
+        var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
+        if !forCounting {
+            guard let maxTokens = try fields.int("max_tokens", in: 1...10_000_000) else {
+                throw APIError.invalid("'max_tokens' is required", parameter: "max_tokens")
+            }
+            inference.maxTokens = maxTokens
+            inference.sampling = try readSampling(fields, temperatureRange: 0...1)
+            inference.stop = try fields.strings("stop_sequences") ?? []
+        }
+        var request = AnthropicRequest(model: model, inference: inference)
+        request.stream = try fields.bool("stream") ?? false
+        return request
+    }
+
+    /// `system` as a string or a list of text blocks.
+    static func readSystem(_ value: JSONValue?) throws -> String? {
+        try readContent(value, path: "system")
+    }
+
+    /// One message; its content blocks may carry tool uses (assistant) and tool results
+    /// (user), which become the chat template's tool calls and tool messages.
+    static func readMessage(_ value: JSONValue, path: String) throws -> [ChatMessage] {
+        let fields = try JSONReader(value, path: path)
+        let role = try fields.requiredString("role")
+        guard role == "user" || role == "assistant" else {
+            throw APIError.invalid("'\(path).role' must be 'user' or 'assistant', got '\(role)'", parameter: "\(path).role")
+        }
+        guard let content = fields.value("content") else {
+            throw APIError.invalid("'\(path).content' is required", parameter: "\(path).content")
+        }
+        guard case .array(let blocks) = content else {
+            if case .string(let text) = content { return [ChatMessage(role: role, content: text)] }
+            throw APIError.invalid("'\(path).content' must be a string or an array of content blocks, got \(content.kindName)",
+                                   parameter: "\(path).content")
+        }
+        var texts: [String] = []
+        var calls: [ToolCall] = []
+        var results: [ChatMessage] = []
+        for (i, block) in blocks.enumerated() {
+            let blockPath = "\(path).content[\(i)]"
+            let b = try JSONReader(block, path: blockPath)
+            switch try b.requiredString("type") {
+            case "text":
+                texts.append(try b.requiredString("text"))
+            case "tool_use" where role == "assistant":
+                let input = b.value("input") ?? [:]
+                calls.append(ToolCall(id: try b.string("id"), name: try b.requiredString("name"), argumentsJSON: input.jsonText))
+            case "tool_result" where role == "user":
+                let text = try readContent(b.value("content"), path: "\(blockPath).content") ?? ""
+                results.append(ChatMessage(role: "tool", content: text, toolCallID: try b.string("tool_use_id")))
+            case let type:
+                throw APIError.invalid("'\(blockPath)' is a '\(type)' block, which this server does not take in a \(role) message",
+                                       parameter: "\(path).content")
+            }
+        }
+        var out = results
+        if !texts.isEmpty || !calls.isEmpty {
+            out.append(ChatMessage(role: role, content: texts.isEmpty ? nil : texts.joined(separator: "\n"), toolCalls: calls))
+        }
+        return out
+    }
+
+    /// An Anthropic tool ({name, description, input_schema}) as the OpenAI-style function the
+    /// chat templates expect.
+    static func readTool(_ value: JSONValue, path: String) throws -> JSONValue {
+        let fields = try JSONReader(value, path: path)
+        let name = try fields.requiredString("name")
+        return ["type": "function",
+                "function": ["name": .string(name), "description": .string(try fields.string("description") ?? ""),
+                             "parameters": fields.value("input_schema") ?? ["type": "object", "properties": [:]]]]
+    }
+}

@@ -1,0 +1,83 @@
+import Transformer
+
+/// An Ollama /api/generate or /api/chat request in the engine's terms.
+struct OllamaRequest {
+    var model: String
+    var inference: InferenceRequest
+    /// Ollama streams unless told not to.
+    var stream = true
+    /// /api/generate with an empty prompt only loads the model.
+    var loadOnly = false
+
+    static func generate(_ body: JSONValue) throws -> OllamaRequest {
+        let fields = try JSONReader(body)
+        let model = try fields.requiredString("model")
+        try refuseImages(fields, path: "")
+        let prompt = try fields.string("prompt") ?? ""
+        let input: InferenceRequest.Input
+        if try fields.bool("raw") == true {
+            input = .text(prompt, addSpecial: true)
+        } else {
+            // Ollama renders system + prompt through the model's template.
+            var messages: [ChatMessage] = []
+            if let system = try fields.string("system") { messages.append(ChatMessage(role: "system", content: system)) }
+            messages.append(ChatMessage(role: "user", content: prompt))
+            input = .chat(messages, tools: nil)
+        }
+        var request = try common(fields, model: model, input: input)
+        request.loadOnly = prompt.isEmpty
+        return request
+    }
+
+    static func chat(_ body: JSONValue) throws -> OllamaRequest {
+        let fields = try JSONReader(body)
+        let model = try fields.requiredString("model")
+        let items = try fields.array("messages") ?? []
+        let messages = try items.enumerated().map { i, item -> ChatMessage in
+            let path = "messages[\(i)]"
+            let m = try JSONReader(item, path: path)
+            try refuseImages(m, path: path)
+            let role = try m.requiredString("role")
+            guard ["system", "user", "assistant", "tool"].contains(role) else {
+                throw APIError.invalid("'\(path).role' must be one of system, user, assistant, tool; got '\(role)'")
+            }
+            var calls: [ToolCall] = []
+            for (j, call) in (try m.array("tool_calls") ?? []).enumerated() {
+                let c = try JSONReader(call, path: "\(path).tool_calls[\(j)]")
+                guard let function = try c.object("function") else { throw APIError.invalid("'\(path).tool_calls[\(j)].function' is required") }
+                calls.append(ToolCall(name: try function.requiredString("name"),
+                                      argumentsJSON: (function.value("arguments") ?? [:]).jsonText))
+            }
+            return ChatMessage(role: role, content: try m.string("content") ?? "", toolCalls: calls,
+                               name: try m.string("tool_name"))
+        }
+        var tools: [JSONValue]?
+        if let list = try fields.array("tools"), !list.isEmpty { tools = list }
+        var request = try common(fields, model: model, input: .chat(messages, tools: tools))
+        request.loadOnly = messages.isEmpty
+        return request
+    }
+
+    private static func refuseImages(_ fields: JSONReader, path: String) throws {
+        if let images = try fields.array("images"), !images.isEmpty {
+            throw APIError.invalid("'\(path.isEmpty ? "" : path + ".")images': this model reads text only")
+        }
+    }
+
+    /// Fields both endpoints share: stream, format, options.
+    private static func common(_ fields: JSONReader, model: String, input: InferenceRequest.Input) throws -> OllamaRequest {
+        var inference = InferenceRequest(input: input)
+        if let format = fields.value("format") {
+            throw APIError.invalid("'format' (\(format.jsonText)) is not supported: constrained JSON output is not implemented")
+        }
+        if let options = try fields.object("options") {
+            inference.sampling = try readSampling(options, temperatureRange: 0...100)
+            inference.stop = try options.strings("stop") ?? []
+            if let n = try options.int("num_predict", in: -2...10_000_000), n >= 0 { inference.maxTokens = n }
+            _ = try options.int("num_ctx", in: 1...10_000_000)
+        }
+        var request = OllamaRequest(model: model, inference: inference)
+        request.stream = try fields.bool("stream") ?? true
+        return request
+    }
+}

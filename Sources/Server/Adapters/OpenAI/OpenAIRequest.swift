@@ -1,0 +1,112 @@
+import Transformer
+
+/// An OpenAI chat or completion request, read into the engine's terms plus the options that
+/// only shape the response.
+struct OpenAIRequest {
+    var model: String?
+    var inference: InferenceRequest
+    var stream = false
+    var includeUsage = false
+    /// Completions only: the prompt text is returned before the completion.
+    var echoPrompt: String?
+
+    /// POST /v1/chat/completions.
+    static func chat(_ body: JSONValue) throws -> OpenAIRequest {
+        let fields = try JSONReader(body)
+        guard let items = try fields.array("messages") else { throw APIError.invalid("'messages' is required", parameter: "messages") }
+        guard !items.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", parameter: "messages") }
+        let messages = try items.enumerated().map { try readMessage($1, path: "messages[\($0)]") }
+        var tools: [JSONValue]?
+        if let list = try fields.array("tools") { tools = list.isEmpty ? nil : list }
+        var request = try common(fields, input: .chat(messages, tools: tools))
+        if try fields.bool("logprobs") == true {
+            request.inference.topLogprobs = try fields.int("top_logprobs", in: 0...20) ?? 0
+        } else if fields.has("top_logprobs") {
+            throw APIError.invalid("'top_logprobs' needs 'logprobs': true", parameter: "top_logprobs")
+        }
+        // max_completion_tokens replaced max_tokens; newer clients send only the former.
+        request.inference.maxTokens = try fields.int("max_completion_tokens", in: 1...10_000_000)
+            ?? fields.int("max_tokens", in: 1...10_000_000)
+        return request
+    }
+
+    /// POST /v1/completions.
+    static func completion(_ body: JSONValue) throws -> OpenAIRequest {
+        let fields = try JSONReader(body)
+        guard let prompt = fields.value("prompt") else { throw APIError.invalid("'prompt' is required", parameter: "prompt") }
+        let input: InferenceRequest.Input
+        var promptText: String?
+        switch prompt {
+        case .string(let text):
+            input = .text(text, addSpecial: true); promptText = text
+        case .array(let items) where items.allSatisfy({ if case .int = $0 { return true } else { return false } }) && !items.isEmpty:
+            input = .tokens(items.compactMap { if case .int(let i) = $0 { return Int32(clamping: i) } else { return nil } })
+        case .array(let items) where items.count == 1:
+            guard case .string(let text) = items[0] else {
+                throw APIError.invalid("'prompt' must be a string, an array of one string, or an array of token ids", parameter: "prompt")
+            }
+            input = .text(text, addSpecial: true); promptText = text
+        case .array:
+            throw APIError.invalid("'prompt' with several prompts is not supported; send one prompt per request", parameter: "prompt")
+        default:
+            throw APIError.invalid("'prompt' must be a string, an array of one string, or an array of token ids, got \(prompt.kindName)", parameter: "prompt")
+        }
+        var request = try common(fields, input: input)
+        if let n = try fields.int("logprobs", in: 0...20) { request.inference.topLogprobs = n }
+        // The legacy endpoint's documented default is 16 tokens.
+        request.inference.maxTokens = try fields.int("max_tokens", in: 0...10_000_000) ?? 16
+        if try fields.bool("echo") == true { request.echoPrompt = promptText ?? "" }
+        return request
+    }
+
+    /// Fields both endpoints share.
+    private static func common(_ fields: JSONReader, input: InferenceRequest.Input) throws -> OpenAIRequest {
+        var inference = InferenceRequest(input: input)
+        inference.sampling = try readSampling(fields)
+        inference.stop = try fields.strings("stop") ?? []
+        if let n = try fields.int("n"), n != 1 {
+            throw APIError.invalid("'n' must be 1: this server generates one choice per request", parameter: "n")
+        }
+        _ = try fields.double("frequency_penalty", in: -2...2)
+        _ = try fields.double("presence_penalty", in: -2...2)
+        if let format = try fields.object("response_format") {
+            let type = try format.requiredString("type")
+            guard type == "text" else {
+                throw APIError.invalid("'response_format' of type '\(type)' is not supported; only 'text' is", parameter: "response_format")
+            }
+        }
+        var request = OpenAIRequest(model: try fields.string("model"), inference: inference)
+        request.stream = try fields.bool("stream") ?? false
+        if let options = try fields.object("stream_options") {
+            request.includeUsage = try options.bool("include_usage") ?? false
+        }
+        return request
+    }
+
+    /// One chat message; "developer" is the newer name for "system".
+    static func readMessage(_ value: JSONValue, path: String) throws -> ChatMessage {
+        let fields = try JSONReader(value, path: path)
+        var role = try fields.requiredString("role")
+        if role == "developer" { role = "system" }
+        guard ["system", "user", "assistant", "tool"].contains(role) else {
+            throw APIError.invalid("'\(path).role' must be one of system, developer, user, assistant, tool; got '\(role)'", parameter: "\(path).role")
+        }
+        let content = try readContent(fields.value("content"), path: "\(path).content")
+        var toolCalls: [ToolCall] = []
+        if let calls = try fields.array("tool_calls") {
+            for (i, call) in calls.enumerated() {
+                let callFields = try JSONReader(call, path: "\(path).tool_calls[\(i)]")
+                guard let function = try callFields.object("function") else {
+                    throw APIError.invalid("'\(path).tool_calls[\(i)].function' is required", parameter: "\(path).tool_calls")
+                }
+                toolCalls.append(ToolCall(id: try callFields.string("id"), name: try function.requiredString("name"),
+                                          argumentsJSON: try function.string("arguments") ?? "{}"))
+            }
+        }
+        if content == nil && toolCalls.isEmpty && role != "assistant" {
+            throw APIError.invalid("'\(path).content' is required", parameter: "\(path).content")
+        }
+        return ChatMessage(role: role, content: content ?? (toolCalls.isEmpty ? "" : nil), toolCalls: toolCalls,
+                           toolCallID: try fields.string("tool_call_id"), name: try fields.string("name"))
+    }
+}

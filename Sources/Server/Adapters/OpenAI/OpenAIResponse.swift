@@ -1,0 +1,166 @@
+import Foundation
+import Transformer
+
+/// OpenAI's response shapes for chat and text completions.
+enum OpenAIResponse {
+    static func finishReason(_ summary: GenerationSummary) -> JSONValue {
+        summary.reason == .length ? "length" : "stop"
+    }
+
+    static func usage(_ summary: GenerationSummary) -> JSONValue {
+        ["prompt_tokens": .int(summary.promptTokens), "completion_tokens": .int(summary.completionTokens),
+         "total_tokens": .int(summary.promptTokens + summary.completionTokens),
+         "prompt_tokens_details": ["cached_tokens": .int(summary.cachedPromptTokens)]]
+    }
+
+    static func bytes(_ b: [UInt8]) -> JSONValue { .array(b.map { .int(Int($0)) }) }
+
+    /// Chat's `logprobs.content` entries.
+    static func chatLogprobs(_ items: [TokenLogprob]) -> JSONValue {
+        ["content": .array(items.map { item in
+            ["token": .string(item.text), "logprob": .number(Double(item.logprob)), "bytes": bytes(item.bytes),
+             "top_logprobs": .array(item.top.map {
+                 ["token": .string($0.text), "logprob": .number(Double($0.logprob)), "bytes": bytes($0.bytes)]
+             })]
+        })]
+    }
+
+    /// The legacy completions' parallel arrays.
+    static func completionLogprobs(_ items: [TokenLogprob], textOffset: Int) -> JSONValue {
+        var offset = textOffset
+        var offsets: [JSONValue] = []
+        for item in items { offsets.append(.int(offset)); offset += item.text.count }
+        return ["tokens": .array(items.map { .string($0.text) }),
+                "token_logprobs": .array(items.map { .number(Double($0.logprob)) }),
+                "top_logprobs": .array(items.map { item in
+                    .object(item.top.map { (key: $0.text, value: .number(Double($0.logprob))) })
+                }),
+                "text_offset": .array(offsets)]
+    }
+
+    static func chat(id: String, model: String, result: CompletedGeneration, withLogprobs: Bool) -> JSONValue {
+        ["id": .string(id), "object": "chat.completion", "created": .int(unixTime), "model": .string(model),
+         "system_fingerprint": "swiftlm",
+         "choices": [["index": 0, "message": ["role": "assistant", "content": .string(result.text), "refusal": nil],
+                      "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
+                      "finish_reason": finishReason(result.summary)]],
+         "usage": usage(result.summary)]
+    }
+
+    static func completion(id: String, model: String, result: CompletedGeneration, echo: String?, withLogprobs: Bool) -> JSONValue {
+        ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
+         "system_fingerprint": "swiftlm",
+         "choices": [["index": 0, "text": .string((echo ?? "") + result.text),
+                      "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
+                      "finish_reason": finishReason(result.summary)]],
+         "usage": usage(result.summary)]
+    }
+
+    static func model(_ name: String, created: Int) -> JSONValue {
+        ["id": .string(name), "object": "model", "created": .int(created), "owned_by": "swiftlm"]
+    }
+}
+
+/// Server-sent events for chat completions: a role chunk, content chunks, a chunk with the
+/// finish reason, the usage chunk when asked for, then `data: [DONE]`.
+final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
+    let id = makeID("chatcmpl-")
+    let model: String
+    let created = unixTime
+    let includeUsage: Bool
+    let withLogprobs: Bool
+    let contentType = "text/event-stream"
+
+    init(model: String, includeUsage: Bool, withLogprobs: Bool) {
+        self.model = model
+        self.includeUsage = includeUsage
+        self.withLogprobs = withLogprobs
+    }
+
+    private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil) -> String {
+        var object: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
+                                 "model": .string(model), "system_fingerprint": "swiftlm",
+                                 "choices": [["index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish]]]
+        if includeUsage, case .object(var members) = object {
+            members.append((key: "usage", value: nil))
+            object = .object(members)
+        }
+        return "data: \(object.jsonText)\n\n"
+    }
+
+    func start() -> String { chunk(delta: ["role": "assistant", "content": ""]) }
+
+    func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
+        guard !text.isEmpty || !logprobs.isEmpty else { return "" }
+        return chunk(delta: ["content": .string(text)],
+                     logprobs: withLogprobs ? OpenAIResponse.chatLogprobs(logprobs) : nil)
+    }
+
+    func finish(_ summary: GenerationSummary) -> String {
+        var out = chunk(delta: [:], finish: OpenAIResponse.finishReason(summary))
+        if includeUsage {
+            let usage: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
+                                    "model": .string(model), "system_fingerprint": "swiftlm", "choices": [],
+                                    "usage": OpenAIResponse.usage(summary)]
+            out += "data: \(usage.jsonText)\n\n"
+        }
+        return out + "data: [DONE]\n\n"
+    }
+
+    func failure(_ message: String) -> String {
+        "data: \(APIProtocol.openAI.errorBody(APIError(.server, message)).jsonText)\n\n"
+    }
+}
+
+/// Server-sent events for text completions.
+final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
+    let id = makeID("cmpl-")
+    let model: String
+    let created = unixTime
+    let includeUsage: Bool
+    let withLogprobs: Bool
+    let echo: String?
+    private var offset = 0
+    let contentType = "text/event-stream"
+
+    init(model: String, includeUsage: Bool, withLogprobs: Bool, echo: String?) {
+        self.model = model
+        self.includeUsage = includeUsage
+        self.withLogprobs = withLogprobs
+        self.echo = echo
+    }
+
+    private func chunk(text: String, logprobs: JSONValue = nil, finish: JSONValue = nil) -> String {
+        let object: JSONValue = ["id": .string(id), "object": "text_completion", "created": .int(created),
+                                 "model": .string(model), "system_fingerprint": "swiftlm",
+                                 "choices": [["index": 0, "text": .string(text), "logprobs": logprobs, "finish_reason": finish]]]
+        return "data: \(object.jsonText)\n\n"
+    }
+
+    func start() -> String {
+        guard let echo, !echo.isEmpty else { return "" }
+        offset = echo.count
+        return chunk(text: echo)
+    }
+
+    func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
+        guard !text.isEmpty || !logprobs.isEmpty else { return "" }
+        let lp = withLogprobs ? OpenAIResponse.completionLogprobs(logprobs, textOffset: offset) : nil
+        offset += text.count
+        return chunk(text: text, logprobs: lp)
+    }
+
+    func finish(_ summary: GenerationSummary) -> String {
+        var out = chunk(text: "", finish: OpenAIResponse.finishReason(summary))
+        if includeUsage {
+            let usage: JSONValue = ["id": .string(id), "object": "text_completion", "created": .int(created),
+                                    "model": .string(model), "choices": [], "usage": OpenAIResponse.usage(summary)]
+            out += "data: \(usage.jsonText)\n\n"
+        }
+        return out + "data: [DONE]\n\n"
+    }
+
+    func failure(_ message: String) -> String {
+        "data: \(APIProtocol.openAI.errorBody(APIError(.server, message)).jsonText)\n\n"
+    }
+}

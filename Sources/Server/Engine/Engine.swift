@@ -1,0 +1,291 @@
+import Foundation
+import Tensor
+import Transformer
+
+/// Limits the engine works within.
+public struct EngineOptions: Sendable {
+    /// Generations in progress at once (each holds one KV cache slot).
+    public var maxWorkers = 4
+    /// Requests that may wait for a worker; beyond this the engine answers "busy".
+    public var queueSize = 16
+    /// Tokens per slot (prompt plus generated).
+    public var contextLength = 4096
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Prompt tokens per forward pass.
+    public var batchSize = 512
+    public init() {}
+}
+
+/// Runs generations for one loaded model on one dedicated thread. Each admitted request gets
+/// its own slot (a Session: KV cache and scratch); the thread steps the active slots in turn,
+/// a prompt chunk or one token at a time, so that requests share the machine fairly and a
+/// later batched forward pass can take all slots at once. Slots are made once and reused, so
+/// memory stays flat; a slot keeps its tokens, and a request that starts with the same tokens
+/// (the next turn of a chat) reuses that part of the cache.
+public final class Engine: @unchecked Sendable {
+    public let model: LoadedModel
+    public let options: EngineOptions
+    public let chatPrompt: ChatPrompt?
+    let chatPromptError: String?
+    let pool: ThreadPool
+
+    private let condition = NSCondition()
+    private var waiting: [Job] = []          // guarded by condition
+    private var active: [Job] = []           // guarded by condition
+    private var stopping = false             // guarded by condition
+    private var slots: [Session?]            // engine thread only
+    private var slotBusy: [Bool]             // guarded by condition
+    private var thread: Thread?
+
+    public init(model: LoadedModel, options: EngineOptions) {
+        self.model = model
+        var options = options
+        options.contextLength = max(1, min(options.contextLength, model.config.contextLength))
+        options.maxWorkers = max(1, options.maxWorkers)
+        options.queueSize = max(0, options.queueSize)
+        self.options = options
+        do {
+            chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer)
+            chatPromptError = nil
+        } catch {
+            chatPrompt = nil
+            chatPromptError = "\(error)"
+        }
+        pool = ThreadPool(threads: options.threads)
+        slots = Array(repeating: nil, count: options.maxWorkers)
+        slotBusy = Array(repeating: false, count: options.maxWorkers)
+        let thread = Thread { [unowned self] in self.runLoop() }
+        thread.name = "swiftlm-engine"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the engine thread once the active and queued work is done.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    // MARK: Requests
+
+    /// The prompt tokens for a request; throws when it cannot run (template, context, ids).
+    public func promptTokens(for request: InferenceRequest) throws -> [Int32] {
+        let tokens: [Int32]
+        switch request.input {
+        case let .chat(messages, tools):
+            tokens = try chatTokens(messages, tools: tools)
+        case let .text(text, addSpecial):
+            tokens = model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: true)
+        case .tokens(let ids):
+            let vocabulary = model.config.vocabularySize
+            if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabulary }) {
+                throw EngineError.invalidToken("token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
+            }
+            tokens = ids
+        }
+        guard !tokens.isEmpty else { throw EngineError.emptyPrompt }
+        guard tokens.count < options.contextLength else {
+            throw EngineError.contextOverflow(promptTokens: tokens.count, contextLength: options.contextLength)
+        }
+        return tokens
+    }
+
+    /// The conversation rendered with the model's chat template.
+    public func renderChat(_ messages: [ChatMessage], tools: [JSONValue]? = nil, addGenerationPrompt: Bool = true) throws -> String {
+        guard let chatPrompt else { throw EngineError.template(chatPromptError ?? "the model has no usable chat template") }
+        do {
+            return try chatPrompt.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools)
+        } catch {
+            throw EngineError.template("\(error)")
+        }
+    }
+
+    func chatTokens(_ messages: [ChatMessage], tools: [JSONValue]?) throws -> [Int32] {
+        let rendered = try renderChat(messages, tools: tools)
+        return chatPrompt!.tokenize(rendered, with: model.tokenizer)
+    }
+
+    /// Admits a request (prompt already tokenized by `promptTokens`) or throws `busy`.
+    public func submit(_ request: InferenceRequest, prompt: [Int32]) throws -> GenerationHandle {
+        var continuation: AsyncStream<GenerationEvent>.Continuation!
+        let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
+        let job = Job(request: request, prompt: prompt, tokenizer: model.tokenizer, continuation: continuation)
+        let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
+        continuation.onTermination = { _ in job.cancel(); wake() }
+
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw EngineError.shuttingDown }
+        let freeWorkers = options.maxWorkers - active.count
+        guard waiting.count < freeWorkers + options.queueSize else {
+            throw EngineError.busy(workers: options.maxWorkers, queued: waiting.count)
+        }
+        waiting.append(job)
+        condition.signal()
+        return GenerationHandle(events: events, promptTokens: prompt.count, job: job, wake: wake)
+    }
+
+    /// Workers generating, and requests waiting for one.
+    public var load: (busy: Int, idle: Int, queued: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (active.count, options.maxWorkers - active.count, waiting.count)
+    }
+
+    private func wake() {
+        condition.lock()
+        condition.signal()
+        condition.unlock()
+    }
+
+    // MARK: The engine thread
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            admitWaiting()
+            while active.isEmpty && waiting.isEmpty && !stopping { condition.wait(); admitWaiting() }
+            if active.isEmpty && waiting.isEmpty && stopping { condition.unlock(); return }
+            let round = active
+            condition.unlock()
+
+            var done: [Job] = []
+            for job in round where !step(job) { done.append(job) }
+            if !done.isEmpty {
+                condition.lock()
+                for job in done {
+                    active.removeAll { $0 === job }
+                    slotBusy[job.slot] = false
+                }
+                condition.unlock()
+            }
+        }
+    }
+
+    /// Moves waiting jobs into free slots, preferring the slot whose cached tokens share the
+    /// longest prefix with the job's prompt. Called with the lock held.
+    private func admitWaiting() {
+        while !waiting.isEmpty, let _ = slotBusy.firstIndex(of: false) {
+            let job = waiting.removeFirst()
+            var best = -1, bestShared = -1
+            for (i, busy) in slotBusy.enumerated() where !busy {
+                let shared = slots[i].map { Self.sharedPrefix($0.tokens, job.prompt) } ?? 0
+                if shared > bestShared { best = i; bestShared = shared }
+            }
+            slotBusy[best] = true
+            job.slot = best
+            active.append(job)
+        }
+    }
+
+    static func sharedPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+        var n = 0
+        let limit = min(a.count, b.count)
+        while n < limit && a[n] == b[n] { n += 1 }
+        return n
+    }
+
+    /// One unit of work for a job: a prompt chunk, or one generated token. Returns false when
+    /// the job has finished (its events are then complete).
+    private func step(_ job: Job) -> Bool {
+        if job.isCancelled { return finish(job, .cancelled) }
+        do {
+            let session = try slot(for: job)
+            if job.fed < job.prompt.count {
+                let end = min(job.prompt.count, job.fed + options.batchSize)
+                try session.feed(Array(job.prompt[job.fed..<end]))
+                job.fed = end
+                if end < job.prompt.count { return true }
+                job.summary.promptSeconds = Date().timeIntervalSince(job.promptStart ?? Date())
+                job.generationStart = Date()
+                if let limit = job.request.maxTokens, limit <= 0 { return finish(job, .length) }
+            }
+            return try generateToken(job, session: session)
+        } catch {
+            job.continuation.yield(.failed("\(error)"))
+            job.continuation.finish()
+            slots[job.slot]?.rewind(to: 0)
+            return false
+        }
+    }
+
+    /// The job's session, set up on its first step (cache prefix reused where it matches).
+    private func slot(for job: Job) throws -> Session {
+        let session: Session
+        if let existing = slots[job.slot] {
+            session = existing
+        } else {
+            session = model.makeSession(contextLength: options.contextLength, batchSize: options.batchSize,
+                                        pool: ThreadPoolProvider(pool: pool))
+            slots[job.slot] = session
+        }
+        if job.promptStart == nil {
+            job.promptStart = Date()
+            job.summary.queueSeconds = job.promptStart!.timeIntervalSince(job.submitted)
+            // Keep at least one prompt token to feed: its logits start the generation.
+            let reuse = min(Self.sharedPrefix(session.tokens, job.prompt), job.prompt.count - 1)
+            session.rewind(to: reuse)
+            job.fed = reuse
+            job.summary.cachedPromptTokens = reuse
+            job.sampler = Sampler(parameters: job.request.sampling, vocabularySize: model.config.vocabularySize)
+        }
+        return session
+    }
+
+    private func generateToken(_ job: Job, session: Session) throws -> Bool {
+        let vocabulary = model.config.vocabularySize
+        let logits = session.state.logitRow(0)
+        let alternatives = job.request.topLogprobs
+        let distribution = alternatives.map { LogSoftmax(logits: logits, count: vocabulary, top: $0, scratch: &job.logitScratch) }
+        let token = job.sampler!.sample(logits, count: vocabulary, recent: session.tokens[...])
+        if model.tokenizer.isEndOfGeneration(token) { return finish(job, .endOfGeneration) }
+        job.summary.completionTokens += 1
+        if let distribution {
+            job.pendingLogprobs.append(distribution.logprob(of: token, tokenizer: model.tokenizer))
+        }
+        let piece = job.detokenizer.append(token)
+        switch job.stopper.append(piece) {
+        case .emit(let text):
+            if !text.isEmpty || !job.pendingLogprobs.isEmpty {
+                job.continuation.yield(.delta(text, logprobs: job.pendingLogprobs))
+                job.pendingLogprobs.removeAll()
+            }
+        case let .stop(before, sequence):
+            job.continuation.yield(.delta(before, logprobs: job.pendingLogprobs))
+            job.pendingLogprobs.removeAll()
+            job.summary.stopSequence = sequence
+            return finish(job, .stopSequence, flush: false)
+        }
+        if let limit = job.request.maxTokens, job.summary.completionTokens >= limit { return finish(job, .length) }
+        if session.tokens.count >= options.contextLength { return finish(job, .length) }
+        try session.feedOne(token)
+        return true
+    }
+
+    /// Emits what is held back (unless a stop sequence ended the text) and the summary.
+    private func finish(_ job: Job, _ reason: GenerationSummary.Reason, flush: Bool = true) -> Bool {
+        if flush && reason != .cancelled {
+            let rest = job.detokenizer.flush()
+            var tail = rest.isEmpty ? job.stopper.flush() : ""
+            if !rest.isEmpty {
+                switch job.stopper.append(rest) {
+                case .emit(let text): tail = text + job.stopper.flush()
+                case let .stop(before, sequence):
+                    tail = before
+                    job.summary.stopSequence = sequence
+                }
+            }
+            if !tail.isEmpty || !job.pendingLogprobs.isEmpty {
+                job.continuation.yield(.delta(tail, logprobs: job.pendingLogprobs))
+            }
+        }
+        job.summary.reason = job.summary.stopSequence != nil ? .stopSequence : reason
+        if let start = job.generationStart { job.summary.generationSeconds = Date().timeIntervalSince(start) }
+        job.continuation.yield(.finished(job.summary))
+        job.continuation.finish()
+        return false
+    }
+}

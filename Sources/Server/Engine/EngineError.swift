@@ -1,0 +1,23 @@
+/// Why the engine refused a request. Adapters turn each case into their protocol's error.
+public enum EngineError: Error, CustomStringConvertible, Sendable {
+    /// Every worker is busy and the queue is full.
+    case busy(workers: Int, queued: Int)
+    case contextOverflow(promptTokens: Int, contextLength: Int)
+    case emptyPrompt
+    case invalidToken(String)
+    case template(String)
+    case shuttingDown
+
+    public var description: String {
+        switch self {
+        case let .busy(workers, queued):
+            return "server busy: all \(workers) workers are generating and \(queued) requests are queued; retry later"
+        case let .contextOverflow(promptTokens, contextLength):
+            return "the prompt has \(promptTokens) tokens, but the context holds \(contextLength) (with room for at least one generated token)"
+        case .emptyPrompt: return "the prompt is empty"
+        case .invalidToken(let message): return message
+        case .template(let message): return message
+        case .shuttingDown: return "the server is shutting down"
+        }
+    }
+}

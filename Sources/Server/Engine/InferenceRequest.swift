@@ -1,0 +1,63 @@
+import Transformer
+
+/// One generation request in the engine's own terms, whatever protocol it arrived by. The
+/// adapters build it; the engine never sees a protocol's field names.
+public struct InferenceRequest: Sendable {
+    public enum Input: Sendable {
+        /// A conversation, rendered with the model's chat template (tools passed to it).
+        case chat([ChatMessage], tools: [JSONValue]?)
+        /// A raw prompt; `addSpecial` adds BOS as the model wants (llama.cpp's completion).
+        case text(String, addSpecial: Bool)
+        /// Token ids as given (llama.cpp's /completion accepts these too).
+        case tokens([Int32])
+    }
+
+    public var input: Input
+    public var sampling = SamplingParameters()
+    /// nil: until an end-of-generation token or the context is full.
+    public var maxTokens: Int?
+    /// Text at which generation stops; the stop text itself is not returned.
+    public var stop: [String] = []
+    /// nil: no log probabilities; n: the chosen token's and the n most likely alternatives'.
+    public var topLogprobs: Int?
+
+    public init(input: Input) { self.input = input }
+}
+
+/// Log probability of one generated token, with the most likely alternatives at that step.
+public struct TokenLogprob: Sendable {
+    public var token: Int32
+    public var text: String
+    public var bytes: [UInt8]
+    public var logprob: Float
+    public var top: [(token: Int32, text: String, bytes: [UInt8], logprob: Float)]
+}
+
+/// How a generation ended, with the counts every protocol reports.
+public struct GenerationSummary: Sendable {
+    public enum Reason: String, Sendable {
+        case endOfGeneration   // the model's end token
+        case stopSequence      // one of the request's stop strings
+        case length            // max tokens or the context's end
+        case cancelled         // the client went away
+    }
+    public var reason: Reason
+    public var stopSequence: String?
+    public var promptTokens = 0
+    /// Prompt tokens whose KV entries were reused from an earlier request on the same slot.
+    public var cachedPromptTokens = 0
+    public var completionTokens = 0
+    public var queueSeconds = 0.0
+    public var promptSeconds = 0.0
+    public var generationSeconds = 0.0
+}
+
+/// What the engine reports while it works on a request, in order: text deltas, then exactly
+/// one `finished` or `failed`.
+public enum GenerationEvent: Sendable {
+    /// New text (may be empty when a token only completes part of a character or is held
+    /// back as a possible stop-sequence prefix) and the logprobs of the tokens it came from.
+    case delta(String, logprobs: [TokenLogprob])
+    case finished(GenerationSummary)
+    case failed(String)
+}

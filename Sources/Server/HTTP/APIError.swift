@@ -1,0 +1,44 @@
+import HTTPTypes
+
+/// A request the server will not serve, with the HTTP status and a message naming what is
+/// wrong. Each protocol renders it in its own error shape (see `APIProtocol.errorBody`).
+public struct APIError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        case invalidRequest, authentication, notFound, tooLarge, busy, loading, server
+    }
+    public let kind: Kind
+    public let message: String
+    /// The request field at fault, when there is one (OpenAI's `param`).
+    public let parameter: String?
+
+    public init(_ kind: Kind, _ message: String, parameter: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.parameter = parameter
+    }
+
+    public static func invalid(_ message: String, parameter: String? = nil) -> APIError {
+        APIError(.invalidRequest, message, parameter: parameter)
+    }
+
+    public var status: HTTPResponse.Status {
+        switch kind {
+        case .invalidRequest: return .badRequest
+        case .authentication: return .unauthorized
+        case .notFound: return .notFound
+        case .tooLarge: return .contentTooLarge
+        case .busy, .loading: return .serviceUnavailable
+        case .server: return .internalServerError
+        }
+    }
+
+    public var description: String { message }
+
+    /// The engine's refusals, as the client should see them.
+    public init(_ error: EngineError) {
+        switch error {
+        case .busy, .shuttingDown: self.init(.busy, error.description)
+        case .contextOverflow, .emptyPrompt, .invalidToken, .template: self.init(.invalidRequest, error.description)
+        }
+    }
+}

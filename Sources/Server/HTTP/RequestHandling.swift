@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import Logging
+
+/// What one request did, for its log line and the metrics.
+final class RequestRecord: @unchecked Sendable {
+    let api: APIProtocol
+    let route: String
+    let started = Date()
+    var summary: GenerationSummary?
+
+    init(api: APIProtocol, route: String) {
+        self.api = api
+        self.route = route
+    }
+}
+
+extension ServerState {
+    /// Runs a route's body, turning every thrown error into the protocol's error response (a
+    /// 4xx for anything the client sent; never a crash), and logs the request. A streamed
+    /// response is logged when its stream ends.
+    func respond(_ api: APIProtocol, route: String,
+                 _ body: (RequestRecord) async throws -> Response) async -> Response {
+        let record = RequestRecord(api: api, route: route)
+        var response: Response
+        do {
+            response = try await body(record)
+        } catch let error as APIError {
+            response = errorResponse(error, protocol: api, retryAfterSeconds: options.retryAfterSeconds)
+        } catch let error as EngineError {
+            response = errorResponse(APIError(error), protocol: api, retryAfterSeconds: options.retryAfterSeconds)
+        } catch is CancellationError {
+            record.summary?.reason = .cancelled
+            response = Response(status: .init(code: 499, reasonPhrase: "Client Closed Request"))
+        } catch {
+            response = errorResponse(APIError(.server, "\(error)"), protocol: api, retryAfterSeconds: options.retryAfterSeconds)
+        }
+        if response.headers[.contentType]?.hasPrefix("text/event-stream") != true,
+           response.headers[.contentType]?.hasPrefix("application/x-ndjson") != true {
+            finish(record, status: Int(response.status.code))
+        }
+        return response
+    }
+
+    /// Logs one line per request and updates the metrics.
+    func finish(_ record: RequestRecord, status: Int) {
+        let seconds = Date().timeIntervalSince(record.started)
+        metrics.recordRequest(protocolName: record.api.rawValue, route: record.route, status: status, seconds: seconds)
+        var line = "\(record.api.rawValue) \(record.route) \(status) \(String(format: "%.3f", seconds))s"
+        if let s = record.summary {
+            metrics.recordGeneration(s)
+            line += " prompt=\(s.promptTokens) cached=\(s.cachedPromptTokens) completion=\(s.completionTokens) \(s.reason.rawValue)"
+            if s.generationSeconds > 0 && s.completionTokens > 1 {
+                line += String(format: " %.1f t/s", Double(s.completionTokens) / s.generationSeconds)
+            }
+        }
+        logger.info("\(line)")
+    }
+
+    /// Tokenizes and admits a request; the record keeps the summary once it is known.
+    func start(_ engine: Engine, _ request: InferenceRequest) throws -> GenerationHandle {
+        let prompt = try engine.promptTokens(for: request)
+        return try engine.submit(request, prompt: prompt)
+    }
+
+    /// A streamed response whose request is logged when the stream ends.
+    func stream(_ handle: GenerationHandle, _ encoder: StreamEncoder, record: RequestRecord) -> Response {
+        streamResponse(handle, encoder: encoder) { [self] summary in
+            record.summary = summary
+            finish(record, status: summary?.reason == .cancelled || summary == nil ? 499 : 200)
+        }
+    }
+
+    /// The whole generation; when the client disconnects first, the generation is cancelled.
+    func collect(_ handle: GenerationHandle, request: Request, record: RequestRecord) async throws -> CompletedGeneration {
+        let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await handle.collect()
+        }
+        record.summary = result.summary
+        return result
+    }
+}

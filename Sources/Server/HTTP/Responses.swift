@@ -1,0 +1,146 @@
+import Foundation
+import Hummingbird
+import Transformer
+
+/// The protocols the server speaks; each has its own error shape.
+public enum APIProtocol: String, Sendable {
+    case openAI = "openai", anthropic, ollama, native
+
+    /// The error body a client of this protocol expects.
+    func errorBody(_ error: APIError) -> JSONValue {
+        switch self {
+        case .openAI:
+            let type: String
+            switch error.kind {
+            case .invalidRequest, .tooLarge: type = "invalid_request_error"
+            case .authentication: type = "authentication_error"
+            case .notFound: type = "not_found_error"
+            case .busy, .loading: type = "server_busy"
+            case .server: type = "server_error"
+            }
+            return ["error": ["message": .string(error.message), "type": .string(type),
+                              "param": error.parameter.map { .string($0) } ?? .null,
+                              "code": error.kind == .notFound && error.parameter == "model" ? "model_not_found" : .null]]
+        case .anthropic:
+            let type: String
+            switch error.kind {
+            case .invalidRequest: type = "invalid_request_error"
+            case .authentication: type = "authentication_error"
+            case .notFound: type = "not_found_error"
+            case .tooLarge: type = "request_too_large"
+            case .busy, .loading: type = "overloaded_error"
+            case .server: type = "api_error"
+            }
+            return ["type": "error", "error": ["type": .string(type), "message": .string(error.message)]]
+        case .ollama:
+            // Ollama's own wording when its queue is full, which its clients recognise.
+            if error.kind == .busy { return ["error": "server busy, please try again.  maximum pending requests exceeded"] }
+            return ["error": .string(error.message)]
+        case .native:
+            return ["error": ["code": .int(Int(error.status.code)), "message": .string(error.message),
+                              "type": error.kind == .invalidRequest ? "invalid_request_error" : "server_error"]]
+        }
+    }
+}
+
+func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    var headers = headers
+    headers[.contentType] = "application/json; charset=utf-8"
+    return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
+}
+
+func errorResponse(_ error: APIError, protocol api: APIProtocol, retryAfterSeconds: Int) -> Response {
+    var headers: HTTPFields = [:]
+    if error.kind == .busy || error.kind == .loading { headers[.retryAfter] = String(retryAfterSeconds) }
+    if error.kind == .authentication, api != .anthropic { headers[.wwwAuthenticate] = "Bearer" }
+    return jsonResponse(api.errorBody(error), status: error.status, headers: headers)
+}
+
+/// Reads the whole body (bounded) and parses it as JSON.
+func readJSON(_ request: inout Request, limit: Int) async throws -> JSONValue {
+    let buffer: ByteBuffer
+    do {
+        buffer = try await request.collectBody(upTo: limit)
+    } catch {
+        throw APIError(.tooLarge, "the request body is larger than \(limit) bytes")
+    }
+    guard buffer.readableBytes > 0 else { throw APIError.invalid("the request body is empty; a JSON object is expected") }
+    let text = String(buffer: buffer)
+    do {
+        return try JSONValue.parse(text)
+    } catch {
+        throw APIError.invalid("the request body is not valid JSON: \(error)")
+    }
+}
+
+/// Every event of a generation, gathered for a non-streaming response.
+struct CompletedGeneration {
+    var text = ""
+    var logprobs: [TokenLogprob] = []
+    var summary = GenerationSummary(reason: .cancelled)
+}
+
+extension GenerationHandle {
+    /// Waits for the whole generation. A failure inside the engine becomes a server error.
+    func collect() async throws -> CompletedGeneration {
+        var result = CompletedGeneration()
+        for await event in events {
+            switch event {
+            case let .delta(text, logprobs):
+                result.text += text
+                result.logprobs += logprobs
+            case .finished(let summary):
+                result.summary = summary
+            case .failed(let message):
+                throw APIError(.server, "generation failed: \(message)")
+            }
+        }
+        return result
+    }
+}
+
+/// Encodes a generation's events as one protocol's stream (SSE or NDJSON).
+protocol StreamEncoder: AnyObject, Sendable {
+    var contentType: String { get }
+    func start() -> String
+    func delta(_ text: String, logprobs: [TokenLogprob]) -> String
+    func finish(_ summary: GenerationSummary) -> String
+    func failure(_ message: String) -> String
+}
+
+/// A streaming response that writes each event as it comes. When a write fails (the client
+/// went away) the generation is cancelled, freeing its worker at the next token.
+func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
+                    onEnd: @escaping @Sendable (GenerationSummary?) -> Void) -> Response {
+    var headers: HTTPFields = [:]
+    headers[.contentType] = encoder.contentType
+    headers[.cacheControl] = "no-cache"
+    let body = ResponseBody { writer in
+        var summary: GenerationSummary?
+        defer {
+            handle.cancel()
+            onEnd(summary)
+        }
+        try await writer.write(ByteBuffer(string: encoder.start()))
+        for await event in handle.events {
+            let chunk: String
+            switch event {
+            case let .delta(text, logprobs): chunk = encoder.delta(text, logprobs: logprobs)
+            case .finished(let s): summary = s; chunk = encoder.finish(s)
+            case .failed(let message): chunk = encoder.failure(message)
+            }
+            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+        }
+        try await writer.finish(nil)
+    }
+    return Response(status: .ok, headers: headers, body: body)
+}
+
+/// Seconds since 1970, as the protocols' `created` fields want.
+var unixTime: Int { Int(Date().timeIntervalSince1970) }
+
+/// An id with a protocol's prefix ("chatcmpl-", "msg_").
+func makeID(_ prefix: String) -> String {
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    return prefix + String((0..<24).map { _ in alphabet.randomElement()! })
+}

@@ -1,0 +1,48 @@
+import Hummingbird
+import HTTPTypes
+import Transformer
+
+/// POST /v1/messages and POST /v1/messages/count_tokens.
+struct AnthropicRoutes {
+    let state: ServerState
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/v1/messages") { request, _ in await messages(request) }
+        router.post("/v1/messages/count_tokens") { request, _ in await countTokens(request) }
+    }
+
+    /// A version we do not know is refused, as Anthropic's API does; none means the current one.
+    private func checkVersion(_ request: Request) throws {
+        if let version = request.headers[HTTPField.Name("anthropic-version")!],
+           !AnthropicRequest.knownVersions.contains(version) {
+            throw APIError.invalid("anthropic-version '\(version)' is not supported; use 2023-06-01")
+        }
+    }
+
+    func messages(_ request: Request) async -> Response {
+        await state.respond(.anthropic, route: "messages") { record in
+            try checkVersion(request)
+            var request = request
+            let parsed = try AnthropicRequest.read(try await readJSON(&request, limit: state.options.maxBodyBytes))
+            let engine = try state.engine(forModel: parsed.model)
+            let handle = try state.start(engine, parsed.inference)
+            if parsed.stream {
+                return state.stream(handle, AnthropicStream(model: parsed.model, promptTokens: handle.promptTokens), record: record)
+            }
+            let result = try await state.collect(handle, request: request, record: record)
+            return jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: parsed.model, result: result))
+        }
+    }
+
+    func countTokens(_ request: Request) async -> Response {
+        await state.respond(.anthropic, route: "count_tokens") { _ in
+            try checkVersion(request)
+            var request = request
+            let parsed = try AnthropicRequest.read(try await readJSON(&request, limit: state.options.maxBodyBytes), forCounting: true)
+            let engine = try state.engine(forModel: parsed.model)
+            guard case let .chat(messages, tools) = parsed.inference.input else { throw APIError.invalid("'messages' is required") }
+            let tokens = try engine.chatTokens(messages, tools: tools)
+            return jsonResponse(["input_tokens": .int(tokens.count)])
+        }
+    }
+}

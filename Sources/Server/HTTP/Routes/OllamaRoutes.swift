@@ -1,0 +1,70 @@
+import Hummingbird
+import Transformer
+
+/// Ollama's API: generate, chat, tags, show, ps, version, and "Ollama is running" at /.
+struct OllamaRoutes {
+    let state: ServerState
+    static let version = "0.6.0"
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/api/generate") { request, _ in await generate(request, chat: false) }
+        router.post("/api/chat") { request, _ in await generate(request, chat: true) }
+        router.get("/api/tags") { _, _ in await tags() }
+        router.post("/api/show") { request, _ in await show(request) }
+        router.get("/api/ps") { _, _ in await ps() }
+        router.get("/api/version") { _, _ in jsonResponse(["version": .string(Self.version)]) }
+        router.get("/") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                                           body: ResponseBody(byteBuffer: ByteBuffer(string: "Ollama is running"))) }
+    }
+
+    func generate(_ request: Request, chat: Bool) async -> Response {
+        await state.respond(.ollama, route: chat ? "chat" : "generate") { record in
+            var request = request
+            let body = try await readJSON(&request, limit: state.options.maxBodyBytes)
+            let parsed = chat ? try OllamaRequest.chat(body) : try OllamaRequest.generate(body)
+            let engine = try state.engine(forModel: parsed.model)
+            if parsed.loadOnly { return jsonResponse(OllamaResponse.loaded(model: parsed.model, chat: chat)) }
+            let handle = try state.start(engine, parsed.inference)
+            let loadSeconds = engine.model.loadSeconds
+            if parsed.stream {
+                return state.stream(handle, OllamaStream(model: parsed.model, chat: chat, loadSeconds: loadSeconds), record: record)
+            }
+            let result = try await state.collect(handle, request: request, record: record)
+            return jsonResponse(OllamaResponse.object(model: parsed.model, text: result.text, chat: chat,
+                                                      done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds)))
+        }
+    }
+
+    private func description(_ engine: Engine) -> ModelDescription {
+        ModelDescription(engine: engine, name: state.options.modelName)
+    }
+
+    func tags() async -> Response {
+        await state.respond(.ollama, route: "tags") { _ in
+            jsonResponse(["models": [OllamaResponse.tag(description(try state.readyEngine()))]])
+        }
+    }
+
+    func show(_ request: Request) async -> Response {
+        await state.respond(.ollama, route: "show") { _ in
+            var request = request
+            let fields = try JSONReader(try await readJSON(&request, limit: state.options.maxBodyBytes))
+            guard let name = try fields.string("model") ?? fields.string("name") else {
+                throw APIError.invalid("'model' is required")
+            }
+            let engine = try state.engine(forModel: name)
+            return jsonResponse(OllamaResponse.show(description(engine), options: SamplingParameters()))
+        }
+    }
+
+    func ps() async -> Response {
+        await state.respond(.ollama, route: "ps") { _ in
+            let d = description(try state.readyEngine())
+            return jsonResponse(["models": [["name": .string(d.name + ":latest"), "model": .string(d.name + ":latest"),
+                                             "size": .int(d.fileBytes), "digest": .string(d.digest),
+                                             "details": OllamaResponse.details(d),
+                                             "expires_at": "2999-01-01T00:00:00Z", "size_vram": 0,
+                                             "context_length": .int(d.contextLength)]]])
+        }
+    }
+}

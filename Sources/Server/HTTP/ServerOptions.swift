@@ -1,0 +1,26 @@
+import Foundation
+
+/// Everything `swiftlm serve` is told on its command line.
+public struct ServerOptions: Sendable {
+    public var modelPath: String
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var engine = EngineOptions()
+    /// Required as `Authorization: Bearer KEY` (or `x-api-key`) on every route but /health.
+    public var apiKey: String?
+    /// The model's name in every protocol (default: the file name without extension).
+    public var alias: String?
+    /// Request bodies larger than this are refused with 413.
+    public var maxBodyBytes = 8 << 20
+    /// Seconds a refused client is told to wait (Retry-After).
+    public var retryAfterSeconds = 1
+
+    public init(modelPath: String) { self.modelPath = modelPath }
+
+    /// The name clients use for the model.
+    public var modelName: String {
+        if let alias, !alias.isEmpty { return alias }
+        let file = (modelPath as NSString).lastPathComponent
+        return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
+    }
+}
