@@ -22,6 +22,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-key"), help: "Require this key (Authorization: Bearer, or x-api-key) on every route but /health.")
     var apiKey: String?
     @Option(name: .customLong("alias"), help: "The model's name for clients (default: the file name).") var alias: String?
+    @Flag(name: .customLong("prompt-cache"),
+          help: "Reuse cached tokens when a prompt starts like an earlier one (faster chats; greedy output may then differ slightly from an uncached run).")
+    var promptCache = false
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
 
     func validate() throws {
@@ -47,6 +50,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.engine.contextLength = ctx ?? 4096
         options.engine.threads = try threadCount(threads)
         options.engine.batchSize = batch
+        options.engine.promptCache = promptCache
 
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

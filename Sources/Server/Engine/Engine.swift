@@ -13,6 +13,12 @@ public struct EngineOptions: Sendable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Prompt tokens per forward pass.
     public var batchSize = 512
+    /// Reuse a slot's cached tokens when a prompt starts with them (the next turn of a chat).
+    /// Off by default: the reused part was computed in other batches than a fresh run would
+    /// use, and OpenBLAS rounds a row differently depending on the batch, so greedy output can
+    /// differ from an uncached run of the same prompt (llama.cpp's cache_prompt has the same
+    /// trade-off). On, long conversations skip re-reading their history every turn.
+    public var promptCache = false
     public init() {}
 }
 
@@ -20,8 +26,8 @@ public struct EngineOptions: Sendable {
 /// its own slot (a Session: KV cache and scratch); the thread steps the active slots in turn,
 /// a prompt chunk or one token at a time, so that requests share the machine fairly and a
 /// later batched forward pass can take all slots at once. Slots are made once and reused, so
-/// memory stays flat; a slot keeps its tokens, and a request that starts with the same tokens
-/// (the next turn of a chat) reuses that part of the cache.
+/// memory stays flat; with the prompt cache on, a slot keeps its tokens, and a request that
+/// starts with the same tokens (the next turn of a chat) reuses that part of the cache.
 public final class Engine: @unchecked Sendable {
     public let model: LoadedModel
     public let options: EngineOptions
@@ -166,7 +172,8 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// Moves waiting jobs into free slots, preferring the slot whose cached tokens share the
-    /// longest prefix with the job's prompt. Called with the lock held.
+    /// longest prefix with the job's prompt (when the prompt cache is on). Called with the
+    /// lock held.
     private func admitWaiting() {
         while !waiting.isEmpty, let _ = slotBusy.firstIndex(of: false) {
             let job = waiting.removeFirst()
@@ -225,8 +232,13 @@ public final class Engine: @unchecked Sendable {
         if job.promptStart == nil {
             job.promptStart = Date()
             job.summary.queueSeconds = job.promptStart!.timeIntervalSince(job.submitted)
-            // Keep at least one prompt token to feed: its logits start the generation.
-            let reuse = min(Self.sharedPrefix(session.tokens, job.prompt), job.prompt.count - 1)
+            // Re-feed at least a batched-kernel batch of prompt tokens: the last one's logits
+            // start the generation, and rows fed in such a batch round exactly as in a prompt
+            // fed whole. Fewer would take the decode kernels, whose rounding differs, and greedy
+            // output could then differ from an uncached run.
+            let refeed = batchedMatmulThreshold
+            let shared = options.promptCache ? Self.sharedPrefix(session.tokens, job.prompt) : 0
+            let reuse = max(0, min(shared, job.prompt.count - refeed))
             session.rewind(to: reuse)
             job.fed = reuse
             job.summary.cachedPromptTokens = reuse

@@ -72,6 +72,8 @@ extension ServerState {
     }
 
     /// The whole generation; when the client disconnects first, the generation is cancelled.
+    /// Watching for the disconnect consumes the connection, so the response (see
+    /// `closingConnection`) tells the client not to reuse it.
     func collect(_ handle: GenerationHandle, request: Request, record: RequestRecord) async throws -> CompletedGeneration {
         let result = try await request.body.consumeWithCancellationOnInboundClose { _ in
             try await handle.collect()
@@ -79,4 +81,11 @@ extension ServerState {
         record.summary = result.summary
         return result
     }
+}
+
+/// Marks a response as the last on its connection (after `collect` watched it for a disconnect).
+func closingConnection(_ response: Response) -> Response {
+    var response = response
+    response.headers[.connection] = "close"
+    return response
 }

@@ -20,7 +20,7 @@ extension LanguageModel {
 
 /// Below this batch size a matmul is cheaper as one quantized matvec per token than as
 /// dequantize-then-sgemm.
-let batchedMatmulThreshold = 8
+public let batchedMatmulThreshold = 8
 
 /// out[n × w.rows] (+)= x[n × w.columns] · Wᵀ, choosing the kernel by batch size.
 func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,

@@ -1,8 +1,19 @@
 import Transformer
 
-/// An Anthropic Messages request (anthropic-version 2023-06-01) in the engine's terms.
+/// An Anthropic Messages request in the engine's terms. Versions (the anthropic-version
+/// header) from 2023-06-01 take temperature, top_p and top_k in the body; from 2026-10-21 the
+/// official clients no longer send them (the server picks), but a body that has them is still
+/// honoured. `output_config.format` (structured output) is refused: not implemented here.
 struct AnthropicRequest {
-    static let knownVersions: Set<String> = ["2023-06-01", "2023-01-01"]
+    static let oldestVersion = "2023-01-01"
+
+    /// Whether an anthropic-version header names a Messages API version (a date we can serve).
+    static func isSupportedVersion(_ version: String) -> Bool {
+        let parts = version.split(separator: "-")
+        guard parts.count == 3, parts.allSatisfy({ $0.allSatisfy(\.isNumber) }),
+              parts[0].count == 4, parts[1].count == 2, parts[2].count == 2 else { return false }
+        return version >= oldestVersion
+    }
 
     var model: String
     var inference: InferenceRequest
@@ -30,6 +41,10 @@ struct AnthropicRequest {
             inference.maxTokens = maxTokens
             inference.sampling = try readSampling(fields, temperatureRange: 0...1)
             inference.stop = try fields.strings("stop_sequences") ?? []
+            if let output = try fields.object("output_config"), output.has("format") {
+                throw APIError.invalid("'output_config.format' (structured output) is not supported by this server",
+                                       parameter: "output_config.format")
+            }
         }
         var request = AnthropicRequest(model: model, inference: inference)
         request.stream = try fields.bool("stream") ?? false

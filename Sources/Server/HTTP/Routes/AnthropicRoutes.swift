@@ -11,11 +11,11 @@ struct AnthropicRoutes {
         router.post("/v1/messages/count_tokens") { request, _ in await countTokens(request) }
     }
 
-    /// A version we do not know is refused, as Anthropic's API does; none means the current one.
+    /// A malformed or pre-Messages version is refused, as Anthropic's API does; none is fine.
     private func checkVersion(_ request: Request) throws {
         if let version = request.headers[HTTPField.Name("anthropic-version")!],
-           !AnthropicRequest.knownVersions.contains(version) {
-            throw APIError.invalid("anthropic-version '\(version)' is not supported; use 2023-06-01")
+           !AnthropicRequest.isSupportedVersion(version) {
+            throw APIError.invalid("anthropic-version '\(version)' is not supported: a date from \(AnthropicRequest.oldestVersion) on is expected, e.g. 2023-06-01")
         }
     }
 
@@ -30,7 +30,7 @@ struct AnthropicRoutes {
                 return state.stream(handle, AnthropicStream(model: parsed.model, promptTokens: handle.promptTokens), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: parsed.model, result: result))
+            return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: parsed.model, result: result)))
         }
     }
 

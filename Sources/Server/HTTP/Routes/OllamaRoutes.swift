@@ -30,8 +30,8 @@ struct OllamaRoutes {
                 return state.stream(handle, OllamaStream(model: parsed.model, chat: chat, loadSeconds: loadSeconds), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return jsonResponse(OllamaResponse.object(model: parsed.model, text: result.text, chat: chat,
-                                                      done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds)))
+            return closingConnection(jsonResponse(OllamaResponse.object(model: parsed.model, text: result.text, chat: chat,
+                                                      done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds))))
         }
     }
 

@@ -25,7 +25,7 @@ struct OpenAIRoutes {
                                                              withLogprobs: withLogprobs), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, result: result, withLogprobs: withLogprobs))
+            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, result: result, withLogprobs: withLogprobs)))
         }
     }
 
@@ -43,8 +43,8 @@ struct OpenAIRoutes {
                                     record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, result: result,
-                                                          echo: parsed.echoPrompt, withLogprobs: withLogprobs))
+            return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, result: result,
+                                                          echo: parsed.echoPrompt, withLogprobs: withLogprobs)))
         }
     }
 

@@ -1,0 +1,90 @@
+"""Starts real `swiftlm serve` processes on loopback for the client tests.
+
+The binary is the release build (`tools/test` builds it first); the model is SmolLM2-135M,
+fetched by `tools/fetch-model`. Every server binds 127.0.0.1 on a free port and is stopped
+when its tests end.
+"""
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = Path(os.environ.get("SWIFTLM_BIN", ROOT / ".build" / "release" / "swiftlm"))
+MODEL_NAME = "smollm2"
+
+
+def model_path() -> str:
+    out = subprocess.run([str(ROOT / "tools" / "fetch-model"), "smollm2-135m"], check=True,
+                         capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One running `swiftlm serve`; `url` is its base address."""
+
+    def __init__(self, *args: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"swiftlm-serve-{self.port}.log"
+        self.log = open(self.log_path, "w")
+        command = [str(BINARY), "serve", "--model-path", model_path(), "--port", str(self.port),
+                   "--alias", MODEL_NAME, "--threads", "2", "--ctx", "2048", *args]
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"swiftlm serve exited: {self.log_path.read_text()}")
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("swiftlm serve did not become healthy in 60 s")
+
+    def health(self) -> dict:
+        return requests.get(self.url + "/health", timeout=5).json()
+
+    def resident_bytes(self) -> int:
+        """RSS of the server process, from /proc."""
+        with open(f"/proc/{self.process.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server("--max-workers", "2", "--queue-size", "4")
+    yield s
+    s.stop()
+
+
+def run_cli(prompt: str, n: int, chat: bool) -> dict:
+    """`swiftlm run --temp 0 --json`: the reference every protocol must match."""
+    command = [str(BINARY), "run", model_path(), "--temp", "0", "-n", str(n), "--json", "-p", prompt, "--threads", "2"]
+    if chat:
+        command.append("--chat")
+    out = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
