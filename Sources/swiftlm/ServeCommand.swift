@@ -17,14 +17,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-workers"), help: "Generations at once.") var maxWorkers = 4
     @Option(name: .customLong("queue-size"), help: "Requests that may wait for a worker; more get 503.") var queueSize = 16
     @Option(name: .customLong("ctx"), help: "Context per request in tokens (default: the model's, at most 4096).") var ctx: Int?
-    @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
+    @Option(name: [.short, .customLong("threads")],
+            help: "Threads, or 'auto' to measure the fastest count at start (default: all cores).") var threads: String?
     @Option(name: .customLong("batch"), help: "Prompt tokens per forward pass.") var batch = 512
     @Option(name: .customLong("api-key"), help: "Require this key (Authorization: Bearer, or x-api-key) on every route but /health.")
     var apiKey: String?
+    @Option(name: .customLong("admin-key"), help: "Key for /admin routes (default: the API key).") var adminKey: String?
+    @Option(name: .customLong("shutdown-timeout"), help: "Seconds SIGTERM waits for requests in flight.") var shutdownTimeout = 30.0
     @Option(name: .customLong("alias"), help: "The model's name for clients (default: the file name).") var alias: String?
     @Flag(name: .customLong("prompt-cache"),
           help: "Reuse cached tokens when a prompt starts like an earlier one (faster chats; greedy output may then differ slightly from an uncached run).")
     var promptCache = false
+    @Option(name: .customLong("report-url"), help: "POST a JSON status report to this URL every --report-interval seconds.")
+    var reportURL: String?
+    @Option(name: .customLong("report-interval"), help: "Seconds between status reports.") var reportInterval = 300.0
+    @Flag(name: .customLong("supervise"), help: "Run under a watchdog that restarts the server when it dies or hangs.")
+    var supervise = false
+    @OptionGroup var watchdog: WatchdogOptions
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
 
     func validate() throws {
@@ -32,23 +41,47 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...256).contains(maxWorkers) else { throw ValidationError("--max-workers must be between 1 and 256, got \(maxWorkers)") }
         guard queueSize >= 0 else { throw ValidationError("--queue-size must be ≥ 0, got \(queueSize)") }
         if let ctx, ctx < 16 { throw ValidationError("--ctx must be ≥ 16, got \(ctx)") }
+        if let threads, threads != "auto" {
+            guard let n = Int(threads), (1...256).contains(n) else {
+                throw ValidationError("--threads must be a number from 1 to 256 or 'auto', got '\(threads)'")
+            }
+        }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be ≥ 1024, got \(maxBodyBytes)") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
+        if let adminKey, adminKey.isEmpty { throw ValidationError("--admin-key must not be empty") }
+        if let reportURL {
+            guard let url = URL(string: reportURL), ["http", "https"].contains(url.scheme ?? "") else {
+                throw ValidationError("--report-url must be an http or https URL, got '\(reportURL)'")
+            }
+        }
+        guard reportInterval >= 1 else { throw ValidationError("--report-interval must be ≥ 1 s, got \(reportInterval)") }
+        guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be ≥ 0, got \(shutdownTimeout)") }
     }
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: modelPath) else { throw CLIError("model file not found: \(modelPath)") }
+        if supervise {
+            // The child is this same command line without the watchdog's own flags.
+            watchdog.supervise(childArguments: ["serve"] + Self.withoutWatchdogFlags(Array(CommandLine.arguments.dropFirst(2))),
+                               host: host, port: port, shutdownTimeout: shutdownTimeout)
+        }
         var options = ServerOptions(modelPath: modelPath)
         options.host = host
         options.port = port
         options.apiKey = apiKey
         options.alias = alias
+        options.adminKey = adminKey
         options.maxBodyBytes = maxBodyBytes
         options.engine.maxWorkers = maxWorkers
         options.engine.queueSize = queueSize
         options.engine.contextLength = ctx ?? 4096
-        options.engine.threads = try threadCount(threads)
+        if threads == "auto" {
+            options.engine.threads = ProcessInfo.processInfo.activeProcessorCount
+            options.engine.autoThreads = true
+        } else {
+            options.engine.threads = try threadCount(threads.map { Int($0) ?? -1 })
+        }
         options.engine.batchSize = batch
         options.engine.promptCache = promptCache
 
@@ -66,10 +99,41 @@ struct ServeCommand: AsyncParsableCommand {
             if let engine = state.engine {
                 state.logger.info("model ready: \(engine.model.config.architecture) \(engine.model.config.name), ctx \(engine.options.contextLength), loaded in \(String(format: "%.2f", engine.model.loadSeconds)) s")
             } else {
-                state.logger.error("model failed to load: \(String(describing: state.loadFailureDescription))")
+                // Without its model the server is of no use: exit, so a supervisor sees the failure.
+                state.logger.critical("\(state.loadFailureDescription ?? "the model failed to load"); exiting")
+                Foundation.exit(1)
             }
         }
         loader.start()
-        try await buildApplication(state).runService()
+        // SIGHUP reloads the same file (new requests move to it once it is ready).
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hangup.setEventHandler {
+            Task {
+                do { _ = try await state.reload() } catch { state.logger.error("reload failed; the old model keeps serving: \(error)") }
+            }
+        }
+        hangup.resume()
+        let reports = reportURL.flatMap(URL.init(string:)).map {
+            HealthReporter(state: state, url: $0, intervalSeconds: reportInterval).start()
+        }
+        defer { reports?.cancel() }
+        try await runServer(state, shutdownTimeoutSeconds: shutdownTimeout)
+        hangup.cancel()
+    }
+
+    /// Drops --supervise and the watchdog's options (with their values) from serve's arguments.
+    static func withoutWatchdogFlags(_ arguments: [String]) -> [String] {
+        let valued: Set<String> = ["--watchdog-timeout", "--startup-timeout", "--start-limit-burst", "--start-limit-interval"]
+        var out: [String] = []
+        var skipNext = false
+        for argument in arguments {
+            if skipNext { skipNext = false; continue }
+            if argument == "--supervise" { continue }
+            if valued.contains(argument) { skipNext = true; continue }
+            if let name = argument.split(separator: "=").first, valued.contains(String(name)) { continue }
+            out.append(argument)
+        }
+        return out
     }
 }

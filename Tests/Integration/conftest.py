@@ -19,8 +19,8 @@ BINARY = Path(os.environ.get("SWIFTLM_BIN", ROOT / ".build" / "release" / "swift
 MODEL_NAME = "smollm2"
 
 
-def model_path() -> str:
-    out = subprocess.run([str(ROOT / "tools" / "fetch-model"), "smollm2-135m"], check=True,
+def model_path(name: str = "smollm2-135m") -> str:
+    out = subprocess.run([str(ROOT / "tools" / "fetch-model"), name], check=True,
                          capture_output=True, text=True)
     return out.stdout.strip()
 
@@ -34,25 +34,32 @@ def free_port() -> int:
 class Server:
     """One running `swiftlm serve`; `url` is its base address."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, model: str | None = None, alias: str | None = MODEL_NAME, wait: bool = True):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"swiftlm-serve-{self.port}.log"
         self.log = open(self.log_path, "w")
-        command = [str(BINARY), "serve", "--model-path", model_path(), "--port", str(self.port),
-                   "--alias", MODEL_NAME, "--threads", "2", "--ctx", "2048", *args]
+        command = [str(BINARY), "serve", "--model-path", model or model_path(), "--port", str(self.port),
+                   "--threads", "2", "--ctx", "2048", *args]
+        if alias:
+            command += ["--alias", alias]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
+        if wait:
+            self.wait_healthy(60)
+
+    def wait_healthy(self, timeout: float) -> float:
+        """Seconds until /health answered 200; raises after `timeout`."""
+        start = time.time()
+        while time.time() - start < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"swiftlm serve exited: {self.log_path.read_text()}")
             try:
                 if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.ConnectionError:
+                    return time.time() - start
+            except requests.RequestException:
                 pass
-            time.sleep(0.1)
-        raise RuntimeError("swiftlm serve did not become healthy in 60 s")
+            time.sleep(0.05)
+        raise RuntimeError(f"swiftlm serve did not become healthy in {timeout} s")
 
     def health(self) -> dict:
         return requests.get(self.url + "/health", timeout=5).json()

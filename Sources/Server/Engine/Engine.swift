@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import Tensor
 import Transformer
 
@@ -19,7 +21,21 @@ public struct EngineOptions: Sendable {
     /// differ from an uncached run of the same prompt (llama.cpp's cache_prompt has the same
     /// trade-off). On, long conversations skip re-reading their history every turn.
     public var promptCache = false
+    /// Measure the fastest thread count at start (and again when decoding slows down a lot)
+    /// instead of using `threads`, which is then the most it may use.
+    public var autoThreads = false
     public init() {}
+}
+
+/// What an outside governor (heat, battery) allows: at most `threads`, and a pause after each
+/// generated token.
+public struct ThreadAllowance: Sendable, Equatable {
+    public var threads: Int
+    public var pacingSeconds: Double
+    public init(threads: Int, pacingSeconds: Double = 0) {
+        self.threads = threads
+        self.pacingSeconds = pacingSeconds
+    }
 }
 
 /// Runs generations for one loaded model on one dedicated thread. Each admitted request gets
@@ -42,9 +58,18 @@ public final class Engine: @unchecked Sendable {
     private var slots: [Session?]            // engine thread only
     private var slotBusy: [Bool]             // guarded by condition
     private var thread: Thread?
+    private var tuner: ThreadTuner               // engine thread only
+    private var recalibrate = false              // engine thread only
+    let logger: Logger
+    /// The governor's limit, read between forward passes; nil: no limit.
+    private let allowance = Mutex<ThreadAllowance?>(nil)
 
-    public init(model: LoadedModel, options: EngineOptions) {
+    /// Sets the governor's limit; it applies from the next forward pass.
+    public func setAllowance(_ value: ThreadAllowance?) { allowance.withLock { $0 = value } }
+
+    public init(model: LoadedModel, options: EngineOptions, logger: Logger = Logger(label: "swiftlm.engine")) {
         self.model = model
+        self.logger = logger
         var options = options
         options.contextLength = max(1, min(options.contextLength, model.config.contextLength))
         options.maxWorkers = max(1, options.maxWorkers)
@@ -58,21 +83,36 @@ public final class Engine: @unchecked Sendable {
             chatPromptError = "\(error)"
         }
         pool = ThreadPool(threads: options.threads)
+        tuner = ThreadTuner(maxThreads: options.threads)
         slots = Array(repeating: nil, count: options.maxWorkers)
         slotBusy = Array(repeating: false, count: options.maxWorkers)
-        let thread = Thread { [unowned self] in self.runLoop() }
+        // The thread keeps the engine alive until it has drained after `shutdown()`, so an
+        // engine replaced by a reload finishes its requests even when nothing else holds it.
+        let thread = Thread { self.runLoop() }
         thread.name = "swiftlm-engine"
         thread.stackSize = 8 << 20
         self.thread = thread
         thread.start()
     }
 
-    /// Stops the engine thread once the active and queued work is done.
+    /// Refuses new requests; the engine thread ends once the active and queued work is done.
     public func shutdown() {
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
+    }
+
+    /// Waits (polling, off the engine thread) until every admitted request has finished or
+    /// `timeoutSeconds` have passed; returns whether the engine drained.
+    public func waitUntilDrained(timeoutSeconds: Double) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while Date() < deadline {
+            let load = self.load
+            if load.busy == 0 && load.queued == 0 { return true }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+        return false
     }
 
     // MARK: Requests
@@ -150,9 +190,15 @@ public final class Engine: @unchecked Sendable {
     // MARK: The engine thread
 
     private func runLoop() {
+        if options.autoThreads { calibrateThreads() }
         while true {
             condition.lock()
             admitWaiting()
+            if recalibrate && active.isEmpty && waiting.isEmpty && !stopping {
+                condition.unlock()
+                calibrateThreads()
+                continue
+            }
             while active.isEmpty && waiting.isEmpty && !stopping { condition.wait(); admitWaiting() }
             if active.isEmpty && waiting.isEmpty && stopping { condition.unlock(); return }
             let round = active
@@ -169,6 +215,24 @@ public final class Engine: @unchecked Sendable {
                 condition.unlock()
             }
         }
+    }
+
+    /// `--threads auto`: measures each thread count on this model and keeps the fastest.
+    private func calibrateThreads() {
+        recalibrate = false
+        let speeds = tuner.calibrate(model: model, pool: pool)
+        let table = speeds.keys.sorted().map { "\($0): \(String(format: "%.1f", speeds[$0]!)) t/s" }.joined(separator: ", ")
+        logger.info("threads auto: \(tuner.best) (decode \(table))")
+    }
+
+    /// The thread count for the next forward pass: the tuned or configured count, capped by
+    /// the governor.
+    private func applyThreadBudget() -> Double {
+        let limit = allowance.withLock { $0 }
+        let wanted = options.autoThreads ? tuner.best : options.threads
+        let threads = max(1, min(wanted, limit?.threads ?? wanted))
+        if pool.activeThreads != threads { pool.setActiveThreads(threads) }
+        return limit?.pacingSeconds ?? 0
     }
 
     /// Moves waiting jobs into free slots, preferring the slot whose cached tokens share the
@@ -199,6 +263,7 @@ public final class Engine: @unchecked Sendable {
     /// the job has finished (its events are then complete).
     private func step(_ job: Job) -> Bool {
         if job.isCancelled { return finish(job, .cancelled) }
+        let pacing = applyThreadBudget()
         do {
             let session = try slot(for: job)
             if job.fed < job.prompt.count {
@@ -210,7 +275,14 @@ public final class Engine: @unchecked Sendable {
                 job.generationStart = Date()
                 if let limit = job.request.maxTokens, limit <= 0 { return finish(job, .length) }
             }
-            return try generateToken(job, session: session)
+            let stepStart = DispatchTime.now().uptimeNanoseconds
+            let more = try generateToken(job, session: session)
+            if more && options.autoThreads && pool.activeThreads == tuner.best && tuner.record(stepSeconds: Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9) {
+                recalibrate = true
+            }
+            // Under thermal pressure the governor asks for a pause between tokens.
+            if more && pacing > 0 { Thread.sleep(forTimeInterval: pacing) }
+            return more
         } catch {
             job.continuation.yield(.failed("\(error)"))
             job.continuation.finish()

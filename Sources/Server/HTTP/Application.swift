@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The HTTP application for a server state: every protocol's routes, /health and /metrics.
 /// `swiftlm serve` runs it; the tests run the same thing on loopback.
@@ -15,8 +16,20 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     OllamaRoutes(state: state).register(on: router)
     NativeRoutes(state: state).register(on: router)
     HealthRoutes(state: state).register(on: router)
+    AdminRoutes(state: state).register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(state.options.host, port: state.options.port), serverName: "swiftlm"),
         logger: state.logger)
+}
+
+/// Runs the server until SIGTERM or SIGINT, then drains: the listener closes, requests in
+/// flight (streams included) finish, for at most `shutdownTimeoutSeconds`, and it returns.
+public func runServer(_ state: ServerState, shutdownTimeoutSeconds: Double) async throws {
+    var configuration = ServiceGroupConfiguration(services: [buildApplication(state)],
+                                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: state.logger)
+    configuration.maximumGracefulShutdownDuration = .milliseconds(Int64(shutdownTimeoutSeconds * 1000))
+    try await ServiceGroup(configuration: configuration).run()
+    let drained = await state.drain(timeoutSeconds: 1)
+    state.logger.info("shut down\(drained ? "" : " with requests still running after the timeout")")
 }

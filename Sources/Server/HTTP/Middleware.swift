@@ -17,25 +17,31 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        if path == "/health" { return try await next(request, context) }
-        let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-        let given = bearer ?? request.headers[HTTPField.Name("x-api-key")!]
+        // /health stays open for balancers and watchdogs; /admin checks its own key.
+        if path == "/health" || path.hasPrefix("/admin/") { return try await next(request, context) }
+        let given = presentedKey(request)
         guard let given, constantTimeEqual(given, key) else {
             let error = APIError(.authentication, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "invalid API key")
             return errorResponse(error, protocol: protocolForPath(path), retryAfterSeconds: retryAfterSeconds)
         }
         return try await next(request, context)
     }
+}
 
-    /// Compares without stopping at the first difference, so timing does not reveal the key.
-    private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return difference == 0
+/// The key a request presents: `Authorization: Bearer KEY`, else `x-api-key: KEY`.
+func presentedKey(_ request: Request) -> String? {
+    let bearer = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+    return bearer ?? request.headers[HTTPField.Name("x-api-key")!]
+}
+
+/// Compares without stopping at the first difference, so timing does not reveal the key.
+func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    let x = Array(a.utf8), y = Array(b.utf8)
+    var difference = UInt8(x.count == y.count ? 0 : 1)
+    for i in 0..<max(x.count, y.count) {
+        difference |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
     }
+    return difference == 0
 }
 
 /// Unknown routes answer in the protocol's error shape instead of an empty 404.

@@ -46,6 +46,15 @@ extension ServerState {
     func finish(_ record: RequestRecord, status: Int) {
         let seconds = Date().timeIntervalSince(record.started)
         metrics.recordRequest(protocolName: record.api.rawValue, route: record.route, status: status, seconds: seconds)
+        totals.withLock { t in
+            t.requests += 1
+            if status >= 500 { t.errors += 1 }
+            if let s = record.summary {
+                t.promptTokens += s.promptTokens
+                t.generatedTokens += s.completionTokens
+                t.generationSeconds += s.generationSeconds
+            }
+        }
         var line = "\(record.api.rawValue) \(record.route) \(status) \(String(format: "%.3f", seconds))s"
         if let s = record.summary {
             metrics.recordGeneration(s)
@@ -58,9 +67,16 @@ extension ServerState {
     }
 
     /// Tokenizes and admits a request; the record keeps the summary once it is known.
+    /// A request that raced a reload (it picked the old engine just as it stopped admitting)
+    /// goes to the new one instead of being refused.
     func start(_ engine: Engine, _ request: InferenceRequest) throws -> GenerationHandle {
         let prompt = try engine.promptTokens(for: request)
-        return try engine.submit(request, prompt: prompt)
+        do {
+            return try engine.submit(request, prompt: prompt)
+        } catch EngineError.shuttingDown {
+            guard let current = self.engine, current !== engine else { throw EngineError.shuttingDown }
+            return try current.submit(request, prompt: try current.promptTokens(for: request))
+        }
     }
 
     /// A streamed response whose request is logged when the stream ends.

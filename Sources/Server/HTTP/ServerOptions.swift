@@ -8,6 +8,8 @@ public struct ServerOptions: Sendable {
     public var engine = EngineOptions()
     /// Required as `Authorization: Bearer KEY` (or `x-api-key`) on every route but /health.
     public var apiKey: String?
+    /// Required (Bearer or x-api-key) by /admin routes; when nil, the API key is.
+    public var adminKey: String?
     /// The model's name in every protocol (default: the file name without extension).
     public var alias: String?
     /// Request bodies larger than this are refused with 413.
@@ -16,11 +18,4 @@ public struct ServerOptions: Sendable {
     public var retryAfterSeconds = 1
 
     public init(modelPath: String) { self.modelPath = modelPath }
-
-    /// The name clients use for the model.
-    public var modelName: String {
-        if let alias, !alias.isEmpty { return alias }
-        let file = (modelPath as NSString).lastPathComponent
-        return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
-    }
 }

@@ -6,11 +6,18 @@ struct HealthRoutes {
     let state: ServerState
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/health") { _, _ in health() }
+        router.get("/health") { request, _ in
+            request.uri.queryParameters["verbose"].map { $0 == "1" || $0 == "true" } == true ? verbose() : health()
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.render(load: state.engine?.load))))
         }
+    }
+
+    /// Everything a health report carries.
+    func verbose() -> Response {
+        jsonResponse(state.statusReport(), status: state.engine == nil ? .serviceUnavailable : .ok)
     }
 
     func health() -> Response {
@@ -21,7 +28,7 @@ struct HealthRoutes {
             return jsonResponse(["status": "loading"], status: .serviceUnavailable, headers: [.retryAfter: "1"])
         }
         let load = engine.load
-        return jsonResponse(["status": "ok", "model": .string(state.options.modelName),
+        return jsonResponse(["status": "ok", "model": .string(state.modelName),
                              "uptime_s": .number((state.uptimeSeconds * 10).rounded() / 10),
                              "workers": ["busy": .int(load.busy), "idle": .int(load.idle)],
                              "queue": .int(load.queued),

@@ -36,7 +36,7 @@ struct OllamaRoutes {
     }
 
     private func description(_ engine: Engine) -> ModelDescription {
-        ModelDescription(engine: engine, name: state.options.modelName)
+        ModelDescription(engine: engine, name: state.modelName)
     }
 
     func tags() async -> Response {

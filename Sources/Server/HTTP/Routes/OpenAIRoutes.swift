@@ -18,7 +18,7 @@ struct OpenAIRoutes {
             let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
             let handle = try state.start(engine, parsed.inference)
-            let name = parsed.model ?? state.options.modelName
+            let name = parsed.model ?? state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage,
@@ -35,7 +35,7 @@ struct OpenAIRoutes {
             let parsed = try OpenAIRequest.completion(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
             let handle = try state.start(engine, parsed.inference)
-            let name = parsed.model ?? state.options.modelName
+            let name = parsed.model ?? state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream {
                 return state.stream(handle, OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage,
@@ -52,14 +52,14 @@ struct OpenAIRoutes {
         await state.respond(.openAI, route: "models") { _ in
             _ = try state.readyEngine()
             return jsonResponse(["object": "list",
-                                 "data": [OpenAIResponse.model(state.options.modelName, created: Int(state.started.timeIntervalSince1970))]])
+                                 "data": [OpenAIResponse.model(state.modelName, created: Int(state.started.timeIntervalSince1970))]])
         }
     }
 
     func model(_ id: String) async -> Response {
         await state.respond(.openAI, route: "models") { _ in
             _ = try state.engine(forModel: id.isEmpty ? "?" : id)
-            return jsonResponse(OpenAIResponse.model(state.options.modelName, created: Int(state.started.timeIntervalSince1970)))
+            return jsonResponse(OpenAIResponse.model(state.modelName, created: Int(state.started.timeIntervalSince1970)))
         }
     }
 }
