@@ -40,10 +40,7 @@ let package = Package(
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fast),
         .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: fast),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"], swiftSettings: fast),
-        .testTarget(name: "ServerTests", dependencies: [
-            "Server",
-            .product(name: "HummingbirdTesting", package: "hummingbird"),
-        ], swiftSettings: fast),
+        .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: fast),
     ],
     swiftLanguageModes: [.v5]
 )

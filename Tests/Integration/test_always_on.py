@@ -248,3 +248,22 @@ def test_systemd_notifications():
     assert messages[0] == "READY=1", messages
     assert messages.count("WATCHDOG=1") >= 3, messages
     assert "STOPPING=1" in messages, messages
+
+
+def test_threads_auto_measures_and_picks_a_count():
+    server = Server("--threads", "auto")
+    try:
+        deadline = time.time() + 60  # the measurement runs on the engine thread once loaded
+        while "threads auto:" not in server.log_path.read_text():
+            assert time.time() < deadline, server.log_path.read_text()
+            time.sleep(0.1)
+        line = next(l for l in server.log_path.read_text().splitlines() if "threads auto:" in l)
+        # e.g. "threads auto: 2 (decode 1: 95.1 t/s, 2: 160.3 t/s)"
+        chosen = int(line.split("threads auto:")[1].split()[0])
+        assert 1 <= chosen <= os.cpu_count()
+        assert f"{os.cpu_count()}: " in line
+        assert requests.get(server.url + "/health?verbose=1", timeout=5).json()["threads"] == chosen
+        r = requests.post(server.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 4}, timeout=30)
+        assert r.status_code == 200
+    finally:
+        server.stop()
