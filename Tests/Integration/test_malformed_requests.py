@@ -45,6 +45,7 @@ CASES = [
     ("stop a number", CHAT, {"messages": USER, "stop": 7}, {}, 400, openai_shape),
     ("top_logprobs without logprobs", CHAT, {"messages": USER, "top_logprobs": 2}, {}, 400, openai_shape),
     ("json_schema response format", CHAT, {"messages": USER, "response_format": {"type": "json_schema"}}, {}, 400, openai_shape),
+    ("ollama schema format", "/api/generate", {"model": MODEL_NAME, "prompt": "x", "format": {"type": "object"}}, {}, 400, ollama_shape),
     ("unknown model", CHAT, {"model": "gpt-17", "messages": USER}, {}, 404, openai_shape),
     ("prompt longer than the context", CHAT, {"messages": [{"role": "user", "content": "word " * 3000}]}, {}, 400, openai_shape),
     ("completion prompt missing", "/v1/completions", {"model": MODEL_NAME}, {}, 400, openai_shape),

@@ -73,3 +73,11 @@ def test_errors_raise_response_error(client):
     with pytest.raises(ollama.ResponseError) as error:
         client.chat(model=MODEL_NAME, messages=[{"role": "user", "content": "x"}], options={"temperature": "hot"})
     assert error.value.status_code == 400
+
+
+def test_format_json(client):
+    import json
+    reply = client.generate(model=MODEL_NAME, prompt="Give a JSON object with a person's name and city.", format="json",
+                            options={"temperature": 0, "num_predict": 300})
+    assert reply.done_reason == "stop"
+    assert isinstance(json.loads(reply.response), dict)

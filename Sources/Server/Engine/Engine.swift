@@ -324,8 +324,16 @@ public final class Engine: @unchecked Sendable {
         let logits = session.state.logitRow(0)
         let alternatives = job.request.topLogprobs
         let distribution = alternatives.map { LogSoftmax(logits: logits, count: vocabulary, top: $0, scratch: &job.logitScratch) }
+        if let recognizer = job.json {
+            let keep = job.request.sampling.temperature <= 0 ? 1 : (job.request.sampling.topK > 0 ? job.request.sampling.topK : 40)
+            JSONConstraint.restrict(logits, count: vocabulary, to: recognizer, keep: keep,
+                                    tokenizer: model.tokenizer, order: &job.candidateOrder)
+        }
         let token = job.sampler!.sample(logits, count: vocabulary, recent: session.tokens[...])
         if model.tokenizer.isEndOfGeneration(token) { return finish(job, .endOfGeneration) }
+        if job.json != nil, !job.json!.feed(model.tokenizer.piece(token, special: false)) {
+            return finish(job, .endOfGeneration)   // no token could continue the JSON
+        }
         job.summary.completionTokens += 1
         if let distribution {
             job.pendingLogprobs.append(distribution.logprob(of: token, tokenizer: model.tokenizer))
@@ -343,6 +351,7 @@ public final class Engine: @unchecked Sendable {
             job.summary.stopSequence = sequence
             return finish(job, .stopSequence, flush: false)
         }
+        if job.json?.isComplete == true { return finish(job, .endOfGeneration) }
         if let limit = job.request.maxTokens, job.summary.completionTokens >= limit { return finish(job, .length) }
         if session.tokens.count >= options.contextLength { return finish(job, .length) }
         try session.feedOne(token)

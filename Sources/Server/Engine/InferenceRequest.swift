@@ -20,6 +20,9 @@ public struct InferenceRequest: Sendable {
     public var stop: [String] = []
     /// nil: no log probabilities; n: the chosen token's and the n most likely alternatives'.
     public var topLogprobs: Int?
+    /// JSON mode: only tokens that keep the output a valid JSON object are sampled, and
+    /// generation ends when the object is complete.
+    public var jsonObject = false
 
     public init(input: Input) { self.input = input }
 }

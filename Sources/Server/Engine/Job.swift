@@ -20,6 +20,8 @@ final class Job: @unchecked Sendable {
     var promptStart: Date?
     var generationStart: Date?
     var pendingLogprobs: [TokenLogprob] = []
+    var json: JSONRecognizer?            // JSON mode: the output so far, recognized
+    var candidateOrder: [Int32] = []      // JSON mode: token ids by logit, reused per step
     var logitScratch: [Float] = []        // logprobs only: the step's logits before sampling
 
     init(request: InferenceRequest, prompt: [Int32], tokenizer: any Tokenizer,
@@ -30,6 +32,7 @@ final class Job: @unchecked Sendable {
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stopper = StopMatcher(stops: request.stop)
         summary = GenerationSummary(reason: .length, promptTokens: prompt.count)
+        if request.jsonObject { json = JSONRecognizer(requireObject: true) }
     }
 
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }

@@ -68,7 +68,10 @@ struct OllamaRequest {
     private static func common(_ fields: JSONReader, model: String, input: InferenceRequest.Input) throws -> OllamaRequest {
         var inference = InferenceRequest(input: input)
         if let format = fields.value("format") {
-            throw APIError.invalid("'format' (\(format.jsonText)) is not supported: constrained JSON output is not implemented")
+            guard format == "json" else {
+                throw APIError.invalid("'format' \(format.jsonText) is not supported: only \"json\" (a JSON schema is not enforced)")
+            }
+            inference.jsonObject = true
         }
         if let options = try fields.object("options") {
             inference.sampling = try readSampling(options, temperatureRange: 0...100)

@@ -70,9 +70,12 @@ struct OpenAIRequest {
         _ = try fields.double("frequency_penalty", in: -2...2)
         _ = try fields.double("presence_penalty", in: -2...2)
         if let format = try fields.object("response_format") {
-            let type = try format.requiredString("type")
-            guard type == "text" else {
-                throw APIError.invalid("'response_format' of type '\(type)' is not supported; only 'text' is", parameter: "response_format")
+            switch try format.requiredString("type") {
+            case "text": break
+            case "json_object": inference.jsonObject = true
+            case let type:
+                throw APIError.invalid("'response_format' of type '\(type)' is not supported; 'text' and 'json_object' are",
+                                       parameter: "response_format")
             }
         }
         var request = OpenAIRequest(model: try fields.string("model"), inference: inference)
