@@ -155,6 +155,10 @@ final class GovernorTests: XCTestCase {
         XCTAssertEqual(decoded["temperature_celsius"] as? Double, 91.5)
         XCTAssertTrue(decoded["frequency_ratio"] is NSNull)
         XCTAssertEqual(decoded["power_source"] as? String, "battery")
+        let gauges = Dictionary(uniqueKeysWithValues: state.gauges.map { ($0.name, $0.value) })
+        XCTAssertEqual(gauges, ["swiftlm_governor_thread_budget": 1, "swiftlm_governor_max_threads": 4,
+                                "swiftlm_governor_pacing_seconds": 0.025, "swiftlm_governor_throttled": 1,
+                                "swiftlm_cpu_temperature_celsius": 91.5, "swiftlm_on_battery": 1])
         XCTAssertEqual(state.description,
                        "1/4 threads, pacing 25 ms (temperature, battery); 91.5 °C (thermal_zone0/x86_pkg_temp), limit 85 °C; power battery; policy powersave")
     }

@@ -55,6 +55,26 @@ public struct GovernorState: Sendable, Equatable, Codable, CustomStringConvertib
         ]
     }
 
+    /// Numbers for /metrics as Prometheus gauges; sensors that are unknown are left out.
+    public var gauges: [(name: String, help: String, value: Double)] {
+        var result: [(name: String, help: String, value: Double)] = [
+            ("swiftlm_governor_thread_budget", "Threads the governor allows for forward passes.", Double(threadBudget)),
+            ("swiftlm_governor_max_threads", "Threads configured.", Double(maxThreads)),
+            ("swiftlm_governor_pacing_seconds", "Delay the governor adds before each forward pass.", pacingSeconds),
+            ("swiftlm_governor_throttled", "1 when the budget is below the maximum or tokens are paced.", throttled ? 1 : 0),
+        ]
+        if let celsius = reading.temperatureCelsius {
+            result.append(("swiftlm_cpu_temperature_celsius", "Hottest CPU sensor.", celsius))
+        }
+        if let ratio = reading.frequencyRatio {
+            result.append(("swiftlm_cpu_frequency_ratio", "Highest CPU frequency over its maximum.", ratio))
+        }
+        if reading.powerSource != .unknown {
+            result.append(("swiftlm_on_battery", "1 when running on battery.", reading.powerSource == .battery ? 1 : 0))
+        }
+        return result
+    }
+
     /// One line for the log, e.g. "1/8 threads, pacing 50 ms (temperature, battery); 91.0 °C
     /// (thermal_zone0/x86_pkg_temp), limit 85 °C; frequency 62%; power battery; policy balanced".
     public var description: String {
