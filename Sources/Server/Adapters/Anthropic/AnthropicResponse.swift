@@ -15,12 +15,20 @@ enum AnthropicResponse {
          "cache_creation_input_tokens": 0, "cache_read_input_tokens": .int(cached)]
     }
 
-    static func message(id: String, model: String, result: CompletedGeneration) -> JSONValue {
+    static func message(id: String, model: String, result: CompletedGeneration, tools: Set<String>) -> JSONValue {
         let s = result.summary
+        let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
+        var blocks: [JSONValue] = []
+        if let content, !content.isEmpty || calls.isEmpty { blocks.append(["type": "text", "text": .string(content)]) }
+        blocks += calls.map(toolUse)
         return ["id": .string(id), "type": "message", "role": "assistant", "model": .string(model),
-                "content": [["type": "text", "text": .string(result.text)]],
-                "stop_reason": stopReason(s), "stop_sequence": s.stopSequence.map { .string($0) } ?? nil,
+                "content": .array(blocks),
+                "stop_reason": calls.isEmpty ? stopReason(s) : "tool_use", "stop_sequence": s.stopSequence.map { .string($0) } ?? nil,
                 "usage": usage(input: s.promptTokens, output: s.completionTokens, cached: s.cachedPromptTokens)]
+    }
+
+    static func toolUse(_ call: ParsedToolCall) -> JSONValue {
+        ["type": "tool_use", "id": .string("toolu_" + call.id.dropFirst(5)), "name": .string(call.name), "input": call.arguments]
     }
 }
 
@@ -30,11 +38,32 @@ final class AnthropicStream: StreamEncoder, @unchecked Sendable {
     let id = makeID("msg_")
     let model: String
     let promptTokens: Int
+    /// Declared tools: the text is held until the end, when tool calls can be read out of it.
+    let tools: Set<String>
+    private var held = ""
     let contentType = "text/event-stream"
 
-    init(model: String, promptTokens: Int) {
+    init(model: String, promptTokens: Int, tools: Set<String> = []) {
         self.model = model
         self.promptTokens = promptTokens
+        self.tools = tools
+    }
+
+    private func textBlock(_ index: Int, _ text: String) -> String {
+        event("content_block_start", ["type": "content_block_start", "index": .int(index), "content_block": ["type": "text", "text": ""]])
+        + (text.isEmpty ? "" : event("content_block_delta", ["type": "content_block_delta", "index": .int(index),
+                                                             "delta": ["type": "text_delta", "text": .string(text)]]))
+        + event("content_block_stop", ["type": "content_block_stop", "index": .int(index)])
+    }
+
+    private func toolBlock(_ index: Int, _ call: ParsedToolCall) -> String {
+        guard case .object(var start) = AnthropicResponse.toolUse(call) else { return "" }
+        start.removeAll { $0.key == "input" }
+        start.append((key: "input", value: [:]))
+        return event("content_block_start", ["type": "content_block_start", "index": .int(index), "content_block": .object(start)])
+        + event("content_block_delta", ["type": "content_block_delta", "index": .int(index),
+                                        "delta": ["type": "input_json_delta", "partial_json": .string(call.arguments.jsonText)]])
+        + event("content_block_stop", ["type": "content_block_stop", "index": .int(index)])
     }
 
     private func event(_ name: String, _ data: JSONValue) -> String {
@@ -46,20 +75,33 @@ final class AnthropicStream: StreamEncoder, @unchecked Sendable {
                                 "message": ["id": .string(id), "type": "message", "role": "assistant", "model": .string(model),
                                             "content": [], "stop_reason": nil, "stop_sequence": nil,
                                             "usage": AnthropicResponse.usage(input: promptTokens, output: 0)]])
-        + event("content_block_start", ["type": "content_block_start", "index": 0, "content_block": ["type": "text", "text": ""]])
+        + (tools.isEmpty ? event("content_block_start", ["type": "content_block_start", "index": 0,
+                                                         "content_block": ["type": "text", "text": ""]]) : "")
         + event("ping", ["type": "ping"])
     }
 
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty else { return "" }
+        if !tools.isEmpty { held += text; return "" }
         return event("content_block_delta", ["type": "content_block_delta", "index": 0,
                                              "delta": ["type": "text_delta", "text": .string(text)]])
     }
 
     func finish(_ summary: GenerationSummary) -> String {
-        event("content_block_stop", ["type": "content_block_stop", "index": 0])
+        var blocks = ""
+        var reason = AnthropicResponse.stopReason(summary)
+        if tools.isEmpty {
+            blocks = event("content_block_stop", ["type": "content_block_stop", "index": 0])
+        } else {
+            let (content, calls) = ToolCallParser.parse(held, declared: tools)
+            var index = 0
+            if let content, !content.isEmpty || calls.isEmpty { blocks += textBlock(index, content); index += 1 }
+            for call in calls { blocks += toolBlock(index, call); index += 1 }
+            if !calls.isEmpty { reason = "tool_use" }
+        }
+        return blocks
         + event("message_delta", ["type": "message_delta",
-                                  "delta": ["stop_reason": AnthropicResponse.stopReason(summary),
+                                  "delta": ["stop_reason": reason,
                                             "stop_sequence": summary.stopSequence.map { .string($0) } ?? nil],
                                   "usage": ["output_tokens": .int(summary.completionTokens)]])
         + event("message_stop", ["type": "message_stop"])

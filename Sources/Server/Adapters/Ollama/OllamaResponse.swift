@@ -25,11 +25,18 @@ enum OllamaResponse {
          ("eval_count", .int(summary.completionTokens)), ("eval_duration", nanoseconds(summary.generationSeconds))]
     }
 
-    /// One object of /api/chat (`chat`) or /api/generate.
-    static func object(model: String, text: String, chat: Bool, done: [(key: String, value: JSONValue)]?) -> JSONValue {
+    /// One object of /api/chat (`chat`) or /api/generate; with declared tools, the calls read
+    /// out of the text go in `message.tool_calls`.
+    static func object(model: String, text: String, chat: Bool, done: [(key: String, value: JSONValue)]?,
+                       tools: Set<String> = []) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("model", .string(model)), ("created_at", .string(timestamp()))]
         if chat {
-            members.append(("message", ["role": "assistant", "content": .string(text)]))
+            let (content, calls) = ToolCallParser.parse(text, declared: tools)
+            var message: [(key: String, value: JSONValue)] = [("role", "assistant"), ("content", .string(content ?? ""))]
+            if !calls.isEmpty {
+                message.append(("tool_calls", .array(calls.map { ["function": ["name": .string($0.name), "arguments": $0.arguments]] })))
+            }
+            members.append(("message", .object(message)))
         } else {
             members.append(("response", .string(text)))
         }
@@ -73,24 +80,30 @@ final class OllamaStream: StreamEncoder, @unchecked Sendable {
     let model: String
     let chat: Bool
     let loadSeconds: Double
+    /// Declared tools: the text is held until the end, when tool calls can be read out of it.
+    let tools: Set<String>
+    private var held = ""
     let contentType = "application/x-ndjson"
 
-    init(model: String, chat: Bool, loadSeconds: Double) {
+    init(model: String, chat: Bool, loadSeconds: Double, tools: Set<String> = []) {
         self.model = model
         self.chat = chat
         self.loadSeconds = loadSeconds
+        self.tools = tools
     }
 
     func start() -> String { "" }
 
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty else { return "" }
+        if !tools.isEmpty { held += text; return "" }
         return OllamaResponse.object(model: model, text: text, chat: chat, done: nil).jsonText + "\n"
     }
 
     func finish(_ summary: GenerationSummary) -> String {
-        OllamaResponse.object(model: model, text: "", chat: chat,
-                              done: OllamaResponse.final(summary, loadSeconds: loadSeconds)).jsonText + "\n"
+        let heldPart = held.isEmpty ? "" : OllamaResponse.object(model: model, text: held, chat: chat, done: nil, tools: tools).jsonText + "\n"
+        return heldPart + OllamaResponse.object(model: model, text: "", chat: chat,
+                                                done: OllamaResponse.final(summary, loadSeconds: loadSeconds)).jsonText + "\n"
     }
 
     func failure(_ message: String) -> String {

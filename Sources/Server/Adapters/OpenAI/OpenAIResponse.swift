@@ -38,13 +38,28 @@ enum OpenAIResponse {
                 "text_offset": .array(offsets)]
     }
 
-    static func chat(id: String, model: String, result: CompletedGeneration, withLogprobs: Bool) -> JSONValue {
-        ["id": .string(id), "object": "chat.completion", "created": .int(unixTime), "model": .string(model),
-         "system_fingerprint": "swiftlm",
-         "choices": [["index": 0, "message": ["role": "assistant", "content": .string(result.text), "refusal": nil],
-                      "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
-                      "finish_reason": finishReason(result.summary)]],
-         "usage": usage(result.summary)]
+    static func chat(id: String, model: String, result: CompletedGeneration, withLogprobs: Bool,
+                     tools: Set<String>) -> JSONValue {
+        let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
+        var message: JSONValue = ["role": "assistant", "content": content.map { .string($0) } ?? nil, "refusal": nil]
+        if !calls.isEmpty, case .object(var members) = message {
+            members.append((key: "tool_calls", value: .array(calls.enumerated().map { toolCall($1) })))
+            message = .object(members)
+        }
+        return ["id": .string(id), "object": "chat.completion", "created": .int(unixTime), "model": .string(model),
+                "system_fingerprint": "swiftlm",
+                "choices": [["index": 0, "message": message,
+                             "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
+                             "finish_reason": calls.isEmpty ? finishReason(result.summary) : "tool_calls"]],
+                "usage": usage(result.summary)]
+    }
+
+    static func toolCall(_ call: ParsedToolCall, index: Int? = nil) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = []
+        if let index { members.append((key: "index", value: .int(index))) }
+        members += [("id", .string(call.id)), ("type", "function"),
+                    ("function", ["name": .string(call.name), "arguments": .string(call.arguments.jsonText)])]
+        return .object(members)
     }
 
     static func completion(id: String, model: String, result: CompletedGeneration, echo: String?, withLogprobs: Bool) -> JSONValue {
@@ -69,12 +84,16 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     let created = unixTime
     let includeUsage: Bool
     let withLogprobs: Bool
+    /// Declared tools: the text is held until the end, when tool calls can be read out of it.
+    let tools: Set<String>
+    private var held = ""
     let contentType = "text/event-stream"
 
-    init(model: String, includeUsage: Bool, withLogprobs: Bool) {
+    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = []) {
         self.model = model
         self.includeUsage = includeUsage
         self.withLogprobs = withLogprobs
+        self.tools = tools
     }
 
     private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil) -> String {
@@ -92,12 +111,23 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
 
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty || !logprobs.isEmpty else { return "" }
+        if !tools.isEmpty { held += text; return "" }
         return chunk(delta: ["content": .string(text)],
                      logprobs: withLogprobs ? OpenAIResponse.chatLogprobs(logprobs) : nil)
     }
 
     func finish(_ summary: GenerationSummary) -> String {
-        var out = chunk(delta: [:], finish: OpenAIResponse.finishReason(summary))
+        var out = ""
+        var reason = OpenAIResponse.finishReason(summary)
+        if !tools.isEmpty {
+            let (content, calls) = ToolCallParser.parse(held, declared: tools)
+            if let content, !content.isEmpty { out += chunk(delta: ["content": .string(content)]) }
+            if !calls.isEmpty {
+                out += chunk(delta: ["tool_calls": .array(calls.enumerated().map { OpenAIResponse.toolCall($1, index: $0) })])
+                reason = "tool_calls"
+            }
+        }
+        out += chunk(delta: [:], finish: reason)
         if includeUsage {
             let usage: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
                                     "model": .string(model), "system_fingerprint": "swiftlm", "choices": [],

@@ -27,11 +27,13 @@ struct OllamaRoutes {
             let handle = try state.start(engine, parsed.inference)
             let loadSeconds = engine.model.loadSeconds
             if parsed.stream {
-                return state.stream(handle, OllamaStream(model: parsed.model, chat: chat, loadSeconds: loadSeconds), record: record)
+                return state.stream(handle, OllamaStream(model: parsed.model, chat: chat, loadSeconds: loadSeconds,
+                                                         tools: parsed.inference.declaredToolNames), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
             return closingConnection(jsonResponse(OllamaResponse.object(model: parsed.model, text: result.text, chat: chat,
-                                                      done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds))))
+                                                      done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds),
+                                                      tools: parsed.inference.declaredToolNames)))
         }
     }
 

@@ -21,11 +21,12 @@ struct OpenAIRoutes {
             let name = parsed.model ?? state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream {
-                return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage,
-                                                             withLogprobs: withLogprobs), record: record)
+                return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
+                                                             tools: parsed.inference.declaredToolNames), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, result: result, withLogprobs: withLogprobs)))
+            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, result: result, withLogprobs: withLogprobs,
+                                                                    tools: parsed.inference.declaredToolNames)))
         }
     }
 
