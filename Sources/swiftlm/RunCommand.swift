@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-special"), help: "Do not parse special tokens written in the prompt.") var noSpecial = false
     @Flag(name: .customLong("chat"), help: "Wrap the prompt as one user message in the model's chat template.") var chat = false
     @Option(name: .customLong("system"), help: "With --chat: a system message.") var system: String?
+    @Option(name: .customLong("prune-mask"), help: "Apply a pruning mask (from swiftlm prune --save-mask) at load time.") var pruneMask: String?
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
@@ -37,8 +38,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let text = try prompt ?? readStdin()
-        let loaded = try loadModel(model)
         let threadCount = try threadCount(threads)
+        let loaded = try loadModel(model, pruneMask: pruneMask, threads: threadCount)
         let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
         log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s")
         let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: threadCount))

@@ -26,6 +26,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let layers: [Layer]
     let localRoPE, globalRoPE: RoPETable
     let slidingWindow: Int
+    /// When set, sees each layer's feed-forward activations (pruning's calibration).
+    public var feedForwardObserver: FeedForwardObserver?
     static let swaPattern = 6
     static let localRoPEBase: Float = 10_000
 
@@ -75,7 +77,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         scale(state.hidden, by: Float(width).squareRoot(), count: n * width)
         for (l, layer) in layers.enumerated() {
             attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
-            feedForwardBlock(layer, rows: n, state: state)
+            feedForwardBlock(l, layer, rows: n, state: state)
         }
         cache.count = position + n
     }
@@ -115,11 +117,12 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         add(state.normed, into: state.hidden, count: n * width)
     }
 
-    func feedForwardBlock(_ layer: Layer, rows n: Int, state: ForwardState) {
+    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
         let ffn = layer.gate.rows, width = config.embeddingLength
         normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.feedForwardNorm)
         projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
         geglu(gate: state.gate, up: state.up, count: n * ffn)
+        feedForwardObserver?(l, state.gate, n, ffn)
         project(layer.down, state.gate, rows: n, into: state.normed, state: state)
         normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postFeedForwardNorm)
         add(state.normed, into: state.hidden, count: n * width)

@@ -26,6 +26,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let outputNorm: [Float]                    // (width)
     let output: WeightMatrix                   // (vocabulary, width)
     let rope: RoPETable
+    /// When set, sees each layer's feed-forward activations (pruning's calibration).
+    public var feedForwardObserver: FeedForwardObserver?
 
     public init(weights: WeightStore, config: ModelConfig, options: Options) throws {
         self.config = config
@@ -63,7 +65,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         try embed(tokens, from: embedding, into: state.hidden)
         for (l, layer) in layers.enumerated() {
             attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
-            feedForwardBlock(layer, rows: n, state: state)
+            feedForwardBlock(l, layer, rows: n, state: state)
         }
         cache.count = position + n
     }
@@ -92,11 +94,12 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         project(layer.wo, state.attention, rows: n, into: state.hidden, accumulate: true, state: state)
     }
 
-    func feedForwardBlock(_ layer: Layer, rows n: Int, state: ForwardState) {
+    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
         let ffn = layer.gate.rows
         normalizeRows(n, weight: layer.feedForwardNorm, state: state)
         projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
         swiglu(gate: state.gate, up: state.up, count: n * ffn)
+        feedForwardObserver?(l, state.gate, n, ffn)
         project(layer.down, state.gate, rows: n, into: state.hidden, accumulate: true, state: state)
     }
 

@@ -16,7 +16,7 @@ public enum PerplexityError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .textTooShort(tokens, needed):
-            return "the text has \(tokens) tokens; at least \(needed) (2 × context) are needed"
+            return "the text has \(tokens) tokens; at least \(needed) are needed (2 × context for perplexity)"
         }
     }
 }
@@ -25,11 +25,23 @@ extension Session {
     public func perplexity(of tokens: [Int32], chunks maxChunks: Int? = nil,
                            progress: (Int, Double) -> Void = { _, _ in }) throws -> PerplexityResult {
         let n = contextLength
-        let available = tokens.count / n
-        guard available >= 1, tokens.count >= 2 * n else {
+        guard tokens.count / n >= 1, tokens.count >= 2 * n else {
             throw PerplexityError.textTooShort(tokens: tokens.count, needed: 2 * n)
         }
-        let chunkCount = min(available, maxChunks ?? available)
+        return try scoreChunks(of: tokens, chunks: min(tokens.count / n, maxChunks ?? tokens.count / n),
+                               progress: progress)
+    }
+
+    /// The perplexity loop over `chunkCount` whole chunks of `tokens`. `scoredRow(logits,
+    /// next)` sees every scored row's logits (vocabulary values) in order, with the token
+    /// that follows it: KL divergence is computed from those.
+    public func scoreChunks(of tokens: [Int32], chunks chunkCount: Int,
+                            progress: (Int, Double) -> Void = { _, _ in },
+                            scoredRow: ((UnsafePointer<Float>, Int32) throws -> Void)? = nil) throws -> PerplexityResult {
+        let n = contextLength
+        guard chunkCount >= 1, chunkCount * n <= tokens.count else {
+            throw PerplexityError.textTooShort(tokens: tokens.count, needed: max(1, chunkCount) * n)
+        }
         let vocab = loaded.config.vocabularySize
         let bos = loaded.tokenizer.vocabulary.addBOS ? loaded.tokenizer.vocabulary.bosID : nil
         let first = n / 2
@@ -55,7 +67,9 @@ extension Session {
                     let rows = min(state.logitRows, end - j)
                     loaded.model.computeLogits(rows: (j - batchStart)..<(j - batchStart + rows), state: state)
                     for r in 0..<rows {
-                        nll -= logSoftmax(state.logitRow(r), count: vocab, at: Int(chunk[j + r + 1]))
+                        let next = chunk[j + r + 1]
+                        nll -= logSoftmax(state.logitRow(r), count: vocab, at: Int(next))
+                        try scoredRow?(state.logitRow(r), next)
                     }
                     count += rows
                     j += rows

@@ -1,0 +1,64 @@
+import Foundation
+import Quant
+import Tensor
+
+/// Called by an architecture with layer l's feed-forward activations: `rows` rows of `width`
+/// values, the input of ffn_down (act(gate)·up), valid only during the call.
+public typealias FeedForwardObserver = (_ layer: Int, _ activations: UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void
+
+/// Architectures that can report their feed-forward activations.
+public protocol FeedForwardObservable: AnyObject {
+    var feedForwardObserver: FeedForwardObserver? { get set }
+}
+
+extension LlamaModel: FeedForwardObservable {}
+extension Gemma3Model: FeedForwardObservable {}
+
+/// Mean squared activation of every feed-forward neuron over a calibration text, the
+/// statistic of activation-based pruning: a neuron's expected contribution to the residual
+/// stream is about rms(activation) · ‖its ffn_down column‖.
+public struct ActivationStatistics {
+    public let meanSquares: [[Double]]   // (layers, feed-forward length)
+    public let tokens: Int
+
+    /// Runs `tokens` through the model in chunks of `contextLength` (each from an empty cache,
+    /// at most `maxChunks`), accumulating every layer's squared activations.
+    public static func collect(_ loaded: LoadedModel, tokens: [Int32], contextLength: Int, maxChunks: Int,
+                               pool: ThreadPoolProvider) throws -> ActivationStatistics {
+        guard let observable = loaded.model as? FeedForwardObservable else {
+            throw PruningError("architecture '\(loaded.config.architecture)' does not report feed-forward activations")
+        }
+        let n = min(contextLength, loaded.config.contextLength)
+        let chunks = min(maxChunks, tokens.count / n)
+        guard chunks >= 1 else {
+            throw PruningError("the calibration text has \(tokens.count) tokens; at least \(n) (one chunk) are needed")
+        }
+        var sums = loaded.config.feedForwardLength.map { [Double](repeating: 0, count: $0) }
+        observable.feedForwardObserver = { layer, x, rows, width in
+            sums[layer].withUnsafeMutableBufferPointer { s in
+                for r in 0..<rows {
+                    let row = x + r * width
+                    for j in 0..<width { s[j] += Double(row[j] * row[j]) }
+                }
+            }
+        }
+        defer { observable.feedForwardObserver = nil }
+        let session = loaded.makeSession(contextLength: n, batchSize: n, pool: pool)
+        for c in 0..<chunks {
+            session.rewind(to: 0)
+            try session.feed(Array(tokens[(c * n)..<((c + 1) * n)]))
+        }
+        let count = chunks * n
+        return ActivationStatistics(meanSquares: sums.map { $0.map { $0 / Double(count) } }, tokens: count)
+    }
+
+    /// rms(activation_j) · ‖ffn_down column j‖ for every neuron of layer l.
+    public func scores(_ file: GGUFFile, _ config: ModelConfig, layer l: Int) throws -> [Float] {
+        let ffn = try ModelPruner.feedForward(file, config, layer: l)
+        let down = ModelPruner.downColumnNorms(file, ffn)
+        guard meanSquares[l].count == down.count else {
+            throw PruningError("layer \(l): \(meanSquares[l].count) activation statistics for \(down.count) neurons")
+        }
+        return (0..<down.count).map { Float(meanSquares[l][$0].squareRoot()) * down[$0] }
+    }
+}

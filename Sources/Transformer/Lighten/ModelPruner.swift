@@ -1,0 +1,170 @@
+import Foundation
+import Quant
+import Tensor
+
+/// Structured pruning of feed-forward neurons: scores each neuron, keeps the best ones in
+/// every layer, and writes a GGUF whose ffn_gate / ffn_up lose rows and ffn_down loses
+/// columns, with `{arch}.feed_forward_length` as a per-layer array (as llama.cpp reads it).
+///
+/// gate and up rows are copied byte for byte. ffn_down rows get shorter, so each is
+/// dequantized, gathered and quantized again: in its own type when the kept count is a whole
+/// number of its blocks, else in the smaller-block type llama-quantize falls back to.
+public enum ModelPruner {
+    public enum Method: String, CaseIterable, Sendable { case magnitude, activation }
+
+    /// The three matrices of layer l's feed-forward block, checked against the config.
+    struct FeedForward {
+        let gate, up, down: GGUFTensorInfo
+        let length: Int, width: Int
+    }
+
+    static func feedForward(_ file: GGUFFile, _ config: ModelConfig, layer l: Int) throws -> FeedForward {
+        let width = config.embeddingLength, length = config.feedForwardLength[l]
+        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
+            let full = "blk.\(l).\(name).weight"
+            guard let info = file.tensorInfo(full) else { throw ModelError.missingTensor(file.path, full) }
+            guard info.shape == shape else { throw ModelError.badTensorShape(file.path, full, expected: shape, actual: info.shape) }
+            guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, full, info.type) }
+            return info
+        }
+        return FeedForward(gate: try tensor("ffn_gate", [width, length]), up: try tensor("ffn_up", [width, length]),
+                           down: try tensor("ffn_down", [length, width]), length: length, width: width)
+    }
+
+    /// A tensor dequantized to f32 (rows × rowLength, row-major).
+    static func dequantized(_ file: GGUFFile, _ info: GGUFTensorInfo) -> [Float] {
+        var values = [Float](repeating: 0, count: info.elementCount)
+        values.withUnsafeMutableBufferPointer { dequantize(info.type, file.data(of: info), $0.baseAddress!, count: info.elementCount) }
+        return values
+    }
+
+    /// ‖row j‖₂ of a (rows × rowLength) matrix, for every row.
+    static func rowNorms(_ m: [Float], rows: Int, rowLength: Int) -> [Float] {
+        (0..<rows).map { r in
+            m.withUnsafeBufferPointer { dot($0.baseAddress! + r * rowLength, $0.baseAddress! + r * rowLength, count: rowLength).squareRoot() }
+        }
+    }
+
+    /// ‖column j‖₂ of ffn_down (width rows × length columns): how strongly neuron j writes
+    /// into the residual stream.
+    static func downColumnNorms(_ file: GGUFFile, _ ffn: FeedForward) -> [Float] {
+        let down = dequantized(file, ffn.down)
+        var sums = [Float](repeating: 0, count: ffn.length)
+        for r in 0..<ffn.width {
+            for j in 0..<ffn.length { sums[j] += down[r * ffn.length + j] * down[r * ffn.length + j] }
+        }
+        return sums.map { $0.squareRoot() }
+    }
+
+    /// Weight-magnitude score of each neuron: the L2 norm of all its weights as one group,
+    /// √(‖gate_j‖² + ‖up_j‖² + ‖down_·j‖²) (LLM-Pruner's group magnitude).
+    public static func magnitudeScores(_ file: GGUFFile, _ config: ModelConfig, layer l: Int) throws -> [Float] {
+        let ffn = try feedForward(file, config, layer: l)
+        let gate = rowNorms(dequantized(file, ffn.gate), rows: ffn.length, rowLength: ffn.width)
+        let up = rowNorms(dequantized(file, ffn.up), rows: ffn.length, rowLength: ffn.width)
+        let down = downColumnNorms(file, ffn)
+        return (0..<ffn.length).map { j -> Float in
+            let sum: Float = gate[j] * gate[j] + up[j] * up[j] + down[j] * down[j]
+            return sum.squareRoot()
+        }
+    }
+
+    /// A mask keeping the same number of neurons in every layer (llama.cpp's llama, qwen2 and
+    /// gemma3 graphs take one feed-forward length for all layers), chosen by `score(layer)`.
+    public static func mask(_ file: GGUFFile, sparsity: Double, method: Method,
+                            score: (Int) throws -> [Float]) throws -> PruningMask {
+        let config = try ModelConfig.fromGGUF(file)
+        let layers = try (0..<config.blockCount).map { l -> PruningMask.Layer in
+            let length = config.feedForwardLength[l]
+            let scores = try score(l)
+            let keep = PruningMask.keptCount(length: length, sparsity: sparsity)
+            return PruningMask.Layer(feedForwardLength: length, kept: PruningMask.topIndices(scores, keep: keep))
+        }
+        return PruningMask(method: method.rawValue, ffnSparsity: sparsity, layers: layers)
+    }
+
+    /// Writes `file` with `mask` applied to `outputPath`.
+    public static func write(_ file: GGUFFile, mask: PruningMask, to outputPath: String, pool: ThreadPool,
+                             progress: (Int, Int) -> Void = { _, _ in }) throws -> LightenSummary {
+        let config = try ModelConfig.fromGGUF(file)
+        guard mask.layers.count == config.blockCount else {
+            throw PruningError("the mask has \(mask.layers.count) layers; \(file.path) has \(config.blockCount)")
+        }
+        var replaced: [String: (shape: [Int], type: GGMLType, data: [UInt8])] = [:]
+        var notes: [String] = []
+        for (l, layerMask) in mask.layers.enumerated() {
+            let ffn = try feedForward(file, config, layer: l)
+            guard layerMask.feedForwardLength == ffn.length else {
+                throw PruningError("mask layer \(l) is for \(layerMask.feedForwardLength) neurons; \(file.path) has \(ffn.length)")
+            }
+            progress(l, config.blockCount)
+            let kept = layerMask.kept
+            guard kept.count < ffn.length else { continue }   // nothing removed: tensors stay as they are
+            for info in [ffn.gate, ffn.up] {
+                replaced[info.name] = ([ffn.width, kept.count], info.type, keptRows(file, info, kept))
+            }
+            let (type, data) = try prunedDown(file, ffn, kept: kept, pool: pool)
+            if type != ffn.down.type {
+                notes.append("\(ffn.down.name): \(kept.count) columns are not whole \(ffn.down.type.name) blocks "
+                    + "(\(ffn.down.type.blockLayout.elements)); requantized as \(type.name)")
+            }
+            replaced[ffn.down.name] = ([kept.count, ffn.width], type, data)
+        }
+        progress(config.blockCount, config.blockCount)
+        var writer = GGUFWriter()
+        let lengthKey = "\(config.architecture).feed_forward_length"
+        for key in file.metadataKeys {
+            guard let value = file.metadata[key] else { continue }
+            writer.set(key, key == lengthKey ? .array(mask.layers.map { .uint32(UInt32($0.kept.count)) }) : value)
+        }
+        var summary = LightenSummary(inputBytes: file.fileSize, outputBytes: 0, inputParameters: 0, outputParameters: 0,
+                                     tensorsByType: [:], notes: notes)
+        for info in file.tensors {
+            let (shape, type, data) = replaced[info.name] ?? (info.shape, info.type, Array(file.bytes(of: info)))
+            try writer.addTensor(name: info.name, shape: shape, type: type, data: data)
+            summary.inputParameters += info.elementCount
+            summary.outputParameters += shape.reduce(1, *)
+            summary.tensorsByType[type, default: 0] += 1
+        }
+        try writer.write(to: outputPath, alignment: file.alignment)
+        summary.outputBytes = try ModelQuantizer.fileSize(outputPath)
+        return summary
+    }
+
+    /// The bytes of rows `kept` of a matrix, in order.
+    static func keptRows(_ file: GGUFFile, _ info: GGUFTensorInfo, _ kept: [Int]) -> [UInt8] {
+        let rowBytes = info.byteCount / (info.elementCount / info.shape[0])
+        let bytes = file.bytes(of: info)
+        var out: [UInt8] = []
+        out.reserveCapacity(kept.count * rowBytes)
+        for j in kept { out += bytes[(j * rowBytes)..<((j + 1) * rowBytes)] }
+        return out
+    }
+
+    /// ffn_down with only the `kept` columns: each of its `width` rows dequantized, gathered
+    /// and quantized again (in the same type when it fits, else the fallback type).
+    static func prunedDown(_ file: GGUFFile, _ ffn: FeedForward, kept: [Int], pool: ThreadPool) throws -> (GGMLType, [UInt8]) {
+        let source = ffn.down.type
+        let type = TensorTypePlan.fallback(source, rowLength: kept.count)
+        guard let sourceRow = source.byteCount(elements: ffn.length), let targetRow = type.byteCount(elements: kept.count) else {
+            throw PruningError("\(ffn.down.name): cannot lay out \(kept.count) columns as \(type.name)")
+        }
+        var out = [UInt8](repeating: 0, count: ffn.width * targetRow)
+        let base = file.data(of: ffn.down)
+        out.withUnsafeMutableBytes { dst in
+            let dstBase = dst.baseAddress!
+            pool.parallelFor(ffn.width) { rows in
+                let full = UnsafeMutablePointer<Float>.allocate(capacity: ffn.length)     // (length)
+                let gathered = UnsafeMutablePointer<Float>.allocate(capacity: kept.count)  // (kept)
+                defer { full.deallocate(); gathered.deallocate() }
+                for r in rows {
+                    dequantize(source, base + r * sourceRow, full, count: ffn.length)
+                    for (k, j) in kept.enumerated() { gathered[k] = full[j] }
+                    // Cannot throw: the type is computable and kept.count is whole blocks of it.
+                    try? Quant.quantize(type, gathered, dstBase + r * targetRow, count: kept.count)
+                }
+            }
+        }
+        return (type, out)
+    }
+}
