@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
 
     enum Output: String, ExpressibleByArgument { case md, json }
 
-    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Argument(help: "A GGUF model file or a Hugging Face model directory.") var model: String
     @Option(name: [.short, .customLong("n-prompt")], help: "Prompt tokens for the pp test (0: skip).") var prompt: Int = 512
     @Option(name: [.customShort("n"), .customLong("n-gen")], help: "Generated tokens for the tg test (0: skip).") var gen: Int = 128
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?

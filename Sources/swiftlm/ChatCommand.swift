@@ -6,7 +6,7 @@ struct ChatCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chat", abstract: "Chat with a model in the terminal, using its chat template (/clear, /exit).")
 
-    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Argument(help: "A GGUF model file or a Hugging Face model directory.") var model: String
     @Option(name: .customLong("system"), help: "A system message.") var system: String?
     @Option(name: [.short, .customLong("n-predict")], help: "At most this many tokens per answer.") var n: Int = 512
     @Option(name: .customLong("temp"), help: "Temperature; 0 is greedy.") var temperature: Float = 0.8

@@ -10,7 +10,7 @@ struct PerplexityCommand: ParsableCommand {
             + "mean KL divergence, same-top-token rate, PPL ratio. FILE is in llama-perplexity's format, so either tool "
             + "can read the other's.")
 
-    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Argument(help: "A GGUF model file or a Hugging Face model directory.") var model: String
     @Option(name: [.short, .customLong("file")], help: "The text file (not needed with --kl-divergence).") var file: String?
     @Option(name: .customLong("ctx"), help: "Tokens per chunk.") var ctx: Int = 512
     @Option(name: .customLong("chunks"), help: "At most this many chunks (default: all).") var chunks: Int?

@@ -6,7 +6,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Generate a completion of a prompt, streamed to stdout.")
 
-    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Argument(help: "A GGUF model file or a Hugging Face model directory.") var model: String
     @Option(name: [.short, .customLong("prompt")], help: "The prompt (read from stdin when absent).") var prompt: String?
     @Option(name: [.short, .customLong("n-predict")], help: "Tokens to generate.") var n: Int = 128
     @Option(name: .customLong("temp"), help: "Temperature; 0 is greedy.") var temperature: Float = 0.8

@@ -6,7 +6,7 @@ struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize", abstract: "Show how the model's tokenizer splits a text.")
 
-    @Argument(help: "Path of the GGUF model file.") var model: String
+    @Argument(help: "A GGUF model file or a Hugging Face model directory.") var model: String
     @Argument(help: "The text to tokenize.") var text: String
     @Flag(name: .customLong("ids"), help: "Print only a JSON array of token ids.") var idsOnly = false
     @Flag(name: .customLong("no-bos"), help: "Do not add BOS even when the model asks for it.") var noBOS = false
@@ -16,7 +16,7 @@ struct TokenizeCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: model) else { throw CLIError("model file not found: \(model)") }
         let tokenizer: any Tokenizer
         do {
-            tokenizer = try makeTokenizer(Vocabulary.fromGGUF(GGUFFile(path: model)))
+            tokenizer = try makeTokenizer(Vocabulary.fromGGUF(openModelFile(model)))
         } catch {
             throw CLIError("cannot load the tokenizer of \(model): \(error)")
         }

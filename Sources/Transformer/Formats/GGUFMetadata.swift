@@ -1,6 +1,6 @@
 /// Typed metadata getters. The `optional…` forms return nil for a missing key but still throw
 /// when the key exists with another type: a wrong type is a broken file, not a default.
-extension GGUFFile {
+extension ModelFile {
     public func string(_ key: String) throws -> String {
         try required(key, "string", optionalString(key))
     }

@@ -11,7 +11,7 @@ public struct ChatPrompt: Sendable {
     {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
     """
 
-    public init(file: GGUFFile, tokenizer: any Tokenizer) throws {
+    public init(file: any ModelFile, tokenizer: any Tokenizer) throws {
         let source = try file.optionalString("tokenizer.chat_template")
         isFallback = source == nil
         do {

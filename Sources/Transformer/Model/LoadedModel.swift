@@ -1,10 +1,11 @@
 import Foundation
 import Quant
 
-/// Everything read from one model file: the mapped file, its config, weights and tokenizer.
+/// Everything read from one model: a GGUF file or a Hugging Face directory (mapped), its
+/// config, weights and tokenizer.
 public final class LoadedModel: @unchecked Sendable {
     public let path: String
-    public let file: GGUFFile
+    public let file: any ModelFile
     public let config: ModelConfig
     public let model: any LanguageModel
     public let tokenizer: any Tokenizer
@@ -13,7 +14,7 @@ public final class LoadedModel: @unchecked Sendable {
     public init(path: String) throws {
         let start = Date()
         self.path = path
-        file = try GGUFFile(path: path)
+        file = try openModelFile(path)
         config = try ModelConfig.fromGGUF(file)
         let vocabulary = try Vocabulary.fromGGUF(file)
         tokenizer = try makeTokenizer(vocabulary)

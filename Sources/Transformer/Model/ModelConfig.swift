@@ -23,7 +23,7 @@ public struct ModelConfig: Sendable, Equatable {
     public var keyWidth: Int { headCountKV * keyLength }
     public var valueWidth: Int { headCountKV * valueLength }
 
-    public static func fromGGUF(_ file: GGUFFile) throws -> ModelConfig {
+    public static func fromGGUF(_ file: any ModelFile) throws -> ModelConfig {
         let arch = try file.string("general.architecture")
         func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
         let width = try file.int(key("embedding_length"))

@@ -1,20 +1,20 @@
 import Quant
 import Tensor
 
-/// Typed, shape-checked views of a GGUF file's tensors. Matrices stay in the mapped file;
+/// Typed, shape-checked views of a model file's tensors. Matrices stay in the mapped file;
 /// small vectors (norms, biases) are copied to f32 once.
 public struct WeightStore {
-    public let file: GGUFFile
+    public let file: any ModelFile
 
-    public init(file: GGUFFile) { self.file = file }
+    public init(file: any ModelFile) { self.file = file }
 
     /// A matrix of `rows` output features × `columns` inputs (GGUF shape [columns, rows]).
     public func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
-        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, name) }
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, file.tensorDescription(name)) }
         guard info.shape == [columns, rows] else {
-            throw ModelError.badTensorShape(file.path, name, expected: [columns, rows], actual: info.shape)
+            throw ModelError.badTensorShape(file.path, file.tensorDescription(name), expected: [columns, rows], actual: info.shape)
         }
-        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, name, info.type) }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, file.tensorDescription(name), info.type) }
         return WeightMatrix(name: name, type: info.type, rows: rows, columns: columns, data: file.data(of: info))
     }
 
@@ -24,11 +24,11 @@ public struct WeightStore {
 
     /// A vector of `count` values, converted to f32.
     public func vector(_ name: String, count: Int) throws -> [Float] {
-        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, name) }
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, file.tensorDescription(name)) }
         guard info.elementCount == count, info.shape.count == 1 else {
-            throw ModelError.badTensorShape(file.path, name, expected: [count], actual: info.shape)
+            throw ModelError.badTensorShape(file.path, file.tensorDescription(name), expected: [count], actual: info.shape)
         }
-        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, name, info.type) }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, file.tensorDescription(name), info.type) }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBufferPointer { dequantize(info.type, file.data(of: info), $0.baseAddress!, count: count) }
         return values

@@ -50,7 +50,7 @@ public struct Vocabulary: Sendable {
     }
 
     /// Reads tokenizer.ggml.* from a GGUF file. Errors name the key at fault.
-    public static func fromGGUF(_ file: GGUFFile) throws -> Vocabulary {
+    public static func fromGGUF(_ file: any ModelFile) throws -> Vocabulary {
         let model = try file.string("tokenizer.ggml.model")
         let pre = try file.optionalString("tokenizer.ggml.pre") ?? "default"
         let tokens = try file.stringArray("tokenizer.ggml.tokens")

@@ -1,0 +1,108 @@
+/// config.json → the `<arch>.*` GGUF keys llama.cpp's converter writes, so ModelConfig and the
+/// architectures read a Hugging Face model exactly as they read a GGUF file.
+struct HFConfig {
+    let architecture: HFArchitecture
+    let modelType: String
+    let heads: Int
+    let headsKV: Int
+    let tiesEmbeddings: Bool
+    let vocabularySize: Int?
+    var metadata: [(String, GGUFValue)] = []
+
+    init(_ json: JSONValue, path: String) throws {
+        guard json.objectMembers != nil else { throw HFError("\(path): not a JSON object") }
+        func int(_ key: String) throws -> Int? {
+            guard let value = json[key], !value.isNull else { return nil }
+            guard let i = value.intValue else { throw HFError("\(path): '\(key)' is \(value.jsonText), expected an integer") }
+            return i
+        }
+        func required(_ key: String) throws -> Int {
+            guard let i = try int(key) else { throw HFError("\(path): '\(key)' is missing (expected an integer)") }
+            guard i > 0 else { throw HFError("\(path): '\(key)' is \(i), expected a positive integer") }
+            return i
+        }
+        func float(_ key: String) throws -> Double? {
+            guard let value = json[key], !value.isNull else { return nil }
+            guard let d = value.doubleValue else { throw HFError("\(path): '\(key)' is \(value.jsonText), expected a number") }
+            return d
+        }
+        guard let type = json["model_type"]?.stringValue else {
+            throw HFError("\(path): 'model_type' is missing (expected e.g. \"llama\", \"qwen2\", \"gemma3_text\")")
+        }
+        guard let architecture = HFArchitecture.byModelType[type] else {
+            throw HFError("\(path): model_type '\(type)' is not supported (supported: "
+                + HFArchitecture.byModelType.keys.sorted().joined(separator: ", ") + ")")
+        }
+        self.architecture = architecture
+        modelType = type
+        let arch = architecture.ggufName
+        let width = try required("hidden_size")
+        heads = try required("num_attention_heads")
+        headsKV = try int("num_key_value_heads") ?? heads
+        guard headsKV > 0, heads % headsKV == 0 else {
+            throw HFError("\(path): num_key_value_heads \(headsKV) must divide num_attention_heads \(heads)")
+        }
+        let headDim = try int("head_dim") ?? width / heads
+        tiesEmbeddings = json["tie_word_embeddings"]?.boolValue ?? true
+        vocabularySize = try int("vocab_size")
+
+        var keys: [(String, GGUFValue)] = [
+            ("\(arch).context_length", .uint32(UInt32(clamping: try int("max_position_embeddings") ?? 2048))),
+            ("\(arch).embedding_length", .uint32(UInt32(clamping: width))),
+            ("\(arch).block_count", .uint32(UInt32(clamping: try required("num_hidden_layers")))),
+            ("\(arch).feed_forward_length", .uint32(UInt32(clamping: try required("intermediate_size")))),
+            ("\(arch).attention.head_count", .uint32(UInt32(clamping: heads))),
+            ("\(arch).attention.head_count_kv", .uint32(UInt32(clamping: headsKV))),
+        ]
+        if try int("head_dim") != nil {
+            keys.append(("\(arch).attention.key_length", .uint32(UInt32(clamping: headDim))))
+            keys.append(("\(arch).attention.value_length", .uint32(UInt32(clamping: headDim))))
+        }
+        if arch == "llama" { keys.append(("\(arch).rope.dimension_count", .uint32(UInt32(clamping: headDim)))) }
+        if let theta = try float("rope_theta") { keys.append(("\(arch).rope.freq_base", .float32(Float(theta)))) }
+        if let eps = try float("rms_norm_eps") {
+            keys.append(("\(arch).attention.layer_norm_rms_epsilon", .float32(Float(eps))))
+        }
+        if let vocab = vocabularySize { keys.append(("\(arch).vocab_size", .uint32(UInt32(clamping: vocab)))) }
+        if let scaling = json["rope_scaling"], !scaling.isNull {
+            let kind = scaling["rope_type"]?.stringValue ?? scaling["type"]?.stringValue ?? "?"
+            guard kind == "linear" || kind == "default", let factor = scaling["factor"]?.doubleValue ?? (kind == "default" ? 1 : nil) else {
+                throw HFError("\(path): rope_scaling \(scaling.jsonText) is not supported (only linear scaling)")
+            }
+            if kind == "linear" {
+                keys.append(("\(arch).rope.scaling.type", .string("linear")))
+                keys.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
+            }
+        }
+        if arch == "gemma3" { try Self.checkGemma3(json, headDim: headDim, path: path, keys: &keys) }
+        metadata = keys
+    }
+
+    /// Gemma 3 as Gemma3Model runs it: five sliding-window layers per global one, local RoPE
+    /// base 10 000, queries scaled by 1/√head_dim. A config that differs is refused, not run wrong.
+    static func checkGemma3(_ json: JSONValue, headDim: Int, path: String, keys: inout [(String, GGUFValue)]) throws {
+        if let window = json["sliding_window"]?.intValue {
+            keys.append(("gemma3.attention.sliding_window", .uint32(UInt32(clamping: window))))
+        }
+        if let scalar = json["query_pre_attn_scalar"]?.doubleValue, scalar != Double(headDim) {
+            throw HFError("\(path): query_pre_attn_scalar \(scalar) ≠ head_dim \(headDim) is not supported")
+        }
+        if let local = json["rope_local_base_freq"]?.doubleValue, local != 10_000 {
+            throw HFError("\(path): rope_local_base_freq \(local) is not supported (Gemma3Model uses 10000)")
+        }
+        if let types = json["layer_types"]?.arrayValue {
+            for (l, type) in types.enumerated() {
+                let expected = l % 6 == 5 ? "full_attention" : "sliding_attention"
+                guard type.stringValue == expected else {
+                    throw HFError("\(path): layer_types[\(l)] is \(type.jsonText), expected \"\(expected)\" "
+                        + "(swiftlm runs gemma3's 5 local : 1 global pattern)")
+                }
+            }
+        }
+        for key in ["final_logit_softcapping", "attn_logit_softcapping"] {
+            if let value = json[key], !value.isNull {
+                throw HFError("\(path): \(key) \(value.jsonText) is not supported")
+            }
+        }
+    }
+}
