@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A safetensors file, memory-mapped read-only: an 8-byte little-endian header length, a JSON
 /// header `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then
 /// the data. Everything is validated in `init` (offsets inside the file, sizes matching the
@@ -25,7 +19,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let dataOffset: Int            // absolute file offset of the data section
     public let fileSize: Int
 
-    private let mapping: UnsafeMutableRawPointer
+    private let mapping: MappedFile
     private let index: [String: Int]
 
     /// Headers beyond this are refused (the reference implementation's limit is 100 MB).
@@ -33,29 +27,13 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SafetensorsError(.io, "\(path): cannot open: \(Self.errnoText())") }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw SafetensorsError(.io, "\(path): cannot stat: \(Self.errnoText())") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SafetensorsError(.io, "\(path): not a regular file") }
-        let size = Int(info.st_size)
-        guard size >= 8 else {
-            throw SafetensorsError(.tooSmall, "\(path): file is \(size) bytes, too small for a safetensors header length (8 bytes)")
+        let file = try MappedFile(path: path) { SafetensorsError(.io, $0) }
+        guard file.bytes.count >= 8 else {
+            throw SafetensorsError(.tooSmall, "\(path): file is \(file.bytes.count) bytes, too small for a safetensors header length (8 bytes)")
         }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0),
-              mapped != UnsafeMutableRawPointer(bitPattern: -1) else {
-            throw SafetensorsError(.io, "\(path): cannot map \(size) bytes: \(Self.errnoText())")
-        }
-        let parsed: SafetensorsHeader
-        do {
-            parsed = try SafetensorsHeader.parse(UnsafeRawBufferPointer(start: mapped, count: size), path: path)
-        } catch {
-            munmap(mapped, size)
-            throw error
-        }
-        mapping = mapped
-        fileSize = size
+        let parsed = try SafetensorsHeader.parse(file.bytes, path: path)
+        mapping = file
+        fileSize = file.bytes.count
         tensors = parsed.tensors
         metadata = parsed.metadata
         dataOffset = parsed.dataOffset
@@ -64,16 +42,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         self.index = index
     }
 
-    deinit { munmap(mapping, fileSize) }
-
     public func tensor(_ name: String) -> Entry? { index[name].map { tensors[$0] } }
 
     /// The first byte of a tensor's data; `tensor` must come from this file.
     public func data(of tensor: Entry) -> UnsafeRawPointer {
-        UnsafeRawPointer(mapping) + dataOffset + tensor.offset
+        mapping.bytes.baseAddress! + dataOffset + tensor.offset   // non-nil: the file holds a header
     }
-
-    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
 
 /// Element types the format defines, with their sizes. swiftlm computes with F32, F16, BF16.

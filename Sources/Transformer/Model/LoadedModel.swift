@@ -11,10 +11,15 @@ public final class LoadedModel: @unchecked Sendable {
     public let tokenizer: any Tokenizer
     public let loadSeconds: Double
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
         let start = Date()
-        self.path = path
-        file = try openModelFile(path)
+        try self.init(file: openModelFile(path), start: start)
+    }
+
+    /// A model from an opened file or directory: config, tokenizer and weights checked.
+    public init(file: any ModelFile, start: Date = Date()) throws {
+        path = file.path
+        self.file = file
         config = try ModelConfig.fromGGUF(file)
         let vocabulary = try Vocabulary.fromGGUF(file)
         tokenizer = try makeTokenizer(vocabulary)
