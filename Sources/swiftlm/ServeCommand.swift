@@ -5,6 +5,7 @@ import Metrics
 import Prometheus
 import Quant
 import Server
+import Transformer
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +35,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(name: .customLong("supervise"), help: "Run under a watchdog that restarts the server when it dies or hangs.")
     var supervise = false
     @OptionGroup var watchdog: WatchdogOptions
+    @OptionGroup var governor: GovernorOptions
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
 
     func validate() throws {
@@ -92,6 +94,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let state = ServerState(options: options)
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: state.metrics.registry))
+        let powerGovernor = try governor.makeGovernor(maxThreads: options.engine.threads)
+        state.attach(powerGovernor)
+        powerGovernor.start()
+        state.logger.info("governor: \(powerGovernor.state)")
         state.logger.info("swiftlm serve: \(modelPath) on http://\(host):\(port), \(maxWorkers) workers, queue \(queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description)")
         // Load off the event loops: /health answers 503 until the model is ready.
         let loader = Thread {

@@ -64,8 +64,14 @@ public final class Engine: @unchecked Sendable {
     /// The governor's limit, read between forward passes; nil: no limit.
     private let allowance = Mutex<ThreadAllowance?>(nil)
 
+    /// Told once per step that forward passes are running (the governor reads low CPU
+    /// frequency as throttling only while the engine is busy).
+    private let activity = Mutex<(@Sendable () -> Void)?>(nil)
+
     /// Sets the governor's limit; it applies from the next forward pass.
     public func setAllowance(_ value: ThreadAllowance?) { allowance.withLock { $0 = value } }
+
+    public func setActivityHook(_ hook: (@Sendable () -> Void)?) { activity.withLock { $0 = hook } }
 
     public init(model: LoadedModel, options: EngineOptions, logger: Logger = Logger(label: "swiftlm.engine")) {
         self.model = model
@@ -228,6 +234,7 @@ public final class Engine: @unchecked Sendable {
     /// The thread count for the next forward pass: the tuned or configured count, capped by
     /// the governor.
     private func applyThreadBudget() -> Double {
+        activity.withLock { $0 }?()
         let limit = allowance.withLock { $0 }
         let wanted = options.autoThreads ? tuner.best : options.threads
         let threads = max(1, min(wanted, limit?.threads ?? wanted))

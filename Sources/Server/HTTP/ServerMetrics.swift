@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Transformer
 
 /// The server's Prometheus metrics, in its own registry (so that several servers in one
 /// process, as in tests, do not mix their counts). `swiftlm serve` also bootstraps
@@ -53,7 +54,10 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges that are read rather than counted brought up to date.
-    func render(load: (busy: Int, idle: Int, queued: Int)?) -> String {
+    func render(load: (busy: Int, idle: Int, queued: Int)?, governor: GovernorState? = nil) -> String {
+        for gauge in governor?.gauges ?? [] {
+            registry.makeGauge(name: gauge.name, help: gauge.help).set(gauge.value)
+        }
         if let load {
             queueLength.set(Double(load.queued))
             busyWorkers.set(Double(load.busy))

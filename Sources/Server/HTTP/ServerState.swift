@@ -54,11 +54,43 @@ public final class ServerState: Sendable {
 
     private func makeEngine(path: String) throws -> Engine {
         guard FileManager.default.fileExists(atPath: path) else { throw APIError.invalid("model file not found: \(path)") }
+        let engine: Engine
         do {
-            return Engine(model: try LoadedModel(path: path), options: options.engine, logger: logger)
+            engine = Engine(model: try LoadedModel(path: path), options: options.engine, logger: logger)
         } catch {
             throw APIError.invalid("cannot load \(path): \(error)")
         }
+        if let governor = governor.withLock({ $0 }) { Self.connect(governor, governor.state, to: engine) }
+        return engine
+    }
+
+    // MARK: The power-aware governor
+
+    private let governor = Mutex<PowerGovernor?>(nil)
+
+    /// Lets `governor` cap the engine's threads and pace its tokens (this engine and those
+    /// a reload brings), log each change, and show its state in /health and /metrics.
+    public func attach(_ governor: PowerGovernor) {
+        self.governor.withLock { $0 = governor }
+        governor.onChange { [weak self] state in
+            guard let self else { return }
+            self.logger.info("governor: \(state)")
+            self.publish(state)
+            if let engine = self.engine { Self.connect(governor, state, to: engine) }
+        }
+        publish(governor.state)
+        if let engine { Self.connect(governor, governor.state, to: engine) }
+    }
+
+    var governorState: GovernorState? { governor.withLock { $0 }?.state }
+
+    private func publish(_ state: GovernorState) {
+        setExtraStatus([(key: "governor", value: JSONValue(any: state.fields))])
+    }
+
+    private static func connect(_ governor: PowerGovernor, _ state: GovernorState, to engine: Engine) {
+        engine.setAllowance(ThreadAllowance(threads: state.threadBudget, pacingSeconds: state.pacingSeconds))
+        engine.setActivityHook { governor.recordActivity() }
     }
 
     /// Loads `path` (default: the file now served) beside the current model and, once it is
