@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+import Quant
+@testable import Transformer
+
+/// `swiftlm prune` (fixture from tools/gen-lighten-fixtures prune): llama.cpp loads a 10%
+/// activation-pruned file and both give the same greedy tokens and perplexity; the magnitude rule picks the
+/// neurons numpy picks from gguf-py's dequantized weights; a mask applied at load time equals
+/// the pruned file; pruning nothing changes nothing.
+final class PruneTests: XCTestCase {
+    var directory: URL!
+    let pool = ThreadPoolProvider(threads: 2)
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-prune-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: directory) }
+
+    func magnitudeMask(_ sparsity: Double) throws -> PruningMask {
+        let file = try GGUFFile(path: TestModels.path("smollm2-135m"))
+        let config = try ModelConfig.fromGGUF(file)
+        return try ModelPruner.mask(file, sparsity: sparsity, method: .magnitude) {
+            try ModelPruner.magnitudeScores(file, config, layer: $0)
+        }
+    }
+
+    func prune(_ sparsity: Double, mask given: PruningMask? = nil) throws -> (path: String, mask: PruningMask) {
+        let file = try GGUFFile(path: TestModels.path("smollm2-135m"))
+        let mask = try given ?? magnitudeMask(sparsity)
+        let out = directory.appendingPathComponent("pruned-\(sparsity).gguf").path
+        _ = try ModelPruner.write(file, mask: mask, to: out, pool: pool.pool)
+        return (out, mask)
+    }
+
+    /// Logits after feeding `prompt` (vocabulary values).
+    func logits(_ loaded: LoadedModel, _ prompt: [Int32]) throws -> [Float] {
+        let session = loaded.makeSession(contextLength: 256, pool: pool)
+        try session.feed(prompt)
+        return Array(UnsafeBufferPointer(start: session.state.logitRow(0), count: loaded.config.vocabularySize))
+    }
+
+    func testMagnitudeRuleMatchesNumpy() throws {
+        let fixture = try XCTUnwrap(Fixtures.json("lighten/prune-smollm2-135m.json") as? [String: Any])
+        let mask = try magnitudeMask(XCTUnwrap(fixture["magnitude_sparsity"] as? Double))
+        let numpy = try XCTUnwrap(fixture["numpy_magnitude_kept"] as? [String: [Int]])
+        for (layer, kept) in numpy {
+            let ours = Set(mask.layers[try XCTUnwrap(Int(layer))].kept)
+            XCTAssertEqual(ours.count, kept.count)
+            let shared = ours.intersection(kept).count
+            XCTAssertGreaterThanOrEqual(Double(shared) / Double(kept.count), 0.99, "layer \(layer): neurons kept vs numpy")
+        }
+    }
+
+    func testPrunedFileMatchesLlamaCpp() throws {
+        let fixture = try XCTUnwrap(Fixtures.json("lighten/prune-smollm2-135m.json") as? [String: Any])
+        let sparsity = try XCTUnwrap(fixture["ffn_sparsity"] as? Double)
+        // As the fixture's command: activation statistics over 2 chunks of 512 tokens of gpl-3.txt.
+        let original = try LoadedModel(path: TestModels.path("smollm2-135m"))
+        let text = try String(contentsOf: Fixtures.url("perplexity/gpl-3.txt"), encoding: .utf8)
+        let stats = try ActivationStatistics.collect(original, tokens: original.tokenizer.encode(text, addSpecial: true, parseSpecial: false),
+                                                     contextLength: 512, maxChunks: 2, pool: pool)
+        let file = try GGUFFile(path: TestModels.path("smollm2-135m"))
+        let mask = try ModelPruner.mask(file, sparsity: sparsity, method: .activation) {
+            try stats.scores(file, original.config, layer: $0)
+        }
+        let (path, _) = try prune(sparsity, mask: mask)
+        let loaded = try LoadedModel(path: path)
+        XCTAssertEqual(loaded.config.feedForwardLength, try XCTUnwrap(fixture["feed_forward_length"] as? [Int]),
+                       "per-layer lengths as llama.cpp's reader sees them")
+        XCTAssertEqual(try GGUFFile(path: path).fileSize, fixture["file_size"] as? Int, "the same file llama.cpp read")
+        // Perplexity on the pruned file within 0.5% of llama-perplexity's (as PerplexityTests).
+        let reference = try XCTUnwrap(fixture["llama_perplexity"] as? [String: Any])
+        let llamaPPL = try XCTUnwrap(reference["ppl"] as? Double), chunks = try XCTUnwrap(reference["n_chunks"] as? Int)
+        let ppl = try loaded.makeSession(contextLength: 512, batchSize: 512, pool: pool, logitRows: 64)
+            .perplexity(of: loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false), chunks: chunks).perplexity
+        print(String(format: "pruned SmolLM2: PPL %.4f, llama.cpp %.4f", ppl, llamaPPL))
+        XCTAssertEqual(ppl, llamaPPL, accuracy: llamaPPL * 0.005)
+        let session = loaded.makeSession(contextLength: 256, pool: pool)
+        for testCase in try XCTUnwrap(fixture["llama_cpp_greedy"] as? [[String: Any]]) {
+            let prompt = try XCTUnwrap(testCase["prompt_ids"] as? [Int]).map(Int32.init)
+            let expected = try XCTUnwrap(testCase["tokens"] as? [Int]).map(Int32.init)
+            let margins = try XCTUnwrap(testCase["margins"] as? [Double])
+            session.rewind(to: 0)
+            var got: [Int32] = []
+            _ = try session.generate(prompt: prompt, maxTokens: expected.count, sampler: Sampler(parameters: .greedy,
+                vocabularySize: loaded.config.vocabularySize)) { got.append($0); return true }
+            // Compare up to llama.cpp's first near tie (top two within 0.05): past it either token is right.
+            let firstTie = margins.firstIndex { $0 < 0.05 } ?? expected.count
+            XCTAssertEqual(Array(got.prefix(firstTie)), Array(expected.prefix(firstTie)), "greedy tokens on the pruned file")
+        }
+    }
+
+    func testMaskAtLoadTimeEqualsPrunedFile() throws {
+        let (path, mask) = try prune(0.2)
+        let maskPath = directory.appendingPathComponent("mask.json").path
+        try mask.save(path: maskPath)
+        XCTAssertEqual(try PruningMask.load(path: maskPath), mask)
+        let prompt: [Int32] = [1, 504, 3458, 282, 4649, 314]
+        let fromFile = try logits(LoadedModel(path: path), prompt)
+        let masked = try LoadedModel.load(path: TestModels.path("smollm2-135m"), pruneMask: maskPath, pool: pool)
+        XCTAssertEqual(try logits(masked, prompt), fromFile)
+    }
+
+    func testZeroSparsityKeepsTheOriginalLogits() throws {
+        let (path, mask) = try prune(0)
+        XCTAssertTrue(mask.layers.allSatisfy { $0.kept.count == $0.feedForwardLength })
+        let prompt: [Int32] = [1, 504, 3458, 282, 4649, 314]
+        XCTAssertEqual(try logits(LoadedModel(path: path), prompt),
+                       try logits(LoadedModel(path: TestModels.path("smollm2-135m")), prompt))
+    }
+
+    func testBadMasksAreRejected() throws {
+        let path = directory.appendingPathComponent("bad.json").path
+        FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0.1, "layers": [{"feed_forward_length": 8, "kept": [3, 2]}]}"#.utf8))
+        XCTAssertThrowsError(try PruningMask.load(path: path)) { XCTAssertTrue("\($0)".contains("increasing"), "\($0)") }
+        let shortMask = PruningMask(method: "magnitude", ffnSparsity: 0.1, layers: [.init(feedForwardLength: 1536, kept: [0])])
+        XCTAssertThrowsError(try ModelPruner.write(GGUFFile(path: TestModels.path("smollm2-135m")), mask: shortMask,
+                                                   to: directory.appendingPathComponent("x.gguf").path, pool: pool.pool)) {
+            XCTAssertTrue("\($0)".contains("layers"), "\($0)")
+        }
+    }
+}
