@@ -45,6 +45,11 @@ def stream_chat(url: str, results: list, max_tokens: int = 24, model: str | None
 @pytest.fixture
 def supervised():
     s = Server("--supervise", "--watchdog-timeout", "3", "--startup-timeout", "60")
+    # Until the supervisor itself has seen the child answer, the (longer) startup timeout applies.
+    deadline = time.time() + 30
+    while "child is answering /health" not in s.log_path.read_text():
+        assert time.time() < deadline, s.log_path.read_text()
+        time.sleep(0.05)
     yield s
     s.process.send_signal(signal.SIGTERM)
     try:

@@ -19,7 +19,7 @@ public struct SupervisorOptions: Sendable {
     public var startLimitBurst = 5
     public var startLimitIntervalSeconds = 60.0
     /// Restart delays double from the first to at most the maximum.
-    public var firstBackoffSeconds = 0.5
+    public var firstBackoffSeconds = 0.25
     public var maxBackoffSeconds = 30.0
     /// How long a SIGTERM'd child may take to drain before it is killed.
     public var stopTimeoutSeconds = 40.0
@@ -111,8 +111,10 @@ public final class Supervisor: @unchecked Sendable {
 
     /// Polls the child until it exits or stops answering /health.
     private func watch(_ process: Process, announceReady: Bool) -> (reason: Reason, becameHealthy: Bool) {
+        // A probe that waits at most a third of the timeout leaves room for two more tries
+        // before the child is declared hung.
         let probe = HealthProbe(host: options.healthHost, port: options.healthPort,
-                                timeoutSeconds: min(2, options.watchdogTimeoutSeconds / 2))
+                                timeoutSeconds: min(1, options.watchdogTimeoutSeconds / 3))
         let started = Date()
         var lastAnswer: Date?
         var lastWatchdogPing = Date.distantPast
