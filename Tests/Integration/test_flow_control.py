@@ -86,12 +86,13 @@ def test_stream_disconnect_frees_the_worker_within_a_token(single):
     started = time.time()
     held.close()  # closes the socket mid-stream
     waited = wait_until_idle(single, 5)
-    # One token of SmolLM2 takes well under 0.1 s here; allow for scheduling noise.
-    assert waited < 1.0, f"worker freed after {waited:.2f} s"
+    # The engine checks for cancellation before every token (a few ms for SmolLM2); the bound
+    # allows for /health answering slowly on a loaded 2-core machine.
+    assert waited < 2.0, f"worker freed after {waited:.2f} s"
     reply = requests.post(single.url + "/v1/completions", timeout=30,
                           json={"model": MODEL_NAME, "prompt": "Hi", "max_tokens": 4})
     assert reply.status_code == 200
-    print(f"worker freed {time.time() - started:.3f} s after the disconnect")
+    print(f"worker freed {waited:.3f} s after the disconnect (checked {time.time() - started:.2f} s later)")
 
 
 def test_non_streaming_disconnect_frees_the_worker(single):
@@ -105,7 +106,8 @@ def test_non_streaming_disconnect_frees_the_worker(single):
         time.sleep(0.01)
     sock.close()
     waited = wait_until_idle(single, 5)
-    assert waited < 1.0, f"worker freed after {waited:.2f} s"
+    assert waited < 2.0, f"worker freed after {waited:.2f} s"
+    print(f"non-streaming: worker freed {waited:.3f} s after the disconnect")
 
 
 def stream_once(url: str, results: list, max_tokens: int = 8):
