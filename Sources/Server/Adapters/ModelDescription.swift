@@ -19,7 +19,8 @@ struct ModelDescription {
         parameterCount = model.file.tensors.reduce(0) { $0 + $1.elementCount }
         fileBytes = model.file.fileSize
         let fileType = (try? model.file.optionalInt("general.file_type")) ?? nil
-        quantization = fileType.flatMap { Self.fileTypeNames[$0] } ?? "unknown"
+        // Only the file types the engine can run are named; others would not have loaded.
+        quantization = fileType.flatMap { UInt32(exactly: $0) }.flatMap(QuantizationFileType.init(rawValue:))?.name ?? "unknown"
         let attributes = try? FileManager.default.attributesOfItem(atPath: model.path)
         modified = attributes?[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
         contextLength = engine.options.contextLength
@@ -44,12 +45,4 @@ struct ModelDescription {
         }
         return state.map { String(format: "%016llx", $0) }.joined()
     }
-
-    /// llama.cpp's `general.file_type` values (enum llama_ftype).
-    static let fileTypeNames: [Int: String] = [
-        0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1", 10: "Q2_K", 11: "Q3_K_S",
-        12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M", 16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K",
-        19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S", 22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL",
-        26: "IQ3_S", 27: "IQ3_M", 28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16",
-    ]
 }

@@ -227,7 +227,7 @@ public final class Engine: @unchecked Sendable {
     private func calibrateThreads() {
         recalibrate = false
         let speeds = tuner.calibrate(model: model, pool: pool)
-        let table = speeds.keys.sorted().map { "\($0): \(String(format: "%.1f", speeds[$0]!)) t/s" }.joined(separator: ", ")
+        let table = speeds.sorted { $0.key < $1.key }.map { "\($0.key): \(String(format: "%.1f", $0.value)) t/s" }.joined(separator: ", ")
         logger.info("threads auto: \(tuner.best) (decode \(table))")
     }
 

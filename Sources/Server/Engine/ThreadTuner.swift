@@ -29,7 +29,7 @@ struct ThreadTuner {
             speeds[threads] = result.averageTokensPerSecond
         }
         let fastest = speeds.values.max() ?? 0
-        best = speeds.keys.sorted().first { speeds[$0]! >= 0.95 * fastest } ?? maxThreads
+        best = speeds.sorted { $0.key < $1.key }.first { $0.value >= 0.95 * fastest }?.key ?? maxThreads
         measuredStepSeconds = fastest > 0 ? 1 / (speeds[best] ?? fastest) : 0
         recentSteps = 0
         pool.setActiveThreads(best)

@@ -13,7 +13,7 @@ extension JSONValue {
         case let f as Float: self = .number(Double(f))
         case let s as String: self = .string(s)
         case let list as [Any]: self = .array(list.map { JSONValue(any: $0) })
-        case let map as [String: Any]: self = .object(map.keys.sorted().map { (key: $0, value: JSONValue(any: map[$0]!)) })
+        case let map as [String: Any]: self = .object(map.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue(any: $0.value)) })
         default: self = .string("\(value)")
         }
     }
