@@ -3,19 +3,34 @@ import Tensor
 /// Per-thread scratch for batched matmul: each thread dequantizes a panel of weight rows
 /// and multiplies it with the whole batch through single-threaded sgemm, so the panel
 /// stays in that core's cache and OpenBLAS never competes with the pool for cores.
+/// Also the prepared batch input (rounded f32 rows or Q8_K codes) the matmuls share.
 public final class MatMulScratch: @unchecked Sendable {
     /// Floats per panel: 256 KiB fits in L2, but at least 32 rows so sgemm stays efficient.
     public let panelFloats: Int
     let panels: [UnsafeMutablePointer<Float>]
+    let maxRows: Int
+    let maxColumns: Int
+    let roundTripped: UnsafeMutablePointer<Float>  // (maxRows, maxColumns): rounded batch rows
+    let packed: PackedActivations
+    let unpackedPanels: [UnpackedPanel]
 
-    public init(threads: Int, maxColumns: Int) {
+    /// `maxRows`: the largest batch; `maxColumns`: the widest matrix row.
+    public init(threads: Int, maxColumns: Int, maxRows: Int) {
         panelFloats = max(64 * 1024, 32 * maxColumns)
         let size = panelFloats
         panels = (0..<threads).map { _ in .allocate(capacity: size) }
+        self.maxRows = max(1, maxRows)
+        self.maxColumns = max(1, maxColumns)
+        roundTripped = .allocate(capacity: self.maxRows * self.maxColumns)
+        packed = PackedActivations(threads: threads, maxRows: self.maxRows, maxColumns: self.maxColumns)
+        unpackedPanels = (0..<threads).map { _ in UnpackedPanel() }
         setBLASThreads(1)
     }
 
-    deinit { panels.forEach { $0.deallocate() } }
+    deinit {
+        panels.forEach { $0.deallocate() }
+        roundTripped.deallocate()
+    }
 }
 
 /// out[rows] = W · x for one activation vector. `xq` must hold x prepared for the weight
@@ -32,10 +47,49 @@ public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ xq: Quantized
     }
 }
 
-/// out[n × rows] = X[n × columns] · Wᵀ for a batch of n activation rows (prompt processing).
+/// Prepares x (n × columns f32) for the batched matmuls of `type` matrices: rounded through
+/// the partner format, or quantized to Q8_K for the int8 tiles. The result lives in
+/// `scratch` until its next prepareBatch.
+public func prepareBatch(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, for type: GGMLType,
+                         pool: ThreadPool, scratch: MatMulScratch) -> BatchInput {
+    precondition(n <= scratch.maxRows && columns <= scratch.maxColumns, "batch larger than MatMulScratch")
+    let path = type.batchPath
+    switch path {
+    case .float:
+        return BatchInput(path: path, rows: n, columns: columns, floats: x)
+    case .roundTrip:
+        let out = scratch.roundTripped
+        pool.parallelFor(n) { rows in
+            for i in rows { roundTripActivations(x + i * columns, count: columns, for: type, into: out + i * columns) }
+        }
+        return BatchInput(path: path, rows: n, columns: columns, floats: UnsafePointer(out))
+    case .packed:
+        scratch.packed.pack(x, rows: n, columns: columns, for: type, pool: pool)
+        return BatchInput(path: path, rows: n, columns: columns, floats: x)
+    }
+}
+
+/// out[n × rows] (+)= X[n × columns] · Wᵀ for a batch of n activation rows (prompt
+/// processing), X rounded to 8 bits per the weight's partner format as in matvec.
 public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
                    _ out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool = false,
                    pool: ThreadPool, scratch: MatMulScratch) {
+    let input = prepareBatch(x, rows: n, columns: w.columns, for: w.type, pool: pool, scratch: scratch)
+    matmul(w, input, out, ldOut: ldOut, accumulate: accumulate, pool: pool, scratch: scratch)
+}
+
+/// out[n × rows] (+)= input · Wᵀ; `input` comes from prepareBatch for a type with w's batch path.
+public func matmul(_ w: WeightMatrix, _ input: BatchInput,
+                   _ out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool = false,
+                   pool: ThreadPool, scratch: MatMulScratch) {
+    precondition(input.path == w.type.batchPath && input.columns == w.columns, "batch prepared for another matrix")
+    #if arch(x86_64)
+    if case .packed = input.path {
+        int8GEMM(w, scratch.packed, out, ldOut: ldOut, accumulate: accumulate, pool: pool, panels: scratch.unpackedPanels)
+        return
+    }
+    #endif
+    let n = input.rows, x = input.floats
     let panelRows = max(1, min(w.rows, scratch.panelFloats / w.columns))
     let panelCount = (w.rows + panelRows - 1) / panelRows
     pool.run { thread, threads in

@@ -18,7 +18,6 @@ public final class ForwardState: @unchecked Sendable {
     let up: UnsafeMutablePointer<Float>         // (maxBatch, max feed-forward)
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
     let quantized: QuantizedActivations         // one activation row in its partner formats, for matvec
-    let roundTripped: UnsafeMutablePointer<Float>  // (maxBatch, widest): batch inputs after 8-bit rounding
     /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
     public let logits: UnsafeMutablePointer<Float>
     public let vocabularySize: Int
@@ -31,8 +30,7 @@ public final class ForwardState: @unchecked Sendable {
         let ffn = config.feedForwardLength.max() ?? 0
         let attentionWidth = config.headCount * config.valueLength
         let widest = max(config.embeddingLength, ffn, attentionWidth)
-        matmulScratch = MatMulScratch(threads: pool.maxThreads, maxColumns: widest)
-        roundTripped = .allocate(capacity: b * widest)
+        matmulScratch = MatMulScratch(threads: pool.maxThreads, maxColumns: widest, maxRows: b)
         hidden = .allocate(capacity: b * config.embeddingLength)
         normed = .allocate(capacity: b * config.embeddingLength)
         query = .allocate(capacity: b * config.queryWidth)
@@ -48,7 +46,7 @@ public final class ForwardState: @unchecked Sendable {
     }
 
     deinit {
-        for p in [roundTripped, hidden, normed, query, key, value, attention, gate, up, logits] { p.deallocate() }
+        for p in [hidden, normed, query, key, value, attention, gate, up, logits] { p.deallocate() }
         scores.forEach { $0.deallocate() }
     }
 

@@ -4,7 +4,7 @@ import Tensor
 /// Several matrices applied to the same single input row in one pool job (q, k, v; or
 /// gate and up): the row is quantized once per activation format and the threads split
 /// the rows of all matrices together, so a decode step wakes the pool once instead of
-/// three times. Batches round the shared input to 8 bits once and run one sgemm per matrix.
+/// three times. Batches prepare the shared input once and run one batched matmul per matrix.
 func projectTogether(_ first: (WeightMatrix, UnsafeMutablePointer<Float>),
                      _ second: (WeightMatrix, UnsafeMutablePointer<Float>),
                      _ third: (WeightMatrix, UnsafeMutablePointer<Float>)? = nil,
@@ -16,15 +16,13 @@ func projectTogether(_ first: (WeightMatrix, UnsafeMutablePointer<Float>),
             if let third { project(third.0, x, rows: n, into: third.1, state: state) }
             return
         }
-        // Round the shared input once per activation format, not once per matrix.
-        var rounded = batchedInput(x, rows: n, columns: first.0.columns, for: first.0.type, state: state)
-        var roundedFormat = first.0.type.activationFormat
+        // Prepare the shared input once per batch path, not once per matrix.
+        var input = batchedInput(x, rows: n, columns: first.0.columns, for: first.0.type, state: state)
         for (w, out) in [first, second] + (third.map { [$0] } ?? []) {
-            if w.type.activationFormat != roundedFormat {
-                rounded = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
-                roundedFormat = w.type.activationFormat
+            if w.type.batchPath != input.path {
+                input = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
             }
-            matmul(w, rounded, batch: n, out, ldOut: w.rows, pool: state.pool, scratch: state.matmulScratch)
+            matmul(w, input, out, ldOut: w.rows, pool: state.pool, scratch: state.matmulScratch)
         }
         return
     }

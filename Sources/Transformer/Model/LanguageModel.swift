@@ -27,7 +27,7 @@ func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out
              accumulate: Bool = false, state: ForwardState) {
     if n >= batchedMatmulThreshold {
         let input = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
-        matmul(w, input, batch: n, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
+        matmul(w, input, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
         return
     }
     for i in 0..<n {
@@ -37,16 +37,11 @@ func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out
     }
 }
 
-/// The batch input a `type` matmul multiplies: x rounded through the type's 8-bit partner
-/// format (into state.roundTripped), or x itself for float weights.
+/// The batch input a `type` matmul multiplies (Quant.prepareBatch: 8-bit rounded or
+/// quantized rows, or x itself for float weights), held in state.matmulScratch.
 func batchedInput(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, for type: GGMLType,
-                  state: ForwardState) -> UnsafePointer<Float> {
-    guard type.activationFormat != .float else { return x }
-    let out = state.roundTripped
-    state.pool.parallelFor(n) { rows in
-        for i in rows { roundTripActivations(x + i * columns, count: columns, for: type, into: out + i * columns) }
-    }
-    return UnsafePointer(out)
+                  state: ForwardState) -> BatchInput {
+    prepareBatch(x, rows: n, columns: columns, for: type, pool: state.pool, scratch: state.matmulScratch)
 }
 
 /// Adds bias[width] to each of n rows.
