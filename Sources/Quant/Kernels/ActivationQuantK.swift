@@ -1,3 +1,6 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 /// An f32 activation vector quantized to 8 bits in super-blocks of 256, the partner format
 /// of the K-quant and IQ4_XS kernels (ggml's block_q8_K): f32 d, 256 int8, and the sum of
 /// every 16 codes so the kernels can apply per-group minimums without touching the codes.
@@ -56,15 +59,37 @@ public final class Q8KActivations: @unchecked Sendable {
         for g in 0..<16 {
             let v = UnsafeRawPointer(x + 16 * g).loadUnaligned(as: SIMD16<Float>.self)
             let codes = nearestInt(v * scale)
-            let clamped = codes.replacing(with: 127, where: codes .> 127)
-            UnsafeMutableRawPointer(q + 16 * g).storeBytes(of: SIMD16<Int8>(truncatingIfNeeded: clamped), as: SIMD16<Int8>.self)
-            groupSums[b * 16 + g] = Int16(truncatingIfNeeded: SIMD16<Int32>(truncatingIfNeeded: SIMD16<Int8>(truncatingIfNeeded: clamped)).wrappedSum())
+            // ≤ 127 as ggml; ≥ −128 only matters for non-finite input, and keeps the stored
+            // byte and the group sum the same number.
+            let clamped = codes.replacing(with: 127, where: codes .> 127).replacing(with: -128, where: codes .< -128)
+            storeCodes(clamped, q + 16 * g)
+            groupSums[b * 16 + g] = Int16(truncatingIfNeeded: laneSum(clamped))
         }
         scales[b] = 1 / iscale
     }
 
     @usableFromInline
     func setCount(_ n: Int) { count = n }
+}
+
+/// The 16 lanes (each in −128...127) stored as bytes. The generic SIMD conversion is an
+/// out-of-line call; vpmovdb is one instruction.
+@inlinable @inline(__always)
+func storeCodes(_ v: SIMD16<Int32>, _ p: UnsafeMutablePointer<Int8>) {
+    #if arch(x86_64)
+    UnsafeMutableRawPointer(p).storeBytes(of: _mm512_cvtepi32_epi8(unsafeBitCast(v, to: __m512i.self)), as: __m128i.self)
+    #else
+    for i in 0..<16 { p[i] = Int8(truncatingIfNeeded: v[i]) }
+    #endif
+}
+
+@inlinable @inline(__always)
+func laneSum(_ v: SIMD16<Int32>) -> Int32 {
+    #if arch(x86_64)
+    return _mm512_reduce_add_epi32(unsafeBitCast(v, to: __m512i.self))
+    #else
+    return v.wrappedSum()
+    #endif
 }
 
 /// ggml's nearest_int: adding 1.5·2²³ rounds to an integer (ties to even) in the low
