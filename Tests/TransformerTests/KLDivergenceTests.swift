@@ -41,8 +41,11 @@ final class KLDivergenceTests: XCTestCase {
         // The base perplexity read back from the 16-bit file matches the one computed directly.
         XCTAssertEqual(stats.basePerplexity, baseResult.perplexity, accuracy: baseResult.perplexity * 2e-3)
         XCTAssertEqual(stats.basePerplexity, reference["ppl_base"]!, accuracy: reference["ppl_base"]! * 5e-3)
-        XCTAssertEqual(stats.perplexity, reference["ppl"]!, accuracy: reference["ppl"]! * 5e-3)
-        // Each perplexity within 0.5% of llama.cpp (as PerplexityTests) leaves their ratio within 1%.
+        // On the same Q4_0 (or Q8_0) file the two engines' log-probabilities differ by a mean KL of
+        // about 0.004 (llama-perplexity --kl-divergence on each other's files), and over these 2
+        // chunks llama-perplexity puts the standard error of a PPL ratio at ±0.42%: 1% is ~2σ.
+        // (llama.cpp itself moves by up to 0.4% between its flash-attention and plain paths.)
+        XCTAssertEqual(stats.perplexity, reference["ppl"]!, accuracy: reference["ppl"]! * 1e-2)
         XCTAssertEqual(stats.perplexityRatio, reference["ppl_ratio"]!, accuracy: reference["ppl_ratio"]! * 0.01)
         XCTAssertEqual(stats.meanKLD, reference["mean_kld"]!, accuracy: reference["mean_kld"]! * 0.1 + 1e-3)
         XCTAssertEqual(100 * stats.sameTopFraction, reference["same_top_percent"]!, accuracy: 1.5)
