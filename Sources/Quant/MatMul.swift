@@ -38,14 +38,15 @@ public final class MatMulScratch: @unchecked Sendable {
 @inlinable
 public func matvec(_ w: WeightMatrix, _ x: UnsafePointer<Float>, _ xq: QuantizedActivations,
                    _ out: UnsafeMutablePointer<Float>, accumulate: Bool = false, pool: ThreadPool) {
-    pool.parallelFor(w.rows) { range in
-        if accumulate {
-            for r in range { out[r] += w.dotRow(r, xq, x) }
-        } else {
-            for r in range { out[r] = w.dotRow(r, xq, x) }
-        }
+    pool.parallelForDynamic(w.rows, grain: matvecGrain(rows: w.rows, threads: pool.activeThreads)) { range in
+        w.dotRows(range, xq, x, into: out, accumulate: accumulate)
     }
 }
+
+/// Rows per matvec chunk: about eight chunks a thread (a slow thread gives its share away),
+/// at least 16 rows (an atomic per chunk is then noise).
+@inlinable
+public func matvecGrain(rows: Int, threads: Int) -> Int { max(16, rows / (8 * max(1, threads))) }
 
 /// Prepares x (n × columns f32) for the batched matmuls of `type` matrices: rounded through
 /// the partner format, or quantized to Q8_K for the int8 tiles. The result lives in

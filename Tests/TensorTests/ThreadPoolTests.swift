@@ -90,6 +90,28 @@ final class ThreadPoolTests: XCTestCase {
         }
     }
 
+    func testParallelForDynamicCoversEveryIndexExactlyOnce() {
+        let pool = ThreadPool(threads: 3)
+        for active in 1...3 {
+            pool.setActiveThreads(active)
+            for count in [0, 1, 15, 16, 17, 100, 1001] { for grain in [1, 16, 37] {
+                let hits = Hits(count)
+                let ranges = CallLog()
+                pool.parallelForDynamic(count, grain: grain) { range in
+                    ranges.record(range.lowerBound, range.upperBound)
+                    for i in range { hits.hit(i) }
+                }
+                for i in 0..<count where hits.value(i) != 1 {
+                    XCTFail("active \(active) count \(count) grain \(grain): index \(i) visited \(hits.value(i)) times")
+                }
+                let chunks = ranges.all
+                XCTAssertTrue(chunks.allSatisfy { $0.0 < $0.1 && $0.1 - $0.0 <= grain || active == 1 || count <= grain },
+                              "chunks of at most `grain` indices, none empty")
+                XCTAssertEqual(chunks.count, count == 0 ? 0 : (active == 1 || count <= grain ? 1 : (count + grain - 1) / grain))
+            } }
+        }
+    }
+
     func testSetActiveThreadsIsClampedAndRespected() {
         let pool = ThreadPool(threads: 3)
         pool.setActiveThreads(0)

@@ -39,6 +39,24 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { shared.runJob($0) }
     }
 
+    /// Hands 0..<count out in chunks of `grain` to whichever thread asks next, so a thread that
+    /// runs slower (its core shared with another process, or throttled) takes fewer chunks
+    /// instead of every thread waiting for it, as a fixed split would. For matvecs, whose rows
+    /// cost the same: the chunks stay contiguous enough for the prefetchers.
+    public func parallelForDynamic(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let grain = max(1, grain)
+        if shared.activeThreads == 1 || count <= grain { if count > 0 { body(0..<count) }; return }
+        let shared = self.shared
+        shared.cursor.store(0, ordering: .relaxed)  // published to the workers with the job
+        run { _, _ in
+            while true {
+                let start = shared.cursor.add(grain, ordering: .relaxed).oldValue
+                if start >= count { return }
+                body(start..<min(count, start + grain))
+            }
+        }
+    }
+
     /// Splits 0..<count into contiguous chunks, one per active thread.
     public func parallelFor(_ count: Int, _ body: (Range<Int>) -> Void) {
         run { thread, threads in
@@ -56,6 +74,7 @@ private final class WorkerState: @unchecked Sendable {
     let generation = Atomic<Int>(0)
     let remaining = Atomic<Int>(0)
     let stopping = Atomic<Bool>(false)
+    let cursor = Atomic<Int>(0)  // parallelForDynamic's next index
     let condition = NSCondition()
     var job: ((Int, Int) -> Void)?
     let spinLimit = 100_000

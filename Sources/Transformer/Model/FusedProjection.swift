@@ -37,15 +37,14 @@ func projectTogether(_ first: (WeightMatrix, UnsafeMutablePointer<Float>),
     let rowsA = first.0.rows, rowsB = second.0.rows, rowsC = third?.0.rows ?? 0
     let total = rowsA + rowsB + rowsC
     let xq = state.quantized
-    state.pool.parallelFor(total) { range in
-        for g in range {
-            if g < rowsA {
-                first.1[g] = first.0.dotRow(g, xq, x)
-            } else if g < rowsA + rowsB {
-                second.1[g - rowsA] = second.0.dotRow(g - rowsA, xq, x)
-            } else if let third {
-                third.1[g - rowsA - rowsB] = third.0.dotRow(g - rowsA - rowsB, xq, x)
-            }
+    // Chunks of whole matrices' rows: a chunk may span two matrices, so split it at the seams.
+    state.pool.parallelForDynamic(total, grain: matvecGrain(rows: total, threads: state.pool.activeThreads)) { range in
+        let a = range.clamped(to: 0..<rowsA), b = range.clamped(to: rowsA..<(rowsA + rowsB))
+        let c = range.clamped(to: (rowsA + rowsB)..<total)
+        if !a.isEmpty { first.0.dotRows(a, xq, x, into: first.1, accumulate: false) }
+        if !b.isEmpty { second.0.dotRows((b.lowerBound - rowsA)..<(b.upperBound - rowsA), xq, x, into: second.1, accumulate: false) }
+        if let third, !c.isEmpty {
+            third.0.dotRows((c.lowerBound - rowsA - rowsB)..<(c.upperBound - rowsA - rowsB), xq, x, into: third.1, accumulate: false)
         }
     }
 }

@@ -44,28 +44,32 @@ func minProducts(_ mins: UInt64, _ groupSums: UnsafePointer<Int16>) -> __m256i {
     return _mm256_madd_epi16(pairs, UnsafeRawPointer(groupSums).loadUnaligned(as: __m256i.self))
 }
 
+/// One Q4_K super-block · its Q8_K activations (a: 256 codes, groupSums: 16, da: scale):
+/// d·Σ codes·a by sub-block scale into acc, dmin·Σ mins·Σa into minAcc.
+@inlinable @inline(__always)
+func q4_KBlock(_ block: UnsafeRawPointer, _ a: UnsafeRawPointer, _ groupSums: UnsafePointer<Int16>, _ da: Float,
+               _ acc: inout __m512, _ minAcc: inout __m512) {
+    let low4 = _mm512_set1_epi8(0x0F)
+    let nibbleShift = halves16(0, 4)  // low half: low nibbles, high half: high nibbles
+    let (scales, mins) = unpackScalesK4(block + 4)
+    let scale16 = widenBytes(scales)
+    var isum = _mm512_setzero_si512()
+    for c in 0..<4 {  // 64 elements: sub-block 2c from low nibbles, 2c + 1 from high
+        let w = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 16 + 32 * c), nibbleShift), low4)
+        let p = _mm512_maddubs_epi16(w, a.loadUnaligned(fromByteOffset: 64 * c, as: __m512i.self))
+        isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(halves16(Int16(2 * c), Int16(2 * c + 1)), scale16))
+    }
+    let dm = loadHalfPair(block)  // d, dmin
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(_mm_cvtss_f32(dm) * da), acc)
+    let m = _mm512_zextsi256_si512(minProducts(mins, groupSums))
+    minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(dm)) * da), minAcc)
+}
+
 @inlinable
 public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps(), minAcc = _mm512_setzero_ps()
-    let low4 = _mm512_set1_epi8(0x0F)
-    let nibbleShift = halves16(0, 4)  // low half: low nibbles, high half: high nibbles
     for b in 0..<blocks {
-        let block = row + b * BlockFormat.q4_KBytes
-        let a = UnsafeRawPointer(x.quants + b * 256)
-        let (scales, mins) = unpackScalesK4(block + 4)
-        let scale16 = widenBytes(scales)
-        var isum = _mm512_setzero_si512()
-        for c in 0..<4 {  // 64 elements: sub-block 2c from low nibbles, 2c + 1 from high
-            let w = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 16 + 32 * c), nibbleShift), low4)
-            let p = _mm512_maddubs_epi16(w, a.loadUnaligned(fromByteOffset: 64 * c, as: __m512i.self))
-            isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(halves16(Int16(2 * c), Int16(2 * c + 1)), scale16))
-        }
-        let da = x.scales[b]
-        let d = loadHalf(block) * da
-        let dmin = loadHalf(block, 2) * da
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc)
-        let m = _mm512_zextsi256_si512(minProducts(mins, x.groupSums + b * 16))
-        minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin), minAcc)
+        q4_KBlock(row + b * BlockFormat.q4_KBytes, x.quants + b * 256, x.groupSums + b * 16, x.scales[b], &acc, &minAcc)
     }
     return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(minAcc)
 }
@@ -111,33 +115,38 @@ func shiftToBit4(_ v: __m512i, _ bit: Int) -> __m512i {
     }
 }
 
+/// One Q6_K super-block · its Q8_K activations, d·Σ into acc.
+@inlinable @inline(__always)
+func q6_KBlock(_ block: UnsafeRawPointer, _ a: UnsafeRawPointer, _ groupSums: UnsafePointer<Int16>, _ da: Float,
+               _ acc: inout __m512) {
+    let low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30)
+    let scales = _mm256_cvtepi8_epi16((block + 192).loadUnaligned(as: __m128i.self))  // 16 × int16
+    let scale16 = _mm512_castsi256_si512(scales)
+    var isum = _mm512_setzero_si512()
+    for h in 0..<2 {  // 128 elements: runs 0, 1 from low nibbles of ql, runs 2, 3 from high
+        let ql = (block + 64 * h).loadUnaligned(as: __m512i.self)
+        let qh = broadcast32(block + 128 + 32 * h)  // run j takes bits 2j, 2j + 1 of qh
+        let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4),
+                                  _mm512_and_si512(_mm512_sllv_epi16(qh, halves16(4, 2)), bits45))
+        let q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                  _mm512_and_si512(_mm512_srlv_epi16(qh, halves16(0, 2)), bits45))
+        let p01 = _mm512_maddubs_epi16(q01, a.loadUnaligned(fromByteOffset: 128 * h, as: __m512i.self))
+        let p23 = _mm512_maddubs_epi16(q23, a.loadUnaligned(fromByteOffset: 128 * h + 64, as: __m512i.self))
+        isum = _mm512_dpwssd_epi32(isum, p01, _mm512_permutexvar_epi16(quarters16(Int16(8 * h)), scale16))
+        isum = _mm512_dpwssd_epi32(isum, p23, _mm512_permutexvar_epi16(quarters16(Int16(8 * h + 4)), scale16))
+    }
+    // codes are stored + 32: subtract 32·Σ_g scale_g·Σa_g
+    let offset = _mm256_madd_epi16(scales, UnsafeRawPointer(groupSums).loadUnaligned(as: __m256i.self))
+    isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_zextsi256_si512(offset), 5))
+    let d = _mm_cvtss_f32(_mm_movehdup_ps(loadHalfPair(block + 206)))  // d at 208: the block's last bytes
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * da), acc)
+}
+
 @inlinable
 public func dotQ6_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps()
-    let low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30)
     for b in 0..<blocks {
-        let block = row + b * BlockFormat.q6_KBytes
-        let a = UnsafeRawPointer(x.quants + b * 256)
-        let scales = _mm256_cvtepi8_epi16((block + 192).loadUnaligned(as: __m128i.self))  // 16 × int16
-        let scale16 = _mm512_castsi256_si512(scales)
-        var isum = _mm512_setzero_si512()
-        for h in 0..<2 {  // 128 elements: runs 0, 1 from low nibbles of ql, runs 2, 3 from high
-            let ql = (block + 64 * h).loadUnaligned(as: __m512i.self)
-            let qh = broadcast32(block + 128 + 32 * h)  // run j takes bits 2j, 2j + 1 of qh
-            let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4),
-                                      _mm512_and_si512(_mm512_sllv_epi16(qh, halves16(4, 2)), bits45))
-            let q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                                      _mm512_and_si512(_mm512_srlv_epi16(qh, halves16(0, 2)), bits45))
-            let p01 = _mm512_maddubs_epi16(q01, a.loadUnaligned(fromByteOffset: 128 * h, as: __m512i.self))
-            let p23 = _mm512_maddubs_epi16(q23, a.loadUnaligned(fromByteOffset: 128 * h + 64, as: __m512i.self))
-            isum = _mm512_dpwssd_epi32(isum, p01, _mm512_permutexvar_epi16(quarters16(Int16(8 * h)), scale16))
-            isum = _mm512_dpwssd_epi32(isum, p23, _mm512_permutexvar_epi16(quarters16(Int16(8 * h + 4)), scale16))
-        }
-        // codes are stored + 32: subtract 32·Σ_g scale_g·Σa_g
-        let offset = _mm256_madd_epi16(scales, UnsafeRawPointer(x.groupSums + b * 16).loadUnaligned(as: __m256i.self))
-        isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_zextsi256_si512(offset), 5))
-        let d = loadHalf(block, 208) * x.scales[b]
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc)
+        q6_KBlock(row + b * BlockFormat.q6_KBytes, x.quants + b * 256, x.groupSums + b * 16, x.scales[b], &acc)
     }
     return _mm512_reduce_add_ps(acc)
 }
