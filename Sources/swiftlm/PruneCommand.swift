@@ -7,16 +7,17 @@ struct PruneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prune",
         abstract: "Remove feed-forward neurons (structured pruning) and write a smaller GGUF.",
-        discussion: "Every layer keeps the same number of neurons (a multiple of 32), chosen by weight magnitude "
-            + "(the L2 norm of each neuron's gate row, up row and down column together) or by activations over a calibration text (rms activation · "
-            + "‖down column‖). ffn_down is requantized in its type when the new row length allows, else in the "
+        discussion: "Every layer keeps the same number of neurons (a multiple of 32), chosen from the weights alone "
+            + "(magnitude: neurons whose gate row, up row and down column hold outlier weights are kept, scored by the "
+            + "sum of their kurtoses) or by activations over a calibration text (rms activation · ‖down column‖), "
+            + "which costs far less quality. ffn_down is requantized in its type when the new row length allows, else in the "
             + "smaller-block type llama-quantize would use (the summary says which). The kept neurons can be saved "
             + "with --save-mask and applied at load time with `run/perplexity --prune-mask`.")
 
     @Argument(help: "Input GGUF file.") var input: String
     @Argument(help: "Output GGUF file.") var output: String
     @Option(name: .customLong("ffn-sparsity"), help: "Fraction of feed-forward neurons to remove (0 ..< 1).") var sparsity: Double
-    @Option(name: .customLong("method"), help: "magnitude or activation.") var method: String = "magnitude"
+    @Option(name: .customLong("method"), help: "magnitude (data-free) or activation.") var method: String = "magnitude"
     @Option(name: .customLong("calibration"), help: "Text file for --method activation.") var calibration: String?
     @Option(name: .customLong("calibration-chunks"), help: "Chunks of --ctx tokens of calibration text to use.") var calibrationChunks: Int = 8
     @Option(name: .customLong("ctx"), help: "Tokens per calibration chunk.") var ctx: Int = 512

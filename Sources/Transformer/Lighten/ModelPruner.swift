@@ -38,13 +38,6 @@ public enum ModelPruner {
         return values
     }
 
-    /// ‖row j‖₂ of a (rows × rowLength) matrix, for every row.
-    static func rowNorms(_ m: [Float], rows: Int, rowLength: Int) -> [Float] {
-        (0..<rows).map { r in
-            m.withUnsafeBufferPointer { dot($0.baseAddress! + r * rowLength, $0.baseAddress! + r * rowLength, count: rowLength).squareRoot() }
-        }
-    }
-
     /// ‖column j‖₂ of ffn_down (width rows × length columns): how strongly neuron j writes
     /// into the residual stream.
     static func downColumnNorms(_ file: GGUFFile, _ ffn: FeedForward) -> [Float] {
@@ -56,17 +49,38 @@ public enum ModelPruner {
         return sums.map { $0.squareRoot() }
     }
 
-    /// Weight-magnitude score of each neuron: the L2 norm of all its weights as one group,
-    /// √(‖gate_j‖² + ‖up_j‖² + ‖down_·j‖²) (LLM-Pruner's group magnitude).
+    /// Second and fourth moment sums (Σv², Σv⁴) of `count` vectors of a row-major
+    /// (rows × rowLength) matrix: its rows when `ofRows`, else its columns.
+    static func momentSums(_ m: [Float], rows: Int, rowLength: Int, ofRows: Bool) -> (s2: [Double], s4: [Double]) {
+        let count = ofRows ? rows : rowLength
+        var s2 = [Double](repeating: 0, count: count), s4 = [Double](repeating: 0, count: count)
+        for r in 0..<rows {
+            for c in 0..<rowLength {
+                let v2 = Double(m[r * rowLength + c]) * Double(m[r * rowLength + c])
+                s2[ofRows ? r : c] += v2
+                s4[ofRows ? r : c] += v2 * v2
+            }
+        }
+        return (s2, s4)
+    }
+
+    /// Kurtosis mean(v⁴) / mean(v²)² of each vector of n values, from its moment sums (0 for a zero vector).
+    static func kurtosis(_ sums: (s2: [Double], s4: [Double]), n: Int) -> [Double] {
+        zip(sums.s2, sums.s4).map { s2, s4 in s2 > 0 ? Double(n) * s4 / (s2 * s2) : 0 }
+    }
+
+    /// Data-free score of each neuron: how heavy-tailed its weights are,
+    /// kurt(gate_j) + kurt(up_j) + kurt(down_·j) with kurt(v) = mean(v⁴) / mean(v²)².
+    /// Neurons carrying a few outlier weights are the ones a model cannot lose: the L2 norm of
+    /// the weights, which rates them low (their other weights are small), removed them first and
+    /// broke the models worse than a random choice (SmolLM2 at 10%: PPL 6,473 against 40.6
+    /// random and 27.1 by kurtosis; see docs/lightweighting.md).
     public static func magnitudeScores(_ file: GGUFFile, _ config: ModelConfig, layer l: Int) throws -> [Float] {
         let ffn = try feedForward(file, config, layer: l)
-        let gate = rowNorms(dequantized(file, ffn.gate), rows: ffn.length, rowLength: ffn.width)
-        let up = rowNorms(dequantized(file, ffn.up), rows: ffn.length, rowLength: ffn.width)
-        let down = downColumnNorms(file, ffn)
-        return (0..<ffn.length).map { j -> Float in
-            let sum: Float = gate[j] * gate[j] + up[j] * up[j] + down[j] * down[j]
-            return sum.squareRoot()
-        }
+        let gate = kurtosis(momentSums(dequantized(file, ffn.gate), rows: ffn.length, rowLength: ffn.width, ofRows: true), n: ffn.width)
+        let up = kurtosis(momentSums(dequantized(file, ffn.up), rows: ffn.length, rowLength: ffn.width, ofRows: true), n: ffn.width)
+        let down = kurtosis(momentSums(dequantized(file, ffn.down), rows: ffn.width, rowLength: ffn.length, ofRows: false), n: ffn.width)
+        return (0..<ffn.length).map { Float(gate[$0] + up[$0] + down[$0]) }
     }
 
     /// A mask keeping the same number of neurons in every layer (llama.cpp's llama, qwen2 and
