@@ -12,6 +12,8 @@ extension WeightMatrix {
             switch type {
             case .q4_0: return eachRow(rows, out, accumulate) { dotQ4_0AVX512($1, xq.q8, blocks: blocks32) }
             case .q4_1: return eachRow(rows, out, accumulate) { dotQ4_1AVX512($1, xq.q8, blocks: blocks32) }
+            case .q5_0: return eachRow(rows, out, accumulate) { dotQ5_0AVX512($1, xq.q8, blocks: blocks32) }
+            case .q5_1: return eachRow(rows, out, accumulate) { dotQ5_1AVX512($1, xq.q8, blocks: blocks32) }
             case .q8_0: return eachRow(rows, out, accumulate) { dotQ8_0AVX512($1, xq.q8, blocks: blocks32) }
             case .q4_K: return eachRow(rows, out, accumulate) { dotQ4_KAVX512($1, xq.q8K, blocks: blocks256) }
             case .q6_K: return eachRow(rows, out, accumulate) { dotQ6_KAVX512($1, xq.q8K, blocks: blocks256) }
