@@ -1,7 +1,6 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
 import Transformer
 
 /// POSTs the server's status as JSON to a URL every interval (`--report-url`,
@@ -35,16 +34,18 @@ public final class HealthReporter: Sendable {
 
     /// One report, retried up to 4 times with doubling delays (bounded by the interval).
     func send(_ report: JSONValue) async {
-        var request = URLRequest(url: url, timeoutInterval: max(1, min(10, intervalSeconds / 2)))
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(report.jsonText.utf8)
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: report.jsonText))
+        let timeout = TimeAmount.milliseconds(Int64(max(1, min(10, intervalSeconds / 2)) * 1000))
         var delay = min(1.0, intervalSeconds / 8)
         for attempt in 1...4 {
             do {
-                let (_, response) = try await URLSession.shared.data(for: request)
-                if let http = response as? HTTPURLResponse, (200..<300).contains(http.statusCode) { return }
-                state.logger.warning("health report to \(url): HTTP \((response as? HTTPURLResponse)?.statusCode ?? 0) (attempt \(attempt))")
+                let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if (200..<300).contains(Int(response.status.code)) { return }
+                state.logger.warning("health report to \(url): HTTP \(response.status.code) (attempt \(attempt))")
             } catch {
                 state.logger.warning("health report to \(url) failed (attempt \(attempt)): \(error)")
             }

@@ -120,10 +120,13 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
         let ffn = layer.gate.rows, width = config.embeddingLength
         normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.feedForwardNorm)
-        projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
-        geglu(gate: state.gate, up: state.up, count: n * ffn)
-        feedForwardObserver?(l, state.gate, n, ffn)
-        project(layer.down, state.gate, rows: n, into: state.normed, state: state)
+        for start in stride(from: 0, to: n, by: state.feedForwardRows) {
+            let rows = min(state.feedForwardRows, n - start), chunk = state.normed + start * width
+            projectTogether((layer.gate, state.gate), (layer.up, state.up), input: chunk, rows: rows, state: state)
+            geglu(gate: state.gate, up: state.up, count: rows * ffn)
+            feedForwardObserver?(l, state.gate, rows, ffn)
+            project(layer.down, state.gate, rows: rows, into: chunk, state: state)  // the chunk's input is used up
+        }
         normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postFeedForwardNorm)
         add(state.normed, into: state.hidden, count: n * width)
     }

@@ -95,12 +95,15 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     }
 
     func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
-        let ffn = layer.gate.rows
+        let ffn = layer.gate.rows, width = config.embeddingLength
         normalizeRows(n, weight: layer.feedForwardNorm, state: state)
-        projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed, rows: n, state: state)
-        swiglu(gate: state.gate, up: state.up, count: n * ffn)
-        feedForwardObserver?(l, state.gate, n, ffn)
-        project(layer.down, state.gate, rows: n, into: state.hidden, accumulate: true, state: state)
+        for start in stride(from: 0, to: n, by: state.feedForwardRows) {
+            let rows = min(state.feedForwardRows, n - start)
+            projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed + start * width, rows: rows, state: state)
+            swiglu(gate: state.gate, up: state.up, count: rows * ffn)
+            feedForwardObserver?(l, state.gate, rows, ffn)
+            project(layer.down, state.gate, rows: rows, into: state.hidden + start * width, accumulate: true, state: state)
+        }
     }
 
     func normalizeRows(_ n: Int, weight: [Float], state: ForwardState) {
