@@ -7,33 +7,42 @@ import Foundation
 ///      "layers": [{"feed_forward_length": 1536, "kept": [0, 2, 5, …]}, …]}
 ///
 /// A neuron j of layer l is row j of ffn_gate and ffn_up and column j of ffn_down; `kept`
-/// lists the surviving indices in increasing order.
+/// lists the surviving indices in increasing order. With attention-head pruning a layer also
+/// has "head_count" and "kept_heads" (the surviving query heads, increasing).
 public struct PruningMask: Codable, Equatable, Sendable {
     public static let formatName = "swiftlm-prune-mask/1"
 
     public struct Layer: Codable, Equatable, Sendable {
         public var feedForwardLength: Int   // neurons before pruning
         public var kept: [Int]
+        public var headCount: Int?          // query heads before pruning
+        public var keptHeads: [Int]?
 
         enum CodingKeys: String, CodingKey {
             case feedForwardLength = "feed_forward_length"
             case kept
+            case headCount = "head_count"
+            case keptHeads = "kept_heads"
         }
 
-        public init(feedForwardLength: Int, kept: [Int]) {
+        public init(feedForwardLength: Int, kept: [Int], headCount: Int? = nil, keptHeads: [Int]? = nil) {
             self.feedForwardLength = feedForwardLength
             self.kept = kept
+            self.headCount = headCount
+            self.keptHeads = keptHeads
         }
     }
 
     public var format = PruningMask.formatName
     public var method: String
     public var ffnSparsity: Double
+    public var headsSparsity: Double?
     public var layers: [Layer]
 
     enum CodingKeys: String, CodingKey {
         case format, method, layers
         case ffnSparsity = "ffn_sparsity"
+        case headsSparsity = "heads_sparsity"
     }
 
     public init(method: String, ffnSparsity: Double, layers: [Layer]) {
@@ -58,6 +67,14 @@ public struct PruningMask: Codable, Equatable, Sendable {
             guard !layer.kept.isEmpty, layer.kept.first! >= 0, layer.kept.last! < layer.feedForwardLength,
                   zip(layer.kept, layer.kept.dropFirst()).allSatisfy({ $0 < $1 }) else {
                 throw PruningError("\(path): layer \(l): 'kept' must be increasing indices in 0..<\(layer.feedForwardLength)")
+            }
+            guard (layer.headCount == nil) == (layer.keptHeads == nil) else {
+                throw PruningError("\(path): layer \(l): 'head_count' and 'kept_heads' go together")
+            }
+            if let heads = layer.keptHeads, let count = layer.headCount {
+                guard !heads.isEmpty, heads.first! >= 0, heads.last! < count, zip(heads, heads.dropFirst()).allSatisfy({ $0 < $1 }) else {
+                    throw PruningError("\(path): layer \(l): 'kept_heads' must be increasing indices in 0..<\(count)")
+                }
             }
         }
         return mask

@@ -28,6 +28,8 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     let slidingWindow: Int
     /// When set, sees each layer's feed-forward activations (pruning's calibration).
     public var feedForwardObserver: FeedForwardObserver?
+    /// When set, sees each layer's attention output (the input of attn_output, heads × valueLength).
+    public var attentionObserver: FeedForwardObserver?
     static let swaPattern = 6
     static let localRoPEBase: Float = 10_000
 
@@ -112,6 +114,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
                scale: 1, window: layer.isGlobal ? nil : slidingWindow)
         // The post-attention norm applies to the attention output before the residual add.
+        attentionObserver?(l, state.attention, n, layer.wo.columns)
         project(layer.wo, state.attention, rows: n, into: state.normed, state: state)
         normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postAttentionNorm)
         add(state.normed, into: state.hidden, count: n * width)

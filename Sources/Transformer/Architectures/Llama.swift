@@ -28,6 +28,8 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
     let rope: RoPETable
     /// When set, sees each layer's feed-forward activations (pruning's calibration).
     public var feedForwardObserver: FeedForwardObserver?
+    /// When set, sees each layer's attention output (the input of attn_output, heads × valueLength).
+    public var attentionObserver: FeedForwardObserver?
 
     public init(weights: WeightStore, config: ModelConfig, options: Options) throws {
         self.config = config
@@ -91,6 +93,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         }
         attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
                scale: 1 / Float(kl).squareRoot())
+        attentionObserver?(l, state.attention, n, layer.wo.columns)
         project(layer.wo, state.attention, rows: n, into: state.hidden, accumulate: true, state: state)
     }
 

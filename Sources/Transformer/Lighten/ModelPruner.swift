@@ -20,15 +20,17 @@ public enum ModelPruner {
 
     static func feedForward(_ file: GGUFFile, _ config: ModelConfig, layer l: Int) throws -> FeedForward {
         let width = config.embeddingLength, length = config.feedForwardLength[l]
-        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
-            let full = "blk.\(l).\(name).weight"
-            guard let info = file.tensorInfo(full) else { throw ModelError.missingTensor(file.path, full) }
-            guard info.shape == shape else { throw ModelError.badTensorShape(file.path, full, expected: shape, actual: info.shape) }
-            guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, full, info.type) }
-            return info
-        }
+        func tensor(_ name: String, _ shape: [Int]) throws -> GGUFTensorInfo { try checkedTensor(file, "blk.\(l).\(name).weight", shape) }
         return FeedForward(gate: try tensor("ffn_gate", [width, length]), up: try tensor("ffn_up", [width, length]),
                            down: try tensor("ffn_down", [length, width]), length: length, width: width)
+    }
+
+    /// Tensor `name` of `file`: present, of `shape`, in a type we compute with.
+    static func checkedTensor(_ file: GGUFFile, _ name: String, _ shape: [Int]) throws -> GGUFTensorInfo {
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, name) }
+        guard info.shape == shape else { throw ModelError.badTensorShape(file.path, name, expected: shape, actual: info.shape) }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, name, info.type) }
+        return info
     }
 
     /// A tensor dequantized to f32 (rows × rowLength, row-major).
@@ -41,10 +43,15 @@ public enum ModelPruner {
     /// ‖column j‖₂ of ffn_down (width rows × length columns): how strongly neuron j writes
     /// into the residual stream.
     static func downColumnNorms(_ file: GGUFFile, _ ffn: FeedForward) -> [Float] {
-        let down = dequantized(file, ffn.down)
-        var sums = [Float](repeating: 0, count: ffn.length)
-        for r in 0..<ffn.width {
-            for j in 0..<ffn.length { sums[j] += down[r * ffn.length + j] * down[r * ffn.length + j] }
+        columnNorms(file, ffn.down, rows: ffn.width, rowLength: ffn.length)
+    }
+
+    /// ‖column j‖₂ of a (rows × rowLength) matrix.
+    static func columnNorms(_ file: GGUFFile, _ info: GGUFTensorInfo, rows: Int, rowLength: Int) -> [Float] {
+        let m = dequantized(file, info)
+        var sums = [Float](repeating: 0, count: rowLength)
+        for r in 0..<rows {
+            for j in 0..<rowLength { sums[j] += m[r * rowLength + j] * m[r * rowLength + j] }
         }
         return sums.map { $0.squareRoot() }
     }
@@ -106,7 +113,17 @@ public enum ModelPruner {
         }
         var replaced: [String: (shape: [Int], type: GGMLType, data: [UInt8])] = [:]
         var notes: [String] = []
+        let keptHeads = try HeadPruner.uniformKeptCount(mask, config, path: file.path)
         for (l, layerMask) in mask.layers.enumerated() {
+            if let heads = layerMask.keptHeads, heads.count < config.headCount {
+                let attention = try HeadPruner.attention(file, config, layer: l)
+                for (name, tensor) in try HeadPruner.prunedTensors(file, attention, keptHeads: heads, pool: pool) {
+                    if tensor.type != file.tensorInfo(name)?.type {
+                        notes.append("\(name): \(tensor.shape[0]) columns are not whole blocks of its type; requantized as \(tensor.type.name)")
+                    }
+                    replaced[name] = tensor
+                }
+            }
             let ffn = try feedForward(file, config, layer: l)
             guard layerMask.feedForwardLength == ffn.length else {
                 throw PruningError("mask layer \(l) is for \(layerMask.feedForwardLength) neurons; \(file.path) has \(ffn.length)")
@@ -127,10 +144,18 @@ public enum ModelPruner {
         progress(config.blockCount, config.blockCount)
         var writer = GGUFWriter()
         let lengthKey = "\(config.architecture).feed_forward_length"
-        for key in file.metadataKeys {
-            guard let value = file.metadata[key] else { continue }
-            writer.set(key, key == lengthKey ? .array(mask.layers.map { .uint32(UInt32($0.kept.count)) }) : value)
+        var written: [String: GGUFValue] = [lengthKey: .array(mask.layers.map { .uint32(UInt32($0.kept.count)) })]
+        if let keptHeads {   // the head size is no longer width / heads: say it
+            let a = "\(config.architecture).attention."
+            written[a + "head_count"] = .uint32(UInt32(keptHeads))
+            written[a + "key_length"] = .uint32(UInt32(config.keyLength))
+            written[a + "value_length"] = .uint32(UInt32(config.valueLength))
         }
+        for key in file.metadataKeys {
+            guard let value = written[key] ?? file.metadata[key] else { continue }
+            writer.set(key, value)
+        }
+        for (key, value) in written.sorted(by: { $0.key < $1.key }) where file.metadata[key] == nil { writer.set(key, value) }
         var summary = LightenSummary(inputBytes: file.fileSize, outputBytes: 0, inputParameters: 0, outputParameters: 0,
                                      tensorsByType: [:], notes: notes)
         for info in file.tensors {
@@ -155,24 +180,30 @@ public enum ModelPruner {
         return out
     }
 
-    /// ffn_down with only the `kept` columns: each of its `width` rows dequantized, gathered
-    /// and quantized again (in the same type when it fits, else the fallback type).
+    /// ffn_down with only the `kept` columns (see keptColumns).
     static func prunedDown(_ file: GGUFFile, _ ffn: FeedForward, kept: [Int], pool: ThreadPool) throws -> (GGMLType, [UInt8]) {
-        let source = ffn.down.type
+        try keptColumns(file, ffn.down, rows: ffn.width, rowLength: ffn.length, kept: kept, pool: pool)
+    }
+
+    /// A (rows × rowLength) matrix with only the `kept` columns: each row dequantized, gathered
+    /// and quantized again (in the same type when it fits, else the fallback type).
+    static func keptColumns(_ file: GGUFFile, _ info: GGUFTensorInfo, rows: Int, rowLength: Int, kept: [Int],
+                            pool: ThreadPool) throws -> (GGMLType, [UInt8]) {
+        let source = info.type
         let type = TensorTypePlan.fallback(source, rowLength: kept.count)
-        guard let sourceRow = source.byteCount(elements: ffn.length), let targetRow = type.byteCount(elements: kept.count) else {
-            throw PruningError("\(ffn.down.name): cannot lay out \(kept.count) columns as \(type.name)")
+        guard let sourceRow = source.byteCount(elements: rowLength), let targetRow = type.byteCount(elements: kept.count) else {
+            throw PruningError("\(info.name): cannot lay out \(kept.count) columns as \(type.name)")
         }
-        var out = [UInt8](repeating: 0, count: ffn.width * targetRow)
-        let base = file.data(of: ffn.down)
+        var out = [UInt8](repeating: 0, count: rows * targetRow)
+        let base = file.data(of: info)
         out.withUnsafeMutableBytes { dst in
             let dstBase = dst.baseAddress!
-            pool.parallelFor(ffn.width) { rows in
-                let full = UnsafeMutablePointer<Float>.allocate(capacity: ffn.length)     // (length)
+            pool.parallelFor(rows) { rowRange in
+                let full = UnsafeMutablePointer<Float>.allocate(capacity: rowLength)     // (rowLength)
                 let gathered = UnsafeMutablePointer<Float>.allocate(capacity: kept.count)  // (kept)
                 defer { full.deallocate(); gathered.deallocate() }
-                for r in rows {
-                    dequantize(source, base + r * sourceRow, full, count: ffn.length)
+                for r in rowRange {
+                    dequantize(source, base + r * sourceRow, full, count: rowLength)
                     for (k, j) in kept.enumerated() { gathered[k] = full[j] }
                     // Cannot throw: the type is computable and kept.count is whole blocks of it.
                     try? Quant.quantize(type, gathered, dstBase + r * targetRow, count: kept.count)
