@@ -11,7 +11,7 @@ struct PruneCommand: ParsableCommand {
             + "(magnitude: neurons whose gate row, up row and down column hold outlier weights are kept, scored by the "
             + "sum of their kurtoses) or by activations over a calibration text (rms activation · ‖down column‖), "
             + "which costs far less quality. --heads-sparsity removes the same number of query heads from every KV group of "
-            + "every layer (llama.cpp takes one head count for all layers), rounded to whole heads; they are chosen by "
+            + "every layer (llama.cpp takes one head count for all layers; llama and gemma3 only, as llama.cpp's qwen2 loader needs every head), rounded to whole heads; they are chosen by "
             + "‖W_o columns‖ (magnitude) or rms head output · ‖W_o columns‖ (activation). ffn_down is requantized in its type when the new row length allows, else in the "
             + "smaller-block type llama-quantize would use (the summary says which). The kept neurons can be saved "
             + "with --save-mask and applied at load time with `run/perplexity --prune-mask`.")

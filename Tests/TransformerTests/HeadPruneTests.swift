@@ -73,6 +73,11 @@ final class HeadPruneTests: XCTestCase {
                                                    pool: pool.pool)) {
             XCTAssertTrue("\($0)".contains("same number"), "\($0)")
         }
+        let qwen = try GGUFFile(path: TestModels.path("qwen2.5-coder-0.5b"))
+        var qwenMask = try mask(qwen, keptHeads: Array(repeating: [], count: try ModelConfig.fromGGUF(qwen).blockCount))
+        XCTAssertThrowsError(try HeadPruner.addHeads(to: &qwenMask, qwen, sparsity: 0.3) { _ in [] }) {
+            XCTAssertTrue("\($0)".contains("qwen2"), "\($0)")
+        }
         let path = directory.appendingPathComponent("bad.json").path
         FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0, "layers": [{"feed_forward_length": 2, "kept": [0, 1], "head_count": 9, "kept_heads": [4, 9]}]}"#.utf8))
         XCTAssertThrowsError(try PruningMask.load(path: path)) { XCTAssertTrue("\($0)".contains("kept_heads"), "\($0)") }

@@ -25,6 +25,15 @@ public enum HeadPruner {
                          queryBias: bias, heads: heads, headsKV: config.headCountKV, keyLength: kl, valueLength: vl, width: width)
     }
 
+    /// llama.cpp 0.3.36's qwen2 loader wants attn_q to be width × width, so a qwen2 file with
+    /// fewer heads would not load there (its llama and gemma3 loaders take heads × key_length).
+    static func checkArchitecture(_ config: ModelConfig) throws {
+        guard config.architecture != "qwen2" else {
+            throw PruningError("attention heads cannot be pruned in a qwen2 model: llama.cpp requires its attn_q to be "
+                + "\(config.embeddingLength) × \(config.embeddingLength) and would refuse the file (llama and gemma3 work)")
+        }
+    }
+
     /// Query heads kept per KV group of `groupSize` for `sparsity` (fraction removed), rounded
     /// to the nearest whole head; an error if that removes every head of a group.
     public static func keptPerGroup(groupSize: Int, sparsity: Double) throws -> Int {
@@ -54,6 +63,7 @@ public enum HeadPruner {
     public static func addHeads(to mask: inout PruningMask, _ file: GGUFFile, sparsity: Double,
                                 score: (Int) throws -> [Float]) throws {
         let config = try ModelConfig.fromGGUF(file)
+        try checkArchitecture(config)
         let group = config.headCount / config.headCountKV
         let keep = try keptPerGroup(groupSize: group, sparsity: sparsity)
         for l in mask.layers.indices {
@@ -72,6 +82,7 @@ public enum HeadPruner {
     static func uniformKeptCount(_ mask: PruningMask, _ config: ModelConfig, path: String) throws -> Int? {
         let lists = mask.layers.map(\.keptHeads)
         guard lists.contains(where: { $0 != nil }) else { return nil }
+        try checkArchitecture(config)
         let group = config.headCount / config.headCountKV
         var count: Int?
         for (l, layer) in mask.layers.enumerated() {
