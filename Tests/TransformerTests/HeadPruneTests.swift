@@ -5,7 +5,8 @@ import Quant
 
 /// `swiftlm prune --heads-sparsity` (fixture from tools/gen-lighten-fixtures prune-heads):
 /// llama.cpp loads SmolLM2 with 1/3 of its query heads removed and gives the same perplexity as
-/// we do; the data-free rule keeps the heads numpy keeps; bad head counts and masks are refused.
+/// we do; on gemma3 with a quarter removed also the same greedy tokens; the data-free rule keeps
+/// the heads numpy keeps; bad head counts and masks are refused.
 final class HeadPruneTests: XCTestCase {
     var directory: URL!
     let pool = ThreadPoolProvider(threads: 2)
@@ -49,15 +50,28 @@ final class HeadPruneTests: XCTestCase {
         XCTAssertEqual(loaded.config.headCount, fixture["head_count"] as? Int)
         XCTAssertEqual(loaded.config.headCountKV, fixture["head_count_kv"] as? Int)
         XCTAssertEqual(loaded.config.keyLength, fixture["key_length"] as? Int)
-        let reference = try XCTUnwrap(fixture["llama_perplexity"] as? [String: Any])
-        let llamaPPL = try XCTUnwrap(reference["ppl"] as? Double), chunks = try XCTUnwrap(reference["n_chunks"] as? Int)
-        let text = try String(contentsOf: Fixtures.url("perplexity/gpl-3.txt"), encoding: .utf8)
-        let ppl = try loaded.makeSession(contextLength: 512, batchSize: 512, pool: pool, logitRows: 64)
-            .perplexity(of: loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false), chunks: chunks).perplexity
+        let (ppl, llamaPPL) = try LlamaCppReference.perplexities(loaded, fixture: fixture, pool: pool)
         print(String(format: "head-pruned SmolLM2: PPL %.4f, llama.cpp %.4f", ppl, llamaPPL))
         XCTAssertEqual(ppl, llamaPPL, accuracy: llamaPPL * 0.01)
         // Greedy tokens are not compared: this file is ill-conditioned (activation rounding alone moves
         // its logits by ~1, see tools/gen-lighten-fixtures prune-heads), so engines part at margins ~0.5.
+    }
+
+    /// Gemma3 (4 query heads on one KV head) with one head removed per layer is well conditioned:
+    /// llama.cpp's greedy tokens and perplexity on the file are ours.
+    func testHeadPrunedGemmaMatchesLlamaCpp() throws {
+        let fixture = try XCTUnwrap(Fixtures.json("lighten/prune-heads-gemma3-270m.json") as? [String: Any])
+        let file = try GGUFFile(path: TestModels.path("gemma3-270m"))
+        let path = directory.appendingPathComponent("gemma-heads.gguf").path
+        _ = try ModelPruner.write(file, mask: mask(file, keptHeads: XCTUnwrap(fixture["kept_heads"] as? [[Int]])),
+                                  to: path, pool: pool.pool)
+        XCTAssertEqual(try GGUFFile(path: path).fileSize, fixture["file_size"] as? Int, "the same file llama.cpp read")
+        let loaded = try LoadedModel(path: path)
+        XCTAssertEqual(loaded.config.headCount, fixture["head_count"] as? Int)
+        let (ppl, llamaPPL) = try LlamaCppReference.perplexities(loaded, fixture: fixture, pool: pool)
+        print(String(format: "head-pruned gemma3: PPL %.4f, llama.cpp %.4f", ppl, llamaPPL))
+        XCTAssertEqual(ppl, llamaPPL, accuracy: llamaPPL * 0.01)
+        try LlamaCppReference.assertGreedyTokens(loaded, fixture: fixture, pool: pool)
     }
 
     func testBadHeadCountsAreRefused() throws {

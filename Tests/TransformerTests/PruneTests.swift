@@ -82,25 +82,10 @@ final class PruneTests: XCTestCase {
                        "per-layer lengths as llama.cpp's reader sees them")
         XCTAssertEqual(try GGUFFile(path: path).fileSize, fixture["file_size"] as? Int, "the same file llama.cpp read")
         // Perplexity on the pruned file within 0.5% of llama-perplexity's (as PerplexityTests).
-        let reference = try XCTUnwrap(fixture["llama_perplexity"] as? [String: Any])
-        let llamaPPL = try XCTUnwrap(reference["ppl"] as? Double), chunks = try XCTUnwrap(reference["n_chunks"] as? Int)
-        let ppl = try loaded.makeSession(contextLength: 512, batchSize: 512, pool: pool, logitRows: 64)
-            .perplexity(of: loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false), chunks: chunks).perplexity
+        let (ppl, llamaPPL) = try LlamaCppReference.perplexities(loaded, fixture: fixture, pool: pool)
         print(String(format: "pruned SmolLM2: PPL %.4f, llama.cpp %.4f", ppl, llamaPPL))
         XCTAssertEqual(ppl, llamaPPL, accuracy: llamaPPL * 0.005)
-        let session = loaded.makeSession(contextLength: 256, pool: pool)
-        for testCase in try XCTUnwrap(fixture["llama_cpp_greedy"] as? [[String: Any]]) {
-            let prompt = try XCTUnwrap(testCase["prompt_ids"] as? [Int]).map(Int32.init)
-            let expected = try XCTUnwrap(testCase["tokens"] as? [Int]).map(Int32.init)
-            let margins = try XCTUnwrap(testCase["margins"] as? [Double])
-            session.rewind(to: 0)
-            var got: [Int32] = []
-            _ = try session.generate(prompt: prompt, maxTokens: expected.count, sampler: Sampler(parameters: .greedy,
-                vocabularySize: loaded.config.vocabularySize)) { got.append($0); return true }
-            // Compare up to llama.cpp's first near tie (top two within 0.05): past it either token is right.
-            let firstTie = margins.firstIndex { $0 < 0.05 } ?? expected.count
-            XCTAssertEqual(Array(got.prefix(firstTie)), Array(expected.prefix(firstTie)), "greedy tokens on the pruned file")
-        }
+        try LlamaCppReference.assertGreedyTokens(loaded, fixture: fixture, pool: pool)
     }
 
     func testMaskAtLoadTimeEqualsPrunedFile() throws {
