@@ -38,8 +38,8 @@ struct HFWeights {
                     locations.append((tensor.name, f))
                 }
             }
-            if let missing = expected.keys.sorted().first(where: { seen[$0] == nil }) {
-                throw HFError("\(indexPath): tensor '\(missing)' is listed in \(expected[missing]!) but not found there")
+            if let (missing, shard) = expected.sorted(by: { $0.key < $1.key }).first(where: { seen[$0.key] == nil }) {
+                throw HFError("\(indexPath): tensor '\(missing)' is listed in \(shard) but not found there")
             }
             self.locations = locations
         } else if FileManager.default.fileExists(atPath: single) {

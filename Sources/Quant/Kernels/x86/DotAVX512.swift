@@ -24,21 +24,13 @@ func pairScale(_ a: Float, _ b: Float) -> __m512 {
     _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(a), _mm512_set1_ps(b))
 }
 
-/// The f16 values at p and p + 2 as f32 lanes 0 and 1. One 32-bit load (vmovd) depends on
-/// no earlier register; a 16-bit load becomes an insert into whatever register the compiler
-/// picks, which in the four-row loops was a loop-carried one and serialized the iterations.
-@inlinable @inline(__always)
-func loadAdjacentHalves(_ p: UnsafeRawPointer) -> __m128 {
-    _mm_cvtph_ps(_mm_cvtsi32_si128(p.loadUnaligned(as: Int32.self)))
-}
-
 /// Blocks b, b + 1 of a Q4_0 row at block0 · their Q8 activations a: the scaled products
 /// into acc; returns s₀·Σq₀ + s₁·Σq₁ (the zero point 8 is subtracted once per row).
 @inlinable @inline(__always)
 func q4_0Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b: Int, _ acc: inout __m512) -> Float {
     let block1 = block0 + BlockFormat.q4_0Bytes
-    let s0 = _mm_cvtss_f32(loadAdjacentHalves(block0)) * x.scales[b]
-    let s1 = _mm_cvtss_f32(loadAdjacentHalves(block1)) * x.scales[b + 1]
+    let s0 = loadHalf(block0) * x.scales[b]
+    let s1 = loadHalf(block1) * x.scales[b + 1]
     let isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpackNibblePair(block0 + 2, block1 + 2), a)
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(s0, s1), acc)
     return s0 * Float(x.quantSums[b]) + s1 * Float(x.quantSums[b + 1])
@@ -48,7 +40,7 @@ func q4_0Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b:
 @inlinable @inline(__always)
 func q4_1Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b: Int, _ acc: inout __m512) -> Float {
     let block1 = block0 + BlockFormat.q4_1Bytes
-    let h0 = loadAdjacentHalves(block0), h1 = loadAdjacentHalves(block1)  // (d, m) of each block
+    let h0 = loadHalfPair(block0, block0 + 2), h1 = loadHalfPair(block1, block1 + 2)  // (d, m) of each block
     let s0 = _mm_cvtss_f32(h0) * x.scales[b], s1 = _mm_cvtss_f32(h1) * x.scales[b + 1]
     let m0 = _mm_cvtss_f32(_mm_movehdup_ps(h0)), m1 = _mm_cvtss_f32(_mm_movehdup_ps(h1))
     let isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpackNibblePair(block0 + 4, block1 + 4), a)
@@ -61,8 +53,8 @@ func q4_1Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b:
 func q8_0Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b: Int, _ acc: inout __m512) {
     let block1 = block0 + BlockFormat.q8_0Bytes
     let zero = _mm512_setzero_si512()
-    let s0 = _mm_cvtss_f32(loadAdjacentHalves(block0)) * x.scales[b]
-    let s1 = _mm_cvtss_f32(loadAdjacentHalves(block1)) * x.scales[b + 1]
+    let s0 = loadHalf(block0) * x.scales[b]
+    let s1 = loadHalf(block1) * x.scales[b + 1]
     let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
     let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))
     let w = _mm512_permutex2var_epi64(w0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), w1)

@@ -59,7 +59,7 @@ func q4_KBlock(_ block: UnsafeRawPointer, _ a: UnsafeRawPointer, _ groupSums: Un
         let p = _mm512_maddubs_epi16(w, a.loadUnaligned(fromByteOffset: 64 * c, as: __m512i.self))
         isum = _mm512_dpwssd_epi32(isum, p, _mm512_permutexvar_epi16(halves16(Int16(2 * c), Int16(2 * c + 1)), scale16))
     }
-    let dm = loadAdjacentHalves(block)  // d, dmin
+    let dm = loadHalfPair(block, block + 2)  // d, dmin
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(_mm_cvtss_f32(dm) * da), acc)
     let m = _mm512_zextsi256_si512(minProducts(mins, groupSums))
     minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(dm)) * da), minAcc)
@@ -138,8 +138,7 @@ func q6_KBlock(_ block: UnsafeRawPointer, _ a: UnsafeRawPointer, _ groupSums: Un
     // codes are stored + 32: subtract 32·Σ_g scale_g·Σa_g
     let offset = _mm256_madd_epi16(scales, UnsafeRawPointer(groupSums).loadUnaligned(as: __m256i.self))
     isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_zextsi256_si512(offset), 5))
-    let d = _mm_cvtss_f32(_mm_movehdup_ps(loadAdjacentHalves(block + 206)))  // d at 208: the block's last bytes
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * da), acc)
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(loadHalf(block, 208) * da), acc)
 }
 
 @inlinable
