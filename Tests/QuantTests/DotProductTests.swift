@@ -6,16 +6,38 @@ import Tensor
 /// Q8 activation quantization and the integer dot kernels against Double references built
 /// from the test's own block decoder.
 final class DotProductTests: XCTestCase {
-    private let lengths = [32, 64, 96, 160, 288, 1024, 4096]
+    private let lengths = [32, 64, 96, 160, 192, 224, 288, 1024, 4096]
     private let quantized: [GGMLType] = [.q4_0, .q4_1, .q8_0]
 
-    private func fastDot(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
+    typealias Kernel = (UnsafeRawPointer, Q8Activations, Int) -> Float
+
+    /// Every fast kernel of `type` this CPU can run: the dispatched one, and on x86 each
+    /// AVX-512 variant by name (the dispatcher picks only the newest).
+    private func fastDots(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
+        var kernels: [(name: String, dot: Kernel)]
         switch type {
-        case .q4_0: return dotQ4_0(row, x, blocks: blocks)
-        case .q4_1: return dotQ4_1(row, x, blocks: blocks)
-        case .q8_0: return dotQ8_0(row, x, blocks: blocks)
+        case .q4_0: kernels = [("dispatched", { dotQ4_0($0, $1, blocks: $2) })]
+        case .q4_1: kernels = [("dispatched", { dotQ4_1($0, $1, blocks: $2) })]
+        case .q8_0: kernels = [("dispatched", { dotQ8_0($0, $1, blocks: $2) })]
         default: fatalError()
         }
+        #if arch(x86_64)
+        if CPUFeatures.hasAVX512VNNI {
+            switch type {
+            case .q4_0: kernels.append(("avx512 pairs", { dotQ4_0AVX512($0, $1, blocks: $2) }))
+            case .q4_1: kernels.append(("avx512 pairs", { dotQ4_1AVX512($0, $1, blocks: $2) }))
+            default: break
+            }
+        }
+        if CPUFeatures.hasAVX512VBMI {
+            switch type {
+            case .q4_0: kernels.append(("vbmi groups of 4", { dotQ4_0VBMI($0, $1, blocks: $2) }))
+            case .q4_1: kernels.append(("vbmi groups of 4", { dotQ4_1VBMI($0, $1, blocks: $2) }))
+            default: break
+            }
+        }
+        #endif
+        return kernels
     }
 
     /// Activations with the shapes that matter: mixed block magnitudes, a zero block, a block
@@ -96,12 +118,13 @@ final class DotProductTests: XCTestCase {
                     exact += product
                     magnitude += abs(product)
                 }
-                let (fast, reference) = row.withUnsafeBytes { raw in
-                    (fastDot(type, raw.baseAddress!, q8, blocks: n / 32), dotReference(type, raw.baseAddress!, q8, count: n))
-                }
+                let reference = row.withUnsafeBytes { dotReference(type, $0.baseAddress!, q8, count: n) }
                 let what = "\(type.name) n=\(n)"
                 XCTAssertEqual(reference, exact, accuracy: 1e-12 * magnitude, "\(what): dotReference")
-                XCTAssertEqual(Double(fast), exact, accuracy: 1e-4 * magnitude, "\(what): fast kernel")
+                for kernel in fastDots(type) {
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    XCTAssertEqual(Double(fast), exact, accuracy: 1e-4 * magnitude, "\(what): \(kernel.name)")
+                }
             }
         }
     }
@@ -126,8 +149,10 @@ final class DotProductTests: XCTestCase {
                 let w = Blocks.decode(type, row, elements: n)
                 var exact = 0.0
                 for i in 0..<n { exact += Double(w[i]) * Double(q8.scales[i / 32]) * Double(q8.quants[i]) }
-                let fast = row.withUnsafeBytes { fastDot(type, $0.baseAddress!, q8, blocks: n / 32) }
-                XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * max(1, abs(exact)), "\(type.name) pattern \(pattern)")
+                for kernel in fastDots(type) {
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * max(1, abs(exact)), "\(type.name) pattern \(pattern) \(kernel.name)")
+                }
             }
         }
     }
@@ -135,7 +160,7 @@ final class DotProductTests: XCTestCase {
     func testEachBlockContributes() {
         // One non-zero weight block at a time: a kernel that drops or misaddresses a block
         // (scale of the wrong block, wrong stride) gives the wrong answer for some position.
-        let n = 160
+        let n = 224  // 7 blocks: a group of four, a pair and a single block
         var rng = SeededGenerator(seed: 53)
         let q8 = Q8Activations(capacity: n)
         let x = rng.normals(n)
@@ -155,8 +180,10 @@ final class DotProductTests: XCTestCase {
                     exact += product
                     magnitude += abs(product)
                 }
-                let fast = row.withUnsafeBytes { fastDot(type, $0.baseAddress!, q8, blocks: n / 32) }
-                XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * magnitude + 1e-30, "\(type.name) only block \(keep)")
+                for kernel in fastDots(type) {
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * magnitude + 1e-30, "\(type.name) only block \(keep) \(kernel.name)")
+                }
             }
         }
     }

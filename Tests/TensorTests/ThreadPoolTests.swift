@@ -107,9 +107,42 @@ final class ThreadPoolTests: XCTestCase {
                 let chunks = ranges.all
                 XCTAssertTrue(chunks.allSatisfy { $0.0 < $0.1 && $0.1 - $0.0 <= grain || active == 1 || count <= grain },
                               "chunks of at most `grain` indices, none empty")
-                XCTAssertEqual(chunks.count, count == 0 ? 0 : (active == 1 || count <= grain ? 1 : (count + grain - 1) / grain))
+                // Each share is cut in grain-sized chunks from its two ends: one short chunk where they meet.
+                let least = count == 0 ? 0 : (active == 1 || count <= grain ? 1 : (count + grain - 1) / grain)
+                XCTAssertGreaterThanOrEqual(chunks.count, least)
+                XCTAssertLessThanOrEqual(chunks.count, least + (active == 1 || count <= grain ? 0 : 2 * active))
             } }
         }
+    }
+
+    func testParallelForDynamicStreamsOneShareAThreadAndStealsFromSlowThreads() {
+        let pool = ThreadPool(threads: 2)
+        let count = 1000, grain = 10
+        // The caller's own share (the first half) is walked front to back, one chunk after
+        // the other, whatever the other thread does (it can only take that share's back).
+        let caller = Thread.current
+        let callerRanges = CallLog()
+        pool.parallelForDynamic(count, grain: grain) { range in
+            if Thread.current == caller { callerRanges.record(range.lowerBound, range.upperBound) }
+        }
+        let own = callerRanges.all.filter { $0.0 < count / 2 }
+        XCTAssertEqual(own.first?.0, 0)
+        for (previous, next) in zip(own, own.dropFirst()) {
+            XCTAssertEqual(next.0, previous.1, "the caller's chunks of its share are contiguous and in order")
+        }
+        // A worker that stalls on its first chunk: the caller takes the rest of its share.
+        let callerIndices = Hits(1)
+        let stalled = Hits(1)
+        pool.parallelForDynamic(count, grain: grain) { range in
+            if Thread.current == caller {
+                for _ in range { callerIndices.hit(0) }
+            } else if stalled.value(0) == 0 {
+                stalled.hit(0)
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+        XCTAssertGreaterThanOrEqual(callerIndices.value(0), count - 2 * grain,
+                                    "the caller ran its own share and all of the stalled thread's but its first chunk")
     }
 
     func testSetActiveThreadsIsClampedAndRespected() {

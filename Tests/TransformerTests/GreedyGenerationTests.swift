@@ -52,6 +52,7 @@ final class GreedyGenerationTests: XCTestCase {
         let loaded = try LoadedModel(path: TestModels.path(name))
         let session = loaded.makeSession(contextLength: 1024, pool: ThreadPoolProvider(threads: 2))
         var compared = 0, agreed = 0, referenceAgreed = 0
+        var referenceCompared: [Int] = []  // tokens llama.cpp's two runs agree on, per prompt
         for (index, testCase) in cases.enumerated() {
             let prompt = try XCTUnwrap(testCase["prompt"] as? String)
             let promptIDs = try XCTUnwrap(testCase["prompt_ids"] as? [Int]).map(Int32.init)
@@ -80,11 +81,18 @@ final class GreedyGenerationTests: XCTestCase {
             print("\(name) case \(index): agrees with \(agreeing.map { "\($0.0) (\($0.1) tokens)" }.joined(separator: ", ")); first difference from flash-attn run at \(firstDifference.map(String.init) ?? "none")")
             if !agreeing.isEmpty { agreed += 1 }
             if runs.count == 2, Self.agree(runs[0], runs[1]) || Self.agree(runs[1], runs[0]) { referenceAgreed += 1 }
+            if runs.count == 2 {
+                referenceCompared.append([(runs[0], runs[1]), (runs[1], runs[0])].map { Self.agree($0, $1) ? Self.comparableLength($0) : 0 }.max()!)
+            }
             compared += agreeing.map(\.1).max() ?? 0
         }
         print("\(name): \(agreed) of \(cases.count) prompts agree with llama.cpp (its two runs agree with each other on \(referenceAgreed)); \(compared) tokens compared")
         XCTAssertGreaterThanOrEqual(agreed, referenceAgreed - 1, "fewer prompts agree with llama.cpp than its own two runs do", file: file, line: line)
-        XCTAssertGreaterThan(compared, cases.count * 16, "too few comparable tokens for a meaningful check")
+        // As many tokens as llama.cpp's runs agree on with each other, less the one prompt the
+        // rule above lets go (its longest): SmolLM2's runs agree on 209 tokens, the qwens' on 470+.
+        let floor = referenceCompared.reduce(0, +) - (referenceCompared.max() ?? 0)
+        XCTAssertGreaterThan(compared, max(floor, cases.count * 8), "too few comparable tokens for a meaningful check",
+                             file: file, line: line)
     }
 
     typealias Run = (tokens: [Int32], margins: [Float], label: String)

@@ -14,6 +14,12 @@ public final class Q8Activations: @unchecked Sendable {
     public let scales: UnsafeMutablePointer<Float>  // (capacity / 32): d of each block
     public let sums: UnsafeMutablePointer<Float>    // (capacity / 32): d · Σq, Q8_1's s
     public let quantSums: UnsafeMutablePointer<Int32>  // (capacity / 32): Σq of each block
+    /// The quants regrouped four blocks at a time as [first halves of blocks 0–3 | second
+    /// halves of blocks 0–3] (128 bytes a group): the layout in which the 4-block kernels
+    /// take one 64-byte run of weight nibbles, low nibbles against the first halves.
+    public let grouped: UnsafeMutablePointer<Int8>     // (capacity rounded up to 128)
+    /// (d, d·Σq) of each block side by side, so one load yields both for several blocks.
+    public let scaleSums: UnsafeMutablePointer<Float>  // (2 · capacity / 32)
     public private(set) var count = 0
 
     public init(capacity: Int) {
@@ -22,9 +28,14 @@ public final class Q8Activations: @unchecked Sendable {
         scales = .allocate(capacity: max(1, capacity / 32))
         sums = .allocate(capacity: max(1, capacity / 32))
         quantSums = .allocate(capacity: max(1, capacity / 32))
+        grouped = .allocate(capacity: max(128, (capacity + 127) / 128 * 128))
+        scaleSums = .allocate(capacity: max(2, 2 * (capacity / 32)))
     }
 
-    deinit { quants.deallocate(); scales.deallocate(); sums.deallocate(); quantSums.deallocate() }
+    deinit {
+        quants.deallocate(); scales.deallocate(); sums.deallocate(); quantSums.deallocate()
+        grouped.deallocate(); scaleSums.deallocate()
+    }
 
     /// Quantizes x[0..<count]; count must be a multiple of 32 and ≤ capacity.
     @inlinable
@@ -41,10 +52,15 @@ public final class Q8Activations: @unchecked Sendable {
             let out = UnsafeMutableRawPointer(quants + b * 32)
             storeInt8(qlo, out)
             storeInt8(qhi, out + 16)
+            let group = UnsafeMutableRawPointer(grouped + (b / 4) * 128 + (b % 4) * 16)
+            storeInt8(qlo, group)
+            storeInt8(qhi, group + 64)
             let quantSum = (qlo &+ qhi).wrappedSum()
             scales[b] = d
             sums[b] = d * Float(quantSum)
             quantSums[b] = quantSum
+            scaleSums[2 * b] = d
+            scaleSums[2 * b + 1] = sums[b]
         }
     }
 

@@ -14,6 +14,16 @@ public enum CPUFeatures {
         #endif
     }()
 
+    /// AVX-512 VBMI (byte permutes across the whole register), on top of the above: the
+    /// 4-block kernels gather a group's nibbles with one vpermt2b.
+    public static let hasAVX512VBMI: Bool = {
+        #if arch(x86_64)
+        return hasAVX512VNNI && cpuFlags().contains("avx512vbmi")
+        #else
+        return false
+        #endif
+    }()
+
     /// The "flags" line of /proc/cpuinfo (Linux); empty elsewhere.
     static func cpuFlags() -> Set<String> {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -24,6 +34,6 @@ public enum CPUFeatures {
 
     /// What the kernels will use, for logs and benchmarks.
     public static var kernelPath: String {
-        hasAVX512VNNI ? "avx512-vnni" : "swift-simd"
+        hasAVX512VBMI ? "avx512-vnni-vbmi" : hasAVX512VNNI ? "avx512-vnni" : "swift-simd"
     }
 }

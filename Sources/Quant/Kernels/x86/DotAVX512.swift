@@ -71,8 +71,16 @@ func q8Pair(_ x: Q8Activations, _ b: Int) -> __m512i { UnsafeRawPointer(x.quants
 @inlinable
 public func dotQ4_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps()
-    var correction: Float = 0
-    var b = 0
+    return q4_0Rest(row, x, from: 0, blocks: blocks, &acc)
+}
+
+/// Blocks `first`..<blocks of a Q4_0 row, pairs into acc: returns the sum of acc plus the
+/// zero-point correction and the odd last block (the tail of every Q4_0 kernel).
+@inlinable @inline(__always)
+func q4_0Rest(_ row: UnsafeRawPointer, _ x: Q8Activations, from first: Int, blocks: Int, _ acc: inout __m512,
+              correction: Float = 0) -> Float {
+    var correction = correction
+    var b = first
     while b + 2 <= blocks {
         correction += q4_0Pair(row + b * BlockFormat.q4_0Bytes, q8Pair(x, b), x, b, &acc)
         b += 2
@@ -85,8 +93,16 @@ public func dotQ4_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
 @inlinable
 public func dotQ4_1AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps()
-    var offset: Float = 0
-    var b = 0
+    return q4_1Rest(row, x, from: 0, blocks: blocks, &acc)
+}
+
+/// Blocks `first`..<blocks of a Q4_1 row, pairs into acc: returns the sum of acc plus the
+/// min terms (and `offset`) and the odd last block.
+@inlinable @inline(__always)
+func q4_1Rest(_ row: UnsafeRawPointer, _ x: Q8Activations, from first: Int, blocks: Int, _ acc: inout __m512,
+              offset: Float = 0) -> Float {
+    var offset = offset
+    var b = first
     while b + 2 <= blocks {
         offset += q4_1Pair(row + b * BlockFormat.q4_1Bytes, q8Pair(x, b), x, b, &acc)
         b += 2
