@@ -16,6 +16,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.short, .customLong("repetitions")], help: "Timed repetitions of each test.") var reps: Int = 5
     @Option(name: [.short, .customLong("output")], help: "md or json.") var output: Output = .md
     @Option(name: .customLong("batch"), help: "Prompt batch size.") var batch: Int = 512
+    @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard prompt >= 0, gen >= 0, prompt + gen > 0 else { throw ValidationError("-p and -n must be ≥ 0, not both 0") }
@@ -24,7 +25,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try loadModel(model)
+        let loaded = try loadModel(model, residency: weights.residency)
         let threadCount = try threadCount(threads)
         let contextLength = max(prompt, gen) + 1
         guard contextLength <= loaded.config.contextLength else {
@@ -32,7 +33,7 @@ struct BenchCommand: ParsableCommand {
         }
         let session = loaded.makeSession(contextLength: contextLength, batchSize: batch, pool: ThreadPoolProvider(threads: threadCount))
         let kernels = KernelInfo.description
-        log("bench: \(loaded.config.name), \(threadCount) threads, kernels: \(kernels)")
+        log("bench: \(loaded.config.name), \(threadCount) threads, kernels: \(kernels), weights in \(loaded.weightsLocation)")
         var results: [BenchmarkResult] = []
         if prompt > 0 { results.append(try session.benchmarkPrompt(tokens: prompt, repetitions: reps, threads: threadCount)) }
         if gen > 0 { results.append(try session.benchmarkGeneration(tokens: gen, repetitions: reps, threads: threadCount)) }

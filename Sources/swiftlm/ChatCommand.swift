@@ -13,6 +13,7 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .customLong("seed"), help: "Random seed.") var seed: UInt64?
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
     @Option(name: .customLong("ctx"), help: "Context length in tokens.") var ctx: Int = 4096
+    @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be ≥ 1, got \(n)") }
@@ -21,7 +22,7 @@ struct ChatCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try loadModel(model)
+        let loaded = try loadModel(model, residency: weights.residency)
         let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer)
         if prompt.isFallback { log("swiftlm: the model has no chat template; using ChatML") }
         let session = loaded.makeSession(contextLength: min(ctx, loaded.config.contextLength),

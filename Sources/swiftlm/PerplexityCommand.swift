@@ -19,6 +19,7 @@ struct PerplexityCommand: ParsableCommand {
     @Option(name: .customLong("kl-divergence-base"), help: "Save the log-probabilities to this file.") var klBase: String?
     @Option(name: .customLong("kl-divergence"), help: "Compare with the base log-probabilities in this file.") var klCompare: String?
     @Option(name: .customLong("prune-mask"), help: "Apply a pruning mask (from swiftlm prune --save-mask) at load time.") var pruneMask: String?
+    @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard ctx >= 16 else { throw ValidationError("--ctx must be ≥ 16, got \(ctx)") }
@@ -31,7 +32,7 @@ struct PerplexityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try loadModel(model, pruneMask: pruneMask, threads: try threadCount(threads))
+        let loaded = try loadModel(model, pruneMask: pruneMask, threads: try threadCount(threads), residency: weights.residency)
         if let klCompare { return try compare(loaded, base: klCompare) }
         let text = try readText(file ?? "")
         guard ctx <= loaded.config.contextLength else {

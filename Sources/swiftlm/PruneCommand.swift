@@ -93,11 +93,12 @@ struct PruneCommand: ParsableCommand {
 }
 
 /// Loads a model, with a pruning mask applied at load time when one is given.
-func loadModel(_ path: String, pruneMask: String?, threads: Int) throws -> LoadedModel {
-    guard let pruneMask else { return try loadModel(path) }
+func loadModel(_ path: String, pruneMask: String?, threads: Int, residency: WeightResidency) throws -> LoadedModel {
+    guard let pruneMask else { return try loadModel(path, residency: residency) }
     guard FileManager.default.fileExists(atPath: path) else { throw CLIError("model file not found: \(path)") }
     do {
-        return try LoadedModel.load(path: path, pruneMask: pruneMask, pool: ThreadPoolProvider(threads: threads))
+        return try LoadedModel.load(path: path, pruneMask: pruneMask, pool: ThreadPoolProvider(threads: threads),
+                                    residency: residency)
     } catch {
         throw CLIError("cannot load \(path) with the pruning mask \(pruneMask): \(error)")
     }

@@ -22,6 +22,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("chat"), help: "Wrap the prompt as one user message in the model's chat template.") var chat = false
     @Option(name: .customLong("system"), help: "With --chat: a system message.") var system: String?
     @Option(name: .customLong("prune-mask"), help: "Apply a pruning mask (from swiftlm prune --save-mask) at load time.") var pruneMask: String?
+    @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
@@ -39,9 +40,9 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let text = try prompt ?? readStdin()
         let threadCount = try threadCount(threads)
-        let loaded = try loadModel(model, pruneMask: pruneMask, threads: threadCount)
+        let loaded = try loadModel(model, pruneMask: pruneMask, threads: threadCount, residency: weights.residency)
         let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
-        log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s")
+        log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s, weights in \(loaded.weightsLocation)")
         let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: threadCount))
         let promptTokens: [Int32]
         if chat {

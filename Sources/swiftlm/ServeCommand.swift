@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var watchdog: WatchdogOptions
     @OptionGroup var governor: GovernorOptions
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
+    @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
@@ -85,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
             options.engine.threads = try threadCount(threads.map { Int($0) ?? -1 })
         }
         options.engine.batchSize = batch
+        options.residency = weights.residency
         options.engine.promptCache = promptCache
 
         LoggingSystem.bootstrap { label in
@@ -103,7 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
         let loader = Thread {
             state.load()
             if let engine = state.engine {
-                state.logger.info("model ready: \(engine.model.config.architecture) \(engine.model.config.name), ctx \(engine.options.contextLength), loaded in \(String(format: "%.2f", engine.model.loadSeconds)) s")
+                state.logger.info("model ready: \(engine.model.config.architecture) \(engine.model.config.name), ctx \(engine.options.contextLength), loaded in \(String(format: "%.2f", engine.model.loadSeconds)) s, weights in \(engine.model.weightsLocation)")
             } else {
                 // Without its model the server is of no use: exit, so a supervisor sees the failure.
                 state.logger.critical("\(state.loadFailureDescription ?? "the model failed to load"); exiting")

@@ -19,12 +19,12 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 /// Loads a model, turning every failure into a message that names the file.
-func loadModel(_ path: String) throws -> LoadedModel {
+func loadModel(_ path: String, residency: WeightResidency = .automatic) throws -> LoadedModel {
     guard FileManager.default.fileExists(atPath: path) else {
         throw CLIError("model file not found: \(path)")
     }
     do {
-        return try LoadedModel(path: path)
+        return try LoadedModel(path: path, residency: residency)
     } catch {
         throw CLIError("cannot load \(path): \(error)")
     }

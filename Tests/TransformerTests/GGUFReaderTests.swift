@@ -78,6 +78,28 @@ final class GGUFReaderTests: XCTestCase {
         XCTAssertEqual(embedding.type, .q8_0)
     }
 
+    /// Opened to run with the weights copied into memory: the same header, metadata and
+    /// tensors, every tensor's bytes those of the file on disk (read here with FileHandle).
+    func testInMemoryCopyHoldsTheFileBytes() throws {
+        let path = try TestModels.path("smollm2-135m")
+        let copy = try GGUFFile(path: path, residency: .memory)
+        XCTAssertTrue(copy.inMemory)
+        XCTAssertFalse(file.inMemory, "opened with the default residency: mapped")
+        XCTAssertEqual(copy.metadataKeys, file.metadataKeys)
+        XCTAssertEqual(copy.tensors, file.tensors)
+        XCTAssertEqual(copy.dataOffset, file.dataOffset)
+        let disk = try XCTUnwrap(try FileHandle(forReadingAtPath: path)?.readToEnd())
+        XCTAssertEqual(disk.count, copy.fileSize)
+        let expected = try XCTUnwrap(info["tensors"] as? [[String: Any]])
+        for (tensor, reference) in zip(copy.tensors, expected) {
+            let start = copy.dataOffset + tensor.offset
+            XCTAssertTrue(copy.bytes(of: tensor).elementsEqual(disk[start..<(start + tensor.byteCount)]), tensor.name)
+            let head = copy.bytes(of: tensor).prefix(8).map { String(format: "%02x", $0) }.joined()
+            XCTAssertEqual(head, reference["head"] as? String, "first bytes of \(tensor.name)")
+        }
+        XCTAssertEqual(Int(bitPattern: copy.baseAddress) % (1 << 21), 0, "the copy starts on a 2 MiB boundary")
+    }
+
     func testTypedGetters() throws {
         XCTAssertEqual(try file.string("general.architecture"), "llama")
         XCTAssertEqual(try file.int("llama.block_count"), 30)

@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 /// Everything `swiftlm serve` is told on its command line.
 public struct ServerOptions: Sendable {
@@ -16,6 +17,8 @@ public struct ServerOptions: Sendable {
     public var maxBodyBytes = 8 << 20
     /// Seconds a refused client is told to wait (Retry-After).
     public var retryAfterSeconds = 1
+    /// Where the model's weights live (a copy in huge-page memory, or the mapped file).
+    public var residency: WeightResidency = .automatic
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }

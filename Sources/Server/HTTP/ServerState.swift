@@ -56,7 +56,7 @@ public final class ServerState: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw APIError.invalid("model file not found: \(path)") }
         let engine: Engine
         do {
-            engine = Engine(model: try LoadedModel(path: path), options: options.engine, logger: logger)
+            engine = Engine(model: try LoadedModel(path: path, residency: options.residency), options: options.engine, logger: logger)
         } catch {
             throw APIError.invalid("cannot load \(path): \(error)")
         }

@@ -1,8 +1,7 @@
-/// A GGUF model file, memory-mapped read-only. Everything is parsed and validated in `init`
-/// (see GGUFParser), so tensor data can be read in place with no further checks. Immutable
-/// after init, hence safe to share across threads.
-///
-/// The mapping (MappedFile) is private and read-only: weights are never copied into memory.
+/// A GGUF model file, read-only: memory-mapped, or copied into memory for speed when
+/// opened to run (see WeightResidency). Everything is parsed and validated in `init` (see
+/// GGUFParser), so tensor data can be read in place with no further checks. Immutable after
+/// init, hence safe to share across threads.
 public final class GGUFFile: @unchecked Sendable {
     public let path: String
     public let version: UInt32                 // 2 or 3
@@ -13,12 +12,15 @@ public final class GGUFFile: @unchecked Sendable {
     public let dataOffset: Int                 // absolute file offset of the tensor data section
     public let fileSize: Int
 
-    private let mapping: MappedFile
+    private let mapping: FileBytes
     private let tensorIndex: [String: Int]
 
-    public init(path: String) throws {
+    /// Whether the tensor data is a copy in memory rather than the mapped file.
+    public var inMemory: Bool { mapping.inMemory }
+
+    public init(path: String, residency: WeightResidency = .mapped) throws {
         self.path = path
-        let file = try MappedFile(path: path) { GGUFError(.io, $0) }
+        let file = try FileBytes(path: path, residency: residency) { GGUFError(.io, $0) }
         // Anything this short cannot be a GGUF file.
         guard file.bytes.count >= GGUFParser.headerSize else { throw Self.tooSmallError(path: path, bytes: file.bytes) }
         let parsed = try GGUFParser.parse(file.bytes, path: path)

@@ -30,6 +30,6 @@ extension ModelFile {
 }
 
 /// Opens a model: a Hugging Face directory, else a GGUF file.
-public func openModelFile(_ path: String) throws -> any ModelFile {
-    HFModelDirectory.isModelDirectory(path) ? try HFModelDirectory(path: path) : try GGUFFile(path: path)
+public func openModelFile(_ path: String, residency: WeightResidency = .mapped) throws -> any ModelFile {
+    HFModelDirectory.isModelDirectory(path) ? try HFModelDirectory(path: path) : try GGUFFile(path: path, residency: residency)
 }

@@ -19,7 +19,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     public let dataOffset: Int            // absolute file offset of the data section
     public let fileSize: Int
 
-    private let mapping: MappedFile
+    private let mapping: FileBytes
     private let index: [String: Int]
 
     /// Headers beyond this are refused (the reference implementation's limit is 100 MB).
@@ -27,7 +27,7 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        let file = try MappedFile(path: path) { SafetensorsError(.io, $0) }
+        let file = try FileBytes(path: path) { SafetensorsError(.io, $0) }
         guard file.bytes.count >= 8 else {
             throw SafetensorsError(.tooSmall, "\(path): file is \(file.bytes.count) bytes, too small for a safetensors header length (8 bytes)")
         }

@@ -11,10 +11,15 @@ public final class LoadedModel: @unchecked Sendable {
     public let tokenizer: any Tokenizer
     public let loadSeconds: Double
 
-    public convenience init(path: String) throws {
+    /// Opens a GGUF file or Hugging Face directory to run; GGUF weights are copied into
+    /// huge-page memory or read in place as `residency` decides.
+    public convenience init(path: String, residency: WeightResidency = .automatic) throws {
         let start = Date()
-        try self.init(file: openModelFile(path), start: start)
+        try self.init(file: openModelFile(path, residency: residency), start: start)
     }
+
+    /// Where the weights are read from, for logs: "memory" (a copy) or "mapped file".
+    public var weightsLocation: String { (file as? GGUFFile)?.inMemory == true ? "memory" : "mapped file" }
 
     /// A model from an opened file or directory: config, tokenizer and weights checked.
     public init(file: any ModelFile, start: Date = Date()) throws {
