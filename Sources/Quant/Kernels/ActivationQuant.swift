@@ -56,11 +56,12 @@ public final class Q8Activations: @unchecked Sendable {
             storeInt8(qlo, group)
             storeInt8(qhi, group + 64)
             let quantSum = (qlo &+ qhi).wrappedSum()
+            let sum = d * Float(quantSum)
             scales[b] = d
-            sums[b] = d * Float(quantSum)
+            sums[b] = sum
             quantSums[b] = quantSum
             scaleSums[2 * b] = d
-            scaleSums[2 * b + 1] = sums[b]
+            scaleSums[2 * b + 1] = sum
         }
     }
 

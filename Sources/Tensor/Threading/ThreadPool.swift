@@ -46,10 +46,17 @@ public final class ThreadPool: @unchecked Sendable {
     /// fifth of its speed); a thread slowed by a shared core or throttling gives its tail away
     /// instead of holding the others back.
     public func parallelForDynamic(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        precondition(count <= Int(UInt32.max), "parallelForDynamic packs bounds in 32 bits")
         let grain = max(1, grain)
         let threads = shared.activeThreads
         if threads == 1 || count <= grain { if count > 0 { body(0..<count) }; return }
+        guard count <= Int(UInt32.max) else {  // beyond the packed bounds: a fixed split, same chunks
+            parallelFor(count) { share in
+                for start in stride(from: share.lowerBound, to: share.upperBound, by: grain) {
+                    body(start..<min(share.upperBound, start + grain))
+                }
+            }
+            return
+        }
         let shares = shared.shares
         for t in 0..<threads { shares[t].assign(count * t / threads..<count * (t + 1) / threads) }
         run { thread, threads in  // the shares are published to the workers with the job
