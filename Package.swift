@@ -1,11 +1,25 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 // Hot kernels need the host's vector units: without -march=native Swift emits no AVX at all.
 // These are unsafe flags, which SwiftPM allows only in the root package: fine for an engine.
+// Swift has no per-function target attribute, so code written with AVX-512 intrinsics can only
+// be compiled where -march=native enables AVX-512 (elsewhere LLVM fails on it): the build
+// machine's CPU flags decide which kernels exist, and the run-time checks pick among those.
+let hostCPUFlags: Set<Substring> = {
+    guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
+    return Set(line.split(separator: " "))
+}()
+let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"].allSatisfy(hostCPUFlags.contains)
+let hostKernelDefines: [SwiftSetting] =
+    (avx512 ? [.define("AVX512")] : [])
+    + (avx512 && hostCPUFlags.contains("avx512vbmi") ? [.define("AVX512_VBMI")] : [])
+    + (["avx2", "fma", "f16c"].allSatisfy(hostCPUFlags.contains) ? [.define("AVX2")] : [])
 let fast: [SwiftSetting] = [
     .unsafeFlags(["-Xcc", "-march=native", "-enforce-exclusivity=unchecked"]),
-]
+] + hostKernelDefines
 
 let package = Package(
     name: "swiftlm",

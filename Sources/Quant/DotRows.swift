@@ -6,14 +6,16 @@ extension WeightMatrix {
     @inlinable
     public func dotRows(_ rows: Range<Int>, _ xq: QuantizedActivations, _ x: UnsafePointer<Float>,
                         into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
-        #if arch(x86_64)
+        #if AVX512
         if CPUFeatures.hasAVX512VNNI {
             let blocks32 = columns / 32, blocks256 = columns / 256
             switch type {
+            #if AVX512_VBMI
             case .q4_0 where CPUFeatures.hasAVX512VBMI:
                 return eachRow(rows, out, accumulate) { dotQ4_0VBMI($1, xq.q8, blocks: blocks32) }
             case .q4_1 where CPUFeatures.hasAVX512VBMI:
                 return eachRow(rows, out, accumulate) { dotQ4_1VBMI($1, xq.q8, blocks: blocks32) }
+            #endif
             case .q4_0: return eachRow(rows, out, accumulate) { dotQ4_0AVX512($1, xq.q8, blocks: blocks32) }
             case .q4_1: return eachRow(rows, out, accumulate) { dotQ4_1AVX512($1, xq.q8, blocks: blocks32) }
             case .q5_0: return eachRow(rows, out, accumulate) { dotQ5_0AVX512($1, xq.q8, blocks: blocks32) }

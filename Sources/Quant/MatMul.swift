@@ -84,7 +84,7 @@ public func matmul(_ w: WeightMatrix, _ input: BatchInput,
                    _ out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool = false,
                    pool: ThreadPool, scratch: MatMulScratch) {
     precondition(input.path == w.type.batchPath && input.columns == w.columns, "batch prepared for another matrix")
-    #if arch(x86_64)
+    #if AVX512
     if case .packed = input.path {
         int8GEMM(w, scratch.packed, out, ldOut: ldOut, accumulate: accumulate, pool: pool, panels: scratch.unpackedPanels)
         return

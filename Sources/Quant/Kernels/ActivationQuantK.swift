@@ -76,7 +76,7 @@ public final class Q8KActivations: @unchecked Sendable {
 /// out-of-line call; vpmovdb is one instruction.
 @inlinable @inline(__always)
 func storeCodes(_ v: SIMD16<Int32>, _ p: UnsafeMutablePointer<Int8>) {
-    #if arch(x86_64)
+    #if AVX512
     UnsafeMutableRawPointer(p).storeBytes(of: _mm512_cvtepi32_epi8(unsafeBitCast(v, to: __m512i.self)), as: __m128i.self)
     #else
     for i in 0..<16 { p[i] = Int8(truncatingIfNeeded: v[i]) }
@@ -85,7 +85,7 @@ func storeCodes(_ v: SIMD16<Int32>, _ p: UnsafeMutablePointer<Int8>) {
 
 @inlinable @inline(__always)
 func laneSum(_ v: SIMD16<Int32>) -> Int32 {
-    #if arch(x86_64)
+    #if AVX512
     return _mm512_reduce_add_epi32(unsafeBitCast(v, to: __m512i.self))
     #else
     return v.wrappedSum()

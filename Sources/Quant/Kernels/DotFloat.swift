@@ -8,7 +8,7 @@ import _Builtin_intrinsics.intel
 public func dotF16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
     var i = 0
     var sum: Float = 0
-    #if arch(x86_64)
+    #if AVX512
     var s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps()
     while i + 32 <= count {
         s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self)),

@@ -22,7 +22,7 @@ func iq4Products(_ qs: UnsafeRawPointer, _ a: UnsafePointer<Int8>) -> SIMD4<Int3
 /// The kernels pick the AVX-512 VNNI versions (x86/DotQ5AVX512.swift) when the CPU has them.
 @inlinable
 public func dotIQ4_NL(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotIQ4_NLAVX512(row, x, blocks: blocks) }
     #endif
     return dotIQ4_NLPortable(row, x, blocks: blocks)
@@ -30,7 +30,7 @@ public func dotIQ4_NL(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) 
 
 @inlinable
 public func dotIQ4_XS(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotIQ4_XSAVX512(row, x, blocks: blocks) }
     #endif
     return dotIQ4_XSPortable(row, x, blocks: blocks)

@@ -33,7 +33,7 @@ func minCorrection(_ mins: UInt64, _ groupSums: UnsafePointer<Int16>) -> Int32 {
 /// The kernels pick the AVX-512 VNNI versions (x86/DotKAVX512.swift) when the CPU has them.
 @inlinable
 public func dotQ4_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ4_KAVX512(row, x, blocks: blocks) }
     #endif
     return dotQ4_KPortable(row, x, blocks: blocks)
@@ -41,7 +41,7 @@ public func dotQ4_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
 
 @inlinable
 public func dotQ5_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_KAVX512(row, x, blocks: blocks) }
     #endif
     return dotQ5_KPortable(row, x, blocks: blocks)
@@ -49,7 +49,7 @@ public func dotQ5_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
 
 @inlinable
 public func dotQ6_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ6_KAVX512(row, x, blocks: blocks) }
     #endif
     return dotQ6_KPortable(row, x, blocks: blocks)

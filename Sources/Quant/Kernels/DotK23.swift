@@ -9,7 +9,7 @@ import Tensor
 /// The kernels pick the AVX-512 VNNI versions (x86/DotK23AVX512.swift) when the CPU has them.
 @inlinable
 public func dotQ2_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ2_KAVX512(row, x, blocks: blocks) }
     #endif
     return dotQ2_KPortable(row, x, blocks: blocks)
@@ -17,7 +17,7 @@ public func dotQ2_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
 
 @inlinable
 public func dotQ3_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ3_KAVX512(row, x, blocks: blocks) }
     #endif
     return dotQ3_KPortable(row, x, blocks: blocks)

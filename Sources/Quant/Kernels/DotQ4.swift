@@ -18,8 +18,10 @@ func nibbleProducts(_ block: UnsafeRawPointer, _ a: UnsafePointer<Int8>) -> SIMD
 
 @inlinable
 public func dotQ4_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
+    #if AVX512_VBMI
     if CPUFeatures.hasAVX512VBMI { return dotQ4_0VBMI(row, x, blocks: blocks) }
+    #endif
     if CPUFeatures.hasAVX512VNNI { return dotQ4_0AVX512(row, x, blocks: blocks) }
     #endif
     return dotQ4_0Portable(row, x, firstBlock: 0, blocks: blocks)
@@ -43,8 +45,10 @@ public func dotQ4_0Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBl
 
 @inlinable
 public func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
+    #if AVX512_VBMI
     if CPUFeatures.hasAVX512VBMI { return dotQ4_1VBMI(row, x, blocks: blocks) }
+    #endif
     if CPUFeatures.hasAVX512VNNI { return dotQ4_1AVX512(row, x, blocks: blocks) }
     #endif
     return dotQ4_1Portable(row, x, firstBlock: 0, blocks: blocks)
@@ -68,7 +72,7 @@ public func dotQ4_1Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBl
 
 @inlinable
 public func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ8_0AVX512(row, x, blocks: blocks) }
     #endif
     return dotQ8_0Portable(row, x, firstBlock: 0, blocks: blocks)

@@ -34,7 +34,7 @@ func q5BlockProducts(_ qh: UnsafeRawPointer, _ qs: UnsafeRawPointer, _ a: Unsafe
 /// The kernels pick the AVX-512 VNNI versions (x86/DotQ5AVX512.swift) when the CPU has them.
 @inlinable
 public func dotQ5_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_0AVX512(row, x, blocks: blocks) }
     #endif
     return dotQ5_0Portable(row, x, blocks: blocks)
@@ -42,7 +42,7 @@ public func dotQ5_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
 
 @inlinable
 public func dotQ5_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if arch(x86_64)
+    #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_1AVX512(row, x, blocks: blocks) }
     #endif
     return dotQ5_1Portable(row, x, blocks: blocks)

@@ -33,7 +33,7 @@ public func floatToBF16(_ value: Float) -> UInt16 {
 @inlinable
 public func convertHalfToFloat(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
-    #if arch(x86_64)
+    #if AVX512
     while i + 16 <= count {
         let h = _mm512_cvtph_ps(src.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self))
         UnsafeMutableRawPointer(dst + i).storeBytes(of: h, as: __m512.self)
@@ -62,7 +62,7 @@ public func convertFloatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutable
 @inlinable
 public func axpyHalf(_ alpha: Float, _ x: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, count: Int) {
     var i = 0
-    #if arch(x86_64)
+    #if AVX512
     let va = _mm512_set1_ps(alpha)
     while i + 16 <= count {
         let h = _mm512_cvtph_ps(x.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self))

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Vector extensions of the CPU we run on, read once. Fast paths are picked at run time
-/// from these, so a build never runs an instruction the CPU lacks.
+/// from these, so a build never runs an instruction the CPU lacks; and a kernel exists only
+/// in a build whose compiler was allowed its instructions (AVX512, AVX512_VBMI: Package.swift).
 public enum CPUFeatures {
     /// AVX-512 F/BW/VL with VNNI (8-bit dot products) and F16C: the x86 fast kernels.
     public static let hasAVX512VNNI: Bool = {
-        #if arch(x86_64)
+        #if AVX512
         let required = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"]
         let flags = cpuFlags()
         return required.allSatisfy(flags.contains)
@@ -17,7 +18,7 @@ public enum CPUFeatures {
     /// AVX-512 VBMI (byte permutes across the whole register), on top of the above: the
     /// 4-block kernels gather a group's nibbles with one vpermt2b.
     public static let hasAVX512VBMI: Bool = {
-        #if arch(x86_64)
+        #if AVX512_VBMI
         return hasAVX512VNNI && cpuFlags().contains("avx512vbmi")
         #else
         return false
@@ -34,6 +35,11 @@ public enum CPUFeatures {
 
     /// What the kernels will use, for logs and benchmarks.
     public static var kernelPath: String {
-        hasAVX512VBMI ? "avx512-vnni-vbmi" : hasAVX512VNNI ? "avx512-vnni" : "swift-simd"
+        #if AVX2
+        let portable = "swift-simd-avx2"
+        #else
+        let portable = "swift-simd"
+        #endif
+        return hasAVX512VBMI ? "avx512-vnni-vbmi" : hasAVX512VNNI ? "avx512-vnni" : portable
     }
 }

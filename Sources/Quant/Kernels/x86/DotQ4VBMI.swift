@@ -1,4 +1,4 @@
-#if arch(x86_64)
+#if AVX512_VBMI
 import _Builtin_intrinsics.intel
 import Tensor
 
