@@ -17,9 +17,13 @@ let hostKernelDefines: [SwiftSetting] =
     (avx512 ? [.define("AVX512")] : [])
     + (avx512 && hostCPUFlags.contains("avx512vbmi") ? [.define("AVX512_VBMI")] : [])
     + (["avx2", "fma", "f16c"].allSatisfy(hostCPUFlags.contains) ? [.define("AVX2")] : [])
-let fast: [SwiftSetting] = [
+// The kernel targets (Tensor, Quant, Transformer) get the host's vector units and no dynamic
+// exclusivity checks in their inner loops. Everything that parses untrusted input (files,
+// requests, templates, schemas) keeps Swift's run-time checks and Swift 6's data-race checks.
+let kernel: [SwiftSetting] = [
     .unsafeFlags(["-Xcc", "-march=native", "-enforce-exclusivity=unchecked"]),
 ] + hostKernelDefines
+let checked: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "swiftlm",
@@ -39,28 +43,39 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
+        // Layered: each target depends only on those above it (shared/design.md).
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: fast),
-        .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: fast),
-        .target(name: "Transformer", dependencies: ["Tensor", "Quant"], swiftSettings: fast),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: kernel),
+        .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: kernel),
+        .target(name: "JSON", swiftSettings: checked),
+        .target(name: "Jinja", dependencies: ["JSON"], swiftSettings: checked),
+        .target(name: "ModelFormats", dependencies: ["Tensor", "Quant", "JSON"], swiftSettings: checked),
+        .target(name: "Tokenizers", dependencies: ["ModelFormats", "JSON"], swiftSettings: checked),
+        .target(name: "Transformer", dependencies: ["Tensor", "Quant", "JSON", "Jinja", "ModelFormats", "Tokenizers"],
+                swiftSettings: kernel),
+        .target(name: "Governor", dependencies: ["Tensor"], swiftSettings: checked),
+        .target(name: "ModelTools", dependencies: ["Tensor", "Quant", "ModelFormats", "Tokenizers", "Transformer"],
+                swiftSettings: checked),
         .target(name: "Server", dependencies: [
-            "Transformer",
+            "Transformer", "ModelTools", "Governor", "ModelFormats", "Tokenizers", "Jinja", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
-        ], swiftSettings: fast),
+        ], swiftSettings: checked),
         .executableTarget(name: "swiftlm", dependencies: [
-            "Transformer", "Server",
+            "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: fast),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: fast),
-        .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: fast),
-        .testTarget(name: "TransformerTests", dependencies: ["Transformer"], swiftSettings: fast),
-        .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: fast),
+        ], swiftSettings: checked),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: kernel),
+        .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: kernel),
+        .testTarget(name: "TransformerTests", dependencies: [
+            "Transformer", "JSON", "Jinja", "ModelFormats", "Tokenizers", "Governor", "ModelTools",
+        ], swiftSettings: kernel),
+        .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: kernel),
     ],
     swiftLanguageModes: [.v5]
 )

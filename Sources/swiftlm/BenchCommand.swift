@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelTools
 import Quant
 import Transformer
 

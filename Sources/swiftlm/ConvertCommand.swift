@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
 import Transformer
 
 struct ConvertCommand: ParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Governor
 import Transformer
 
 extension PowerPolicy: ExpressibleByArgument {}

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
 import Quant
+import Tokenizers
 import Transformer
 
 struct InspectCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import ModelTools
 import Quant
 import Transformer
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelTools
 import Transformer
 
 struct PerplexityCommand: ParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
+import ModelTools
 import Quant
 import Transformer
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Jinja
+import Tokenizers
 import Transformer
 
 struct RunCommand: ParsableCommand {

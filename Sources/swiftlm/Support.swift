@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
 import Transformer
 
 /// Logs go to stderr so that stdout carries only the model's output.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ModelFormats
+import Tokenizers
 import Transformer
 
 struct TokenizeCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ModelFormats
 import Transformer
 
 /// --mmap / --no-mmap: where the weights of a GGUF file live while the model runs.

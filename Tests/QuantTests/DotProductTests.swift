@@ -21,7 +21,7 @@ final class DotProductTests: XCTestCase {
         case .q8_0: kernels = [("dispatched", { dotQ8_0($0, $1, blocks: $2) })]
         default: fatalError()
         }
-        #if arch(x86_64)
+        #if AVX512
         if CPUFeatures.hasAVX512VNNI {
             switch type {
             case .q4_0: kernels.append(("avx512 pairs", { dotQ4_0AVX512($0, $1, blocks: $2) }))
@@ -29,6 +29,8 @@ final class DotProductTests: XCTestCase {
             default: break
             }
         }
+        #endif
+        #if AVX512_VBMI
         if CPUFeatures.hasAVX512VBMI {
             switch type {
             case .q4_0: kernels.append(("vbmi groups of 4", { dotQ4_0VBMI($0, $1, blocks: $2) }))

@@ -1,5 +1,8 @@
 import Foundation
 import XCTest
+@testable import JSON
+@testable import Jinja
+@testable import ModelFormats
 @testable import Transformer
 
 /// Holds ChatTemplate to jinja2 rendering the real chat templates the way llama.cpp and HF

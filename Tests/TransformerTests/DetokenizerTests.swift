@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Tokenizers
 @testable import Transformer
 
 /// The streaming detokenizer must never emit half a character, and what it emits in pieces

@@ -1,6 +1,7 @@
 import Foundation
 import Quant
 import XCTest
+@testable import ModelFormats
 @testable import Transformer
 
 /// Builds a small valid GGUF with GGUFWriter, checks it round-trips, then corrupts it in every

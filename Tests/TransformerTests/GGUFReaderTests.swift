@@ -1,6 +1,7 @@
 import Foundation
 import Quant
 import XCTest
+@testable import ModelFormats
 @testable import Transformer
 
 /// Reads the real SmolLM2 model and holds every header field, metadata value and tensor info

@@ -1,6 +1,7 @@
 import Foundation
 import Tensor
 import XCTest
+@testable import Governor
 @testable import Transformer
 
 /// A real model generating under the governor: with the fake sensor hot, the pool runs on

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import Governor
 @testable import Transformer
 
 /// SysfsSensors against fake sysfs trees: the values the test writes are the reference.

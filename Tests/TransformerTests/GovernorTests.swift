@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Tensor
 import XCTest
+@testable import Governor
 @testable import Transformer
 
 /// The governor driven through a fake sysfs tree whose temperature, frequency and power

@@ -1,5 +1,6 @@
 import Tensor
 import XCTest
+@testable import ModelFormats
 @testable import Transformer
 
 /// `swiftlm convert`: a Hugging Face directory made from SmolLM2 (tools/make-test-hf-dirs)

@@ -1,4 +1,6 @@
 import XCTest
+@testable import Jinja
+@testable import Tokenizers
 @testable import Transformer
 
 /// Loading a Hugging Face directory: a tiny llama-shaped model loads, and each broken

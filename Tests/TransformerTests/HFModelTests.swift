@@ -1,5 +1,7 @@
 import Tensor
 import XCTest
+@testable import ModelFormats
+@testable import Tokenizers
 @testable import Transformer
 
 /// A Hugging Face directory made from a GGUF model (tools/make-test-hf-dirs) must load into

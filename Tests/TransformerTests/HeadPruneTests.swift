@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 import Quant
+import XCTest
+@testable import ModelFormats
+@testable import ModelTools
 @testable import Transformer
 
 /// `swiftlm prune --heads-sparsity` (fixture from tools/gen-lighten-fixtures prune-heads):
@@ -93,7 +95,7 @@ final class HeadPruneTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("qwen2"), "\($0)")
         }
         let path = directory.appendingPathComponent("bad.json").path
-        FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0, "layers": [{"feed_forward_length": 2, "kept": [0, 1], "head_count": 9, "kept_heads": [4, 9]}]}"#.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0, "layers": [{"feed_forward_length": 2, "kept": [0, 1], "head_count": 9, "kept_heads": [4, 9]}]}"#.utf8))
         XCTAssertThrowsError(try PruningMask.load(path: path)) { XCTAssertTrue("\($0)".contains("kept_heads"), "\($0)") }
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+@testable import JSON
+@testable import Jinja
 @testable import Transformer
 
 /// Holds the Jinja engine to Python's jinja2: every template in Tests/Fixtures/templates/

@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 import Quant
+import XCTest
+@testable import ModelFormats
+@testable import ModelTools
 @testable import Transformer
 
 /// `perplexity --kl-divergence-base / --kl-divergence` against llama-perplexity on the same
@@ -56,11 +58,11 @@ final class KLDivergenceTests: XCTestCase {
     func testMalformedBaseFilesAreRejected() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-bad-\(getpid()).kld").path
         defer { unlink(path) }
-        FileManager.default.createFile(atPath: path, contents: Data("not a logits file at all".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data("not a logits file at all".utf8))
         XCTAssertThrowsError(try LogProbFile.Reader(path: path)) { XCTAssertTrue("\($0)".contains("_logits_"), "\($0)") }
         var header = Data("_logits_".utf8)
         for v: UInt32 in [512, 49152, 2] { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
-        FileManager.default.createFile(atPath: path, contents: header)
+        _ = FileManager.default.createFile(atPath: path, contents: header)
         XCTAssertThrowsError(try LogProbFile.Reader(path: path)) { XCTAssertTrue("\($0)".contains("needs"), "\($0)") }
     }
 }

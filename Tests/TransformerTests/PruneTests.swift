@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 import Quant
+import XCTest
+@testable import ModelFormats
+@testable import ModelTools
 @testable import Transformer
 
 /// `swiftlm prune` (fixture from tools/gen-lighten-fixtures prune): llama.cpp loads a 10%
@@ -114,7 +116,7 @@ final class PruneTests: XCTestCase {
 
     func testBadMasksAreRejected() throws {
         let path = directory.appendingPathComponent("bad.json").path
-        FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0.1, "layers": [{"feed_forward_length": 8, "kept": [3, 2]}]}"#.utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(#"{"format": "swiftlm-prune-mask/1", "method": "magnitude", "ffn_sparsity": 0.1, "layers": [{"feed_forward_length": 8, "kept": [3, 2]}]}"#.utf8))
         XCTAssertThrowsError(try PruningMask.load(path: path)) { XCTAssertTrue("\($0)".contains("increasing"), "\($0)") }
         let shortMask = PruningMask(method: "magnitude", ffnSparsity: 0.1, layers: [.init(feedForwardLength: 1536, kept: [0])])
         XCTAssertThrowsError(try ModelPruner.write(GGUFFile(path: TestModels.path("smollm2-135m")), mask: shortMask,

@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 import Quant
+import XCTest
+@testable import ModelFormats
+@testable import ModelTools
 @testable import Transformer
 
 /// `swiftlm quantize` picks llama.cpp's tensor types (fixture from tools/gen-lighten-fixtures plans).

@@ -1,6 +1,8 @@
 import Foundation
-import XCTest
 import Quant
+import XCTest
+@testable import ModelFormats
+@testable import ModelTools
 @testable import Transformer
 
 /// `swiftlm quantize` writes the same bytes as llama.cpp's quantizer (fixture from

@@ -1,5 +1,7 @@
 import Foundation
 import XCTest
+@testable import ModelFormats
+@testable import Tokenizers
 @testable import Transformer
 
 /// Holds the SentencePiece tokenizer to llama.cpp: every case in Tests/Fixtures/<model>/

@@ -1,4 +1,5 @@
 import XCTest
+@testable import ModelFormats
 @testable import Transformer
 
 /// The safetensors reader: a valid file reads back in place; each malformed header is refused

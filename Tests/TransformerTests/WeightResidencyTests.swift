@@ -1,4 +1,5 @@
 import XCTest
+@testable import ModelFormats
 @testable import Transformer
 
 /// When the weights are copied into memory, and what the automatic choice reads from Linux.

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 import Transformer
 
 /// Facts about the served model that model listings report (Ollama's tags/show/ps, /health).

@@ -1,3 +1,4 @@
+import JSON
 import Transformer
 
 /// Reads sampling settings that the protocols share under the same names (temperature,

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Transformer
 
 /// A function call the model wrote, read out of its text.

@@ -1,4 +1,6 @@
 import Foundation
+import JSON
+import Jinja
 import Logging
 import Synchronization
 import Tensor

@@ -1,3 +1,5 @@
+import JSON
+import Jinja
 import Transformer
 
 /// One generation request in the engine's own terms, whatever protocol it arrived by. The

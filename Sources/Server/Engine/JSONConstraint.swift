@@ -1,3 +1,4 @@
+import Tokenizers
 import Transformer
 
 /// JSON mode: before sampling, every token that would break the JSON output gets -∞, so the

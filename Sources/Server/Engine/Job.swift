@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tokenizers
 import Transformer
 
 /// A request admitted to the engine: its prompt tokens, its sampling state and where it is.

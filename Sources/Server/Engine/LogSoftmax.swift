@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 import Transformer
 
 /// Log probabilities of one step's logits, with the `top` most likely tokens. Computed only

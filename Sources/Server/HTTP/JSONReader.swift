@@ -1,3 +1,4 @@
+import JSON
 import Transformer
 
 /// Typed access to one JSON object of a request, throwing an `APIError` that names the field

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Transformer
 
 extension JSONValue {

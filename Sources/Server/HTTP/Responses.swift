@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Transformer
 
 /// The protocols the server speaks; each has its own error shape.

@@ -1,4 +1,5 @@
 import Foundation
+import Governor
 import Prometheus
 import Transformer
 
@@ -19,26 +20,20 @@ public final class ServerMetrics: Sendable {
     let timeToFirstToken: ValueHistogram
 
     init() {
-        promptTokens = registry.makeCounter(name: "swiftlm_prompt_tokens_total", help: "Prompt tokens processed.")
-        generatedTokens = registry.makeCounter(name: "swiftlm_generated_tokens_total", help: "Tokens generated.")
-        promptTokensPerSecond = registry.makeGauge(name: "swiftlm_prompt_tokens_per_second",
-                                                   help: "Prompt processing speed of the last request.")
-        generationTokensPerSecond = registry.makeGauge(name: "swiftlm_generation_tokens_per_second",
-                                                       help: "Generation speed of the last request.")
-        queueLength = registry.makeGauge(name: "swiftlm_queue_length", help: "Requests waiting for a worker.")
-        busyWorkers = registry.makeGauge(name: "swiftlm_busy_workers", help: "Workers generating.")
-        residentBytes = registry.makeGauge(name: "swiftlm_resident_memory_bytes", help: "Resident memory of the process.")
-        timeToFirstToken = registry.makeValueHistogram(name: "swiftlm_time_to_first_token_seconds",
-                                                       buckets: requestBuckets, help: "Queue wait plus prompt processing.")
+        promptTokens = registry.makeCounter(descriptor: described("swiftlm_prompt_tokens_total", "Prompt tokens processed."))
+        generatedTokens = registry.makeCounter(descriptor: described("swiftlm_generated_tokens_total", "Tokens generated."))
+        promptTokensPerSecond = registry.makeGauge(descriptor: described("swiftlm_prompt_tokens_per_second", "Prompt processing speed of the last request."))
+        generationTokensPerSecond = registry.makeGauge(descriptor: described("swiftlm_generation_tokens_per_second", "Generation speed of the last request."))
+        queueLength = registry.makeGauge(descriptor: described("swiftlm_queue_length", "Requests waiting for a worker."))
+        busyWorkers = registry.makeGauge(descriptor: described("swiftlm_busy_workers", "Workers generating."))
+        residentBytes = registry.makeGauge(descriptor: described("swiftlm_resident_memory_bytes", "Resident memory of the process."))
+        timeToFirstToken = registry.makeValueHistogram(descriptor: described("swiftlm_time_to_first_token_seconds", "Queue wait plus prompt processing."), buckets: requestBuckets)
     }
 
     /// One finished HTTP request.
     func recordRequest(protocolName: String, route: String, status: Int, seconds: Double) {
-        registry.makeCounter(name: "swiftlm_requests_total",
-                             labels: [("protocol", protocolName), ("route", route), ("status", String(status))],
-                             help: "HTTP requests served.").increment()
-        registry.makeValueHistogram(name: "swiftlm_request_duration_seconds", labels: [("protocol", protocolName)],
-                                    buckets: requestBuckets, help: "HTTP request latency.").record(seconds)
+        registry.makeCounter(descriptor: described("swiftlm_requests_total", "HTTP requests served."), labels: [("protocol", protocolName), ("route", route), ("status", String(status))]).increment()
+        registry.makeValueHistogram(descriptor: described("swiftlm_request_duration_seconds", "HTTP request latency."), labels: [("protocol", protocolName)], buckets: requestBuckets).record(seconds)
     }
 
     /// One finished generation.
@@ -56,7 +51,7 @@ public final class ServerMetrics: Sendable {
     /// The exposition text, with the gauges that are read rather than counted brought up to date.
     func render(load: (busy: Int, idle: Int, queued: Int)?, governor: GovernorState? = nil) -> String {
         for gauge in governor?.gauges ?? [] {
-            registry.makeGauge(name: gauge.name, help: gauge.help).set(gauge.value)
+            registry.makeGauge(descriptor: described(gauge.name, gauge.help)).set(gauge.value)
         }
         if let load {
             queueLength.set(Double(load.queued))
@@ -79,4 +74,10 @@ enum ProcessMemory {
         return 0
         #endif
     }
+}
+
+/// A metric's full name and help text as swift-prometheus takes them (no unit suffix of its own:
+/// the names above already end in theirs).
+private func described(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
 }

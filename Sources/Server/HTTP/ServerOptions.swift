@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 import Transformer
 
 /// Everything `swiftlm serve` is told on its command line.

@@ -1,4 +1,6 @@
 import Foundation
+import Governor
+import JSON
 import Logging
 import Synchronization
 import Transformer

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Transformer
 
 /// The status a health report carries, also served by GET /health?verbose=1.

@@ -1,3 +1,7 @@
+import JSON
+import Jinja
+import ModelFormats
+import Tokenizers
 /// Turns a conversation into the model's prompt with the chat template stored in its GGUF
 /// file (`tokenizer.chat_template`), or ChatML when the file has none (llama.cpp's fallback).
 public struct ChatPrompt: Sendable {

@@ -1,5 +1,7 @@
 import Foundation
+import ModelFormats
 import Quant
+import Tokenizers
 
 /// Everything read from one model: a GGUF file or a Hugging Face directory (mapped), its
 /// config, weights and tokenizer.

@@ -1,3 +1,4 @@
+import ModelFormats
 import Quant
 
 /// Hyperparameters of a decoder-only transformer, resolved from a GGUF file's

@@ -1,3 +1,4 @@
+import ModelFormats
 import Quant
 import Tensor
 

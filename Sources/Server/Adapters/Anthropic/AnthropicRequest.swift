@@ -1,3 +1,5 @@
+import JSON
+import Jinja
 import Transformer
 
 /// An Anthropic Messages request in the engine's terms. Versions (the anthropic-version

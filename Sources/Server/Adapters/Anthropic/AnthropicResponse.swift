@@ -1,3 +1,4 @@
+import JSON
 import Transformer
 
 /// Anthropic's message shape and its stream of named events.

@@ -1,3 +1,5 @@
+import JSON
+import Jinja
 import Transformer
 
 /// An Ollama /api/generate or /api/chat request in the engine's terms.

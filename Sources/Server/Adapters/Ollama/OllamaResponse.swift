@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Transformer
 
 /// Ollama's response objects: NDJSON lines while streaming, one object otherwise, both ending

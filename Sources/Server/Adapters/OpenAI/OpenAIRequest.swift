@@ -1,3 +1,5 @@
+import JSON
+import Jinja
 import Transformer
 
 /// An OpenAI chat or completion request, read into the engine's terms plus the options that

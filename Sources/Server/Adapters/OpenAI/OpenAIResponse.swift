@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Transformer
 
 /// OpenAI's response shapes for chat and text completions.

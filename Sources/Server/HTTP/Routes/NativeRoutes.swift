@@ -1,4 +1,5 @@
 import Hummingbird
+import JSON
 import Transformer
 
 /// llama.cpp server's utility routes: /tokenize, /detokenize, /apply-template.

@@ -1,5 +1,7 @@
+import ModelFormats
 import Quant
 import Tensor
+import Transformer
 
 /// Why a quantization was refused.
 public struct LightenError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 /// llama-bench's two tests, timed the same way: ppN processes N random tokens in batches
 /// from an empty cache; tgN decodes N tokens one at a time from an empty cache (a random

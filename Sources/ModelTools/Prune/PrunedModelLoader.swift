@@ -1,5 +1,7 @@
 import Foundation
+import ModelFormats
 import Quant
+import Transformer
 
 extension LoadedModel {
     /// The model at `path` with a pruning mask applied at load time: the pruned model is

@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 extension Session {
     /// Perplexity of `tokens` (as `perplexity(of:)`), saving every scored row's

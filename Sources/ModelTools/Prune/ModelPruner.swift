@@ -1,6 +1,8 @@
 import Foundation
+import ModelFormats
 import Quant
 import Tensor
+import Transformer
 
 /// Structured pruning of feed-forward neurons: scores each neuron, keeps the best ones in
 /// every layer, and writes a GGUF whose ffn_gate / ffn_up lose rows and ffn_down loses

@@ -1,3 +1,4 @@
+import JSON
 /// Names the tokenizer.ggml.pre of a byte-level BPE tokenizer.json from its pre_tokenizer:
 /// llama.cpp's converter recognizes a tokenizer by hashing what it makes of a test text, which
 /// needs the Python tokenizers library; here the pre_tokenizer's steps (digit splitting, split

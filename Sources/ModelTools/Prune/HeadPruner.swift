@@ -1,6 +1,8 @@
 import Foundation
+import ModelFormats
 import Quant
 import Tensor
+import Transformer
 
 /// Structured pruning of attention query heads. llama.cpp's llama, qwen2 and gemma3 graphs
 /// take layer 0's head count for every layer, so every KV group of every layer loses the same

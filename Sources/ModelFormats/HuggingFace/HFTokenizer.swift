@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// tokenizer.json + tokenizer_config.json → the tokenizer.ggml.* keys llama.cpp's converter
 /// writes, so Vocabulary.fromGGUF builds the same vocabulary from either source.

@@ -1,3 +1,4 @@
+import ModelFormats
 /// A tokenizer vocabulary as stored in a GGUF file (tokenizer.ggml.*), with llama.cpp's
 /// defaults applied where the file leaves a value out: default special-token ids per model
 /// type, and add_bos by model and pre-tokenizer. Everything else (attribute fix-ups, the

@@ -1,3 +1,4 @@
+import JSON
 /// Parses and validates a safetensors header against the file it came from.
 struct SafetensorsHeader {
     var tensors: [SafetensorsFile.Entry]

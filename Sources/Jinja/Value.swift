@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A value while a template renders: Python's object model, as far as chat templates see it.
 /// Lists, tuples and dicts are values (templates cannot mutate them); a namespace is a reference,
@@ -18,7 +19,7 @@ indirect enum Value {
     case callable(Callable)
 
     static func undefined(_ hint: String) -> Value { .undefined(Undefined(hint: hint)) }
-    static let empty = Value.string("")
+    static var empty: Value { .string("") }
 
     /// Python's `type(x).__name__`, for error messages.
     var typeName: String {

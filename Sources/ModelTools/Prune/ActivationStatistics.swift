@@ -1,19 +1,8 @@
 import Foundation
+import ModelFormats
 import Quant
 import Tensor
-
-/// Called by an architecture with layer l's feed-forward activations: `rows` rows of `width`
-/// values, the input of ffn_down (act(gate)·up), valid only during the call.
-public typealias FeedForwardObserver = (_ layer: Int, _ activations: UnsafePointer<Float>, _ rows: Int, _ width: Int) -> Void
-
-/// Architectures that can report their feed-forward activations.
-public protocol FeedForwardObservable: AnyObject {
-    var feedForwardObserver: FeedForwardObserver? { get set }
-    var attentionObserver: FeedForwardObserver? { get set }
-}
-
-extension LlamaModel: FeedForwardObservable {}
-extension Gemma3Model: FeedForwardObservable {}
+import Transformer
 
 /// Mean squared activation of every feed-forward neuron over a calibration text, the
 /// statistic of activation-based pruning: a neuron's expected contribution to the residual

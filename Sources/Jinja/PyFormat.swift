@@ -1,3 +1,4 @@
+import JSON
 /// How Python writes values as text: `repr()` (what `{{ [1, 'a'] }}` prints) and `json.dumps`
 /// (what the `tojson` filter gives, with the options HF transformers and llama.cpp expose).
 enum PyFormat {
@@ -16,7 +17,7 @@ enum PyFormat {
         case .none: out += "None"
         case .bool(let b): out += b ? "True" : "False"
         case .int(let i): out += String(i)
-        case .float(let d): out += floatRepr(d)
+        case .float(let d): out += JSONText.floatRepr(d)
         case .string(let s): stringRepr(s, into: &out)
         case .list(let items):
             out += "["
@@ -67,15 +68,15 @@ enum PyFormat {
             case "\r": out += "\\r"
             default:
                 if c.value < 0x20 || c.value == 0x7F {
-                    out += "\\x" + hex(c.value, 2)
+                    out += "\\x" + JSONText.hex(c.value, 2)
                 } else if c.value < 0x7F || isPrintable(c) {
                     out.unicodeScalars.append(c)
                 } else if c.value <= 0xFF {
-                    out += "\\x" + hex(c.value, 2)
+                    out += "\\x" + JSONText.hex(c.value, 2)
                 } else if c.value <= 0xFFFF {
-                    out += "\\u" + hex(c.value, 4)
+                    out += "\\u" + JSONText.hex(c.value, 4)
                 } else {
-                    out += "\\U" + hex(c.value, 8)
+                    out += "\\U" + JSONText.hex(c.value, 8)
                 }
             }
         }
@@ -92,46 +93,6 @@ enum PyFormat {
         default:
             return true
         }
-    }
-
-    static func hex(_ v: UInt32, _ width: Int) -> String {
-        let s = String(v, radix: 16)
-        return String(repeating: "0", count: max(0, width - s.count)) + s
-    }
-
-    /// Python's `repr(float)`: the shortest digits that round-trip, positional between 1e-4 and
-    /// 1e16, scientific (`1e-05`, `1.5e+16`) outside.
-    static func floatRepr(_ d: Double) -> String {
-        if d.isNaN { return "nan" }
-        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        if d == 0 { return d.sign == .minus ? "-0.0" : "0.0" }
-        // Swift's description also gives the shortest round-trip digits; only the layout differs.
-        var text = "\(d.magnitude)"
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
-        }
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        let intPart = String(parts[0])
-        let fracPart = parts.count > 1 ? String(parts[1]) : ""
-        var digits = intPart + fracPart
-        var decpt = intPart.count + exponent  // value = 0.digits × 10^decpt
-        while digits.hasPrefix("0") { digits.removeFirst(); decpt -= 1 }
-        while digits.hasSuffix("0") { digits.removeLast() }
-        if digits.isEmpty { return d.sign == .minus ? "-0.0" : "0.0" }
-        let sign = d.sign == .minus ? "-" : ""
-        let n = digits.count
-        if decpt <= -4 || decpt > 16 {
-            let e = decpt - 1
-            let mantissa = n > 1 ? String(digits.prefix(1)) + "." + String(digits.dropFirst()) : digits
-            let exp = String(abs(e))
-            return sign + mantissa + "e" + (e < 0 ? "-" : "+") + (exp.count < 2 ? "0" + exp : exp)
-        }
-        if decpt <= 0 { return sign + "0." + String(repeating: "0", count: -decpt) + digits }
-        if decpt >= n { return sign + digits + String(repeating: "0", count: decpt - n) + ".0" }
-        let cut = digits.index(digits.startIndex, offsetBy: decpt)
-        return sign + String(digits[..<cut]) + "." + String(digits[cut...])
     }
 
     // MARK: - json.dumps
@@ -157,7 +118,7 @@ enum PyFormat {
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
         case .float(let d): out += jsonFloat(d)
-        case .string(let s): jsonQuote(s, asciiOnly: o.asciiOnly, into: &out)
+        case .string(let s): JSONText.quote(s, asciiOnly: o.asciiOnly, into: &out)
         case .list(let items), .tuple(let items):
             guard !items.isEmpty else { out += "[]"; return }
             out += "["
@@ -194,7 +155,7 @@ enum PyFormat {
                 default:
                     throw TemplateError.runtime("keys must be str, int, float, bool or None, not \(entry.key.typeName)")
                 }
-                jsonQuote(key, asciiOnly: o.asciiOnly, into: &out)
+                JSONText.quote(key, asciiOnly: o.asciiOnly, into: &out)
                 out += o.keySeparator
                 try jsonWrite(entry.value, o, level: level + 1, into: &out)
             }
@@ -208,34 +169,9 @@ enum PyFormat {
     static func jsonFloat(_ d: Double) -> String {
         if d.isNaN { return "NaN" }
         if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        return floatRepr(d)
+        return JSONText.floatRepr(d)
     }
 
     /// A JSON string literal as Python's json module writes it.
-    static func jsonQuote(_ s: String, asciiOnly: Bool, into out: inout String) {
-        out += "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if c.value < 0x20 || (asciiOnly && c.value >= 0x7F) {
-                    if c.value > 0xFFFF {
-                        let v = c.value - 0x10000
-                        out += "\\u" + hex(0xD800 + (v >> 10), 4) + "\\u" + hex(0xDC00 + (v & 0x3FF), 4)
-                    } else {
-                        out += "\\u" + hex(c.value, 4)
-                    }
-                } else {
-                    out.unicodeScalars.append(c)
-                }
-            }
-        }
-        out += "\""
-    }
+
 }

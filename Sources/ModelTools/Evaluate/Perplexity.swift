@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 /// Perplexity by llama-perplexity's method: the text is tokenized once (with BOS when the
 /// model adds it), cut into chunks of `contextLength` tokens; each chunk is evaluated from

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A tool call made by the assistant in an earlier turn.
 public struct ToolCall: Sendable, Equatable {

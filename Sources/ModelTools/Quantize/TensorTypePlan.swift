@@ -1,3 +1,4 @@
+import ModelFormats
 import Quant
 
 /// Which type each tensor gets when a model is quantized to a file type: the same choices as

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A Hugging Face model directory that cannot be loaded: the message names the directory or
 /// file and what is wrong or missing.

@@ -55,8 +55,8 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
-        case .number(let d): out += d.isFinite ? PyFormat.floatRepr(d) : "null"
-        case .string(let s): PyFormat.jsonQuote(s, asciiOnly: false, into: &out)
+        case .number(let d): out += d.isFinite ? JSONText.floatRepr(d) : "null"
+        case .string(let s): JSONText.quote(s, asciiOnly: false, into: &out)
         case .array(let items):
             out += "["
             for (i, item) in items.enumerated() {
@@ -68,7 +68,7 @@ public indirect enum JSONValue: Sendable, Equatable {
             out += "{"
             for (i, m) in members.enumerated() {
                 if i > 0 { out += "," }
-                PyFormat.jsonQuote(m.key, asciiOnly: false, into: &out)
+                JSONText.quote(m.key, asciiOnly: false, into: &out)
                 out += ":"
                 write(m.value, into: &out)
             }

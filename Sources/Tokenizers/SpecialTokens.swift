@@ -1,3 +1,4 @@
+import ModelFormats
 /// What llama.cpp's vocabulary loader derives beyond the file: effective token attributes (it
 /// marks end-of-turn and fill-in-the-middle markers CONTROL by their text), the set of
 /// end-of-generation tokens, and the order in which special tokens are split out of text.

@@ -1,3 +1,4 @@
+import JSON
 /// config.json → the `<arch>.*` GGUF keys llama.cpp's converter writes, so ModelConfig and the
 /// architectures read a Hugging Face model exactly as they read a GGUF file.
 struct HFConfig {

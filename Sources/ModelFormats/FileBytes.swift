@@ -65,11 +65,12 @@ final class FileBytes: @unchecked Sendable {
         let slices = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))
         let sliceSize = (size + slices - 1) / slices
         let failures = FailureLog()
+        nonisolated(unsafe) let destination = region  // each slice writes only its own byte range
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             let start = slice * sliceSize, end = min(size, start + sliceSize)
             var done = start
             while done < end {
-                let n = pread(fd, region + done, min(end - done, 64 << 20), off_t(done))
+                let n = pread(fd, destination + done, min(end - done, 64 << 20), off_t(done))
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
                     failures.record("cannot read byte \(done) of \(size): " + (n == 0 ? "the file became shorter while it was read" : errnoText()))
