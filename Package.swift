@@ -70,12 +70,25 @@ let package = Package(
             "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: checked),
+        // Tests: one target per source target, sharing model paths, fixtures and llama.cpp checks.
+        .target(name: "TestSupport", dependencies: ["Transformer", "ModelTools"], path: "Tests/Support"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: kernel),
         .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: kernel),
+        .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON", "ModelFormats", "Transformer", "TestSupport"]),
+        .testTarget(name: "ModelFormatsTests", dependencies: [
+            "ModelFormats", "Quant", "Tensor", "Jinja", "Tokenizers", "Transformer", "TestSupport",
+        ]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "Transformer", "TestSupport"]),
+        .testTarget(name: "GovernorTests", dependencies: ["Governor", "Tensor", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: [
-            "Transformer", "JSON", "Jinja", "ModelFormats", "Tokenizers", "Governor", "ModelTools",
+            "Transformer", "Tensor", "ModelFormats", "Tokenizers", "Governor", "TestSupport",
         ], swiftSettings: kernel),
-        .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: kernel),
+        .testTarget(name: "ModelToolsTests", dependencies: [
+            "ModelTools", "Transformer", "Quant", "Tensor", "ModelFormats", "TestSupport",
+        ]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -118,6 +118,7 @@ public final class PowerGovernor: Sendable {
 }
 
 /// A stop signal that the polling thread waits on between polls, so stop() is immediate.
+/// Sendable: `cancelled` is read and written under `condition` only.
 private final class PollingLoop: @unchecked Sendable {
     private let condition = NSCondition()
     private var cancelled = false

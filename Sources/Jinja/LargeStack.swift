@@ -8,6 +8,7 @@ import Foundation
 enum LargeStack {
     static let stackBytes = 16 << 20
 
+    /// Sendable: the render thread writes `result` before signalling `done`; the caller reads it after the wait.
     private final class Box<T>: @unchecked Sendable {
         var result: Result<T, Error>?
         let done = DispatchSemaphore(value: 0)
@@ -27,6 +28,7 @@ enum LargeStack {
         return try result.get()
     }
 
+    /// Moves a value to the render thread, its only user until `done` is signalled.
     private struct UncheckedSendable<V>: @unchecked Sendable {
         let value: V
         init(_ value: V) { self.value = value }

@@ -5,12 +5,14 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// The bytes of a regular file, read-only, released with this object: either the file
 /// mapped private (the default), or a copy in anonymous memory asked to be backed by 2 MiB
 /// pages (see WeightResidency). A mapping stays valid after the descriptor is closed; if
 /// another process truncates the file while it is mapped, reads fault (SIGBUS): inherent to
 /// mmap, and why model files are replaced by rename. A copy is immune to that.
+/// Sendable: immutable after init; the bytes are read-only (mapped PROT_READ, or mprotect'ed once copied).
 final class FileBytes: @unchecked Sendable {
     let bytes: UnsafeRawBufferPointer      // empty for an empty file (nothing is mapped)
     /// Whether `bytes` is a copy in memory rather than the mapped file.
@@ -64,7 +66,7 @@ final class FileBytes: @unchecked Sendable {
         // every core takes a slice.
         let slices = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))
         let sliceSize = (size + slices - 1) / slices
-        let failures = FailureLog()
+        let failure = Mutex<String?>(nil)  // the first error any slice met
         nonisolated(unsafe) let destination = region  // each slice writes only its own byte range
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             let start = slice * sliceSize, end = min(size, start + sliceSize)
@@ -73,27 +75,20 @@ final class FileBytes: @unchecked Sendable {
                 let n = pread(fd, destination + done, min(end - done, 64 << 20), off_t(done))
                 if n < 0 && errno == EINTR { continue }
                 guard n > 0 else {
-                    failures.record("cannot read byte \(done) of \(size): " + (n == 0 ? "the file became shorter while it was read" : errnoText()))
+                    let message = "cannot read byte \(done) of \(size): " + (n == 0 ? "the file became shorter while it was read" : errnoText())
+                    failure.withLock { $0 = $0 ?? message }
                     return
                 }
                 done += n
             }
         }
-        if let failure = failures.first {
+        if let message = failure.withLock({ $0 }) {
             munmap(region, length)
-            throw ioError("\(path): \(failure)")
+            throw ioError("\(path): \(message)")
         }
         _ = mprotect(region, length, PROT_READ)
         return (region, length)
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
-}
-
-/// The first error message any thread recorded.
-private final class FailureLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var message: String?
-    func record(_ text: String) { lock.lock(); if message == nil { message = text }; lock.unlock() }
-    var first: String? { lock.lock(); defer { lock.unlock() }; return message }
 }

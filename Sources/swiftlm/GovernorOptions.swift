@@ -35,9 +35,10 @@ struct GovernorOptions: ParsableArguments {
         GovernorConfiguration(policy: policy, maxThreads: maxThreads, thermalLimitCelsius: thermalLimit)
     }
 
+    func sensors() -> any PowerSensors { systemPowerSensors(sysfsRoot: sysfsRoot) }
+
     func makeGovernor(maxThreads: Int) throws -> PowerGovernor {
-        try PowerGovernor(configuration: configuration(maxThreads: maxThreads),
-                          sensors: systemPowerSensors(sysfsRoot: sysfsRoot))
+        try PowerGovernor(configuration: configuration(maxThreads: maxThreads), sensors: sensors())
     }
 }
 

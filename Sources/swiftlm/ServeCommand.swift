@@ -1,9 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
-import Metrics
-import Prometheus
-import Quant
 import Server
 import Transformer
 
@@ -89,45 +85,12 @@ struct ServeCommand: AsyncParsableCommand {
         options.residency = weights.residency
         options.engine.promptCache = promptCache
 
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = .info
-            return handler
-        }
-        let state = ServerState(options: options)
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: state.metrics.registry))
-        let powerGovernor = try governor.makeGovernor(maxThreads: options.engine.threads)
-        state.attach(powerGovernor)
-        powerGovernor.start()
-        state.logger.info("governor: \(powerGovernor.state)")
-        state.logger.info("swiftlm serve: \(modelPath) on http://\(host):\(port), \(maxWorkers) workers, queue \(queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description)")
-        // Load off the event loops: /health answers 503 until the model is ready.
-        let loader = Thread {
-            state.load()
-            if let engine = state.engine {
-                state.logger.info("model ready: \(engine.model.config.architecture) \(engine.model.config.name), ctx \(engine.options.contextLength), loaded in \(String(format: "%.2f", engine.model.loadSeconds)) s, weights in \(engine.model.weightsLocation)")
-            } else {
-                // Without its model the server is of no use: exit, so a supervisor sees the failure.
-                state.logger.critical("\(state.loadFailureDescription ?? "the model failed to load"); exiting")
-                Foundation.exit(1)
-            }
-        }
-        loader.start()
-        // SIGHUP reloads the same file (new requests move to it once it is ready).
-        signal(SIGHUP, SIG_IGN)
-        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP)
-        hangup.setEventHandler {
-            Task {
-                do { _ = try await state.reload() } catch { state.logger.error("reload failed; the old model keeps serving: \(error)") }
-            }
-        }
-        hangup.resume()
-        let reports = reportURL.flatMap(URL.init(string:)).map {
-            HealthReporter(state: state, url: $0, intervalSeconds: reportInterval).start()
-        }
-        defer { reports?.cancel() }
-        try await runServer(state, shutdownTimeoutSeconds: shutdownTimeout)
-        hangup.cancel()
+        var launch = LaunchOptions(governor: governor.configuration(maxThreads: options.engine.threads),
+                                   sensors: governor.sensors())
+        launch.reportURL = reportURL.flatMap(URL.init(string:))
+        launch.reportIntervalSeconds = reportInterval
+        launch.shutdownTimeoutSeconds = shutdownTimeout
+        try await ServerLauncher(options: options, launch: launch).run()
     }
 
     /// Drops --supervise and the watchdog's options (with their values) from serve's arguments.

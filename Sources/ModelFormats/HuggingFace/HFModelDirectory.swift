@@ -6,6 +6,7 @@ import Quant
 /// ModelFile: the metadata llama.cpp's converter would write, and the tensors under their
 /// GGUF names and shapes. Weights stay in the mapped safetensors files; only tensors whose
 /// GGUF layout differs are copied once (llama's permuted q/k rows, gemma's shifted norms).
+/// Sendable: immutable after init (mapped files, and the tensors converted once in init).
 public final class HFModelDirectory: ModelFile, @unchecked Sendable {
     public let path: String
     public let metadata: [String: GGUFValue]

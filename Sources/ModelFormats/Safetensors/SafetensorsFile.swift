@@ -2,6 +2,7 @@
 /// header `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}}`, then
 /// the data. Everything is validated in `init` (offsets inside the file, sizes matching the
 /// shapes, no two tensors sharing bytes), so tensor data can be read in place afterwards.
+/// Sendable: immutable after init (read-only mapped bytes and a validated index).
 public final class SafetensorsFile: @unchecked Sendable {
     public struct Entry: Sendable, Equatable {
         public let name: String

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 
 /// What one request did, for its log line and the metrics.
+/// Sendable: only the request's own handler task writes `summary`, and reads it after the response ends.
 final class RequestRecord: @unchecked Sendable {
     let api: APIProtocol
     let route: String

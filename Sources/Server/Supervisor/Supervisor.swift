@@ -31,6 +31,7 @@ public struct SupervisorOptions: Sendable {
 /// or when /health stops answering (a hung child is killed first), with exponential backoff,
 /// and gives up at the start limit. Under systemd it reports READY=1, WATCHDOG=1 and
 /// STOPPING=1. SIGTERM and SIGINT stop the child gracefully; SIGHUP is passed on (reload).
+/// Sendable: `child` and `stopping` are read and written under `lock` only.
 public final class Supervisor: @unchecked Sendable {
     let options: SupervisorOptions
     let logger: Logger

@@ -5,6 +5,7 @@ import Foundation
 /// first time a forward pass reaches them (`prepare`), so a model with a 32k-token context
 /// costs neither load time nor memory for positions no session uses. Chunks never move once
 /// made, so readers need no lock after `prepare` returned.
+/// Sendable: `prepare` runs on the pass's own thread before the pool reads; chunks never move.
 public final class RoPETable: @unchecked Sendable {
     public let dimensions: Int      // rotated dimensions per head (pairs = dimensions / 2)
     public let maxPositions: Int

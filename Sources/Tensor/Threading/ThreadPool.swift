@@ -7,6 +7,7 @@ import Synchronization
 /// sleep on a condition variable, so an idle server burns no CPU.
 ///
 /// `activeThreads` is the budget the governor sets; it may change between jobs only.
+/// Sendable: jobs are handed over through WorkerState's atomics and condition; `run` is called by one thread at a time.
 public final class ThreadPool: @unchecked Sendable {
     public let maxThreads: Int
     public var activeThreads: Int { shared.activeThreads }
@@ -79,6 +80,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
+/// Sendable: `job` and `activeThreads` are written before `generation` is bumped (release) and read after it is seen.
 private final class WorkerState: @unchecked Sendable {
     let threads: Int
     var activeThreads: Int
@@ -151,7 +153,7 @@ private final class WorkerState: @unchecked Sendable {
 
 /// A range of indices taken from both ends: from the front by its owner, from the back by
 /// other threads. Bounds packed in one word (lower in the high half) so both ends move by CAS.
-final class Share: @unchecked Sendable {
+final class Share: Sendable {
     private let bounds = Atomic<UInt64>(0)
     private let padding: (Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0)  // a cache line each
 

@@ -9,6 +9,7 @@ import Tensor
 ///     layer (RoPE base from the file): layer l is global when l % 6 == 5,
 ///   - queries scaled by 1/√head_dim before attention.
 /// (Norm weights in GGUF already include gemma's +1.)
+/// Sendable: weights are immutable; the observers are set only while no forward pass runs.
 public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     struct Layer {
         let attentionNorm, postAttentionNorm: [Float]     // (width)

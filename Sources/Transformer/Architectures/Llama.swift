@@ -5,6 +5,7 @@ import Tensor
 ///   x = embed(token)
 ///   per layer: x += Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x));  x += Wd·(silu(Wg·n(x)) ⊙ Wu·n(x))
 ///   logits = Wout · n(x)    (Wout = the embedding matrix when the file ties them)
+/// Sendable: weights are immutable; the observers are set only while no forward pass runs.
 public final class LlamaModel: LanguageModel, @unchecked Sendable {
     public struct Options: Sendable {
         public var neoxRoPE = false

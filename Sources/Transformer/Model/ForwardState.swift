@@ -3,6 +3,7 @@ import Tensor
 
 /// Scratch memory of one forward pass, allocated once for the largest batch and reused
 /// for every token: nothing is allocated inside the decode loop.
+/// Sendable: one engine thread owns it; during a pass the pool's threads write disjoint rows.
 public final class ForwardState: @unchecked Sendable {
     public let maxBatch: Int
     public let logitRows: Int

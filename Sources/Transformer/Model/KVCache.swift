@@ -2,6 +2,7 @@ import Tensor
 
 /// Keys and values of every layer for up to `capacity` positions, stored as f16 (as
 /// llama.cpp's default cache type), allocated once when a sequence starts.
+/// Sendable: one sequence owns it at a time; during a forward pass the pool's threads write disjoint rows.
 public final class KVCache: @unchecked Sendable {
     public let layers: Int
     public let capacity: Int        // positions

@@ -5,6 +5,7 @@ import Tokenizers
 
 /// Everything read from one model: a GGUF file or a Hugging Face directory (mapped), its
 /// config, weights and tokenizer.
+/// Sendable: immutable after loading; all per-sequence state lives in sessions.
 public final class LoadedModel: @unchecked Sendable {
     public let path: String
     public let file: any ModelFile

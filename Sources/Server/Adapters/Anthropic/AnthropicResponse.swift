@@ -35,6 +35,7 @@ enum AnthropicResponse {
 
 /// message_start, content_block_start, ping, content_block_delta…, content_block_stop,
 /// message_delta, message_stop: the order Anthropic documents.
+/// Sendable: one response body writer uses it, from one task.
 final class AnthropicStream: StreamEncoder, @unchecked Sendable {
     let id = makeID("msg_")
     let model: String

@@ -77,6 +77,7 @@ enum OllamaResponse {
 }
 
 /// NDJSON: one object per delta, then the final object.
+/// Sendable: one response body writer uses it, from one task.
 final class OllamaStream: StreamEncoder, @unchecked Sendable {
     let model: String
     let chat: Bool

@@ -79,6 +79,7 @@ enum OpenAIResponse {
 
 /// Server-sent events for chat completions: a role chunk, content chunks, a chunk with the
 /// finish reason, the usage chunk when asked for, then `data: [DONE]`.
+/// Sendable: one response body writer uses it, from one task.
 final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     let id = makeID("chatcmpl-")
     let model: String
@@ -144,6 +145,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
 }
 
 /// Server-sent events for text completions.
+/// Sendable: one response body writer uses it, from one task.
 final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
     let id = makeID("cmpl-")
     let model: String

@@ -2,19 +2,19 @@ import Foundation
 
 /// The project's reference models, fetched by tools/fetch-model into ~/.cache/swiftlm/models
 /// (or $SWIFTLM_MODEL_DIR). A missing model fails the test that needs it, saying how to get it.
-enum TestModels {
-    struct Missing: Error, CustomStringConvertible {
+package enum TestModels {
+    package struct Missing: Error, CustomStringConvertible {
         let description: String
     }
 
-    static let files: [String: String] = [
+    package static let files: [String: String] = [
         "smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf",
         "gemma3-270m": "gemma-3-270m-q4_k_m.gguf",
         "qwen2.5-coder-0.5b": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         "qwen2.5-coder-1.5b": "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
     ]
 
-    static var directory: String {
+    package static var directory: String {
         if let dir = ProcessInfo.processInfo.environment["SWIFTLM_MODEL_DIR"], !dir.isEmpty {
             return dir
         }
@@ -23,7 +23,7 @@ enum TestModels {
     }
 
     /// The path of model `name` (a key of `files`), or an error telling how to fetch it.
-    static func path(_ name: String) throws -> String {
+    package static func path(_ name: String) throws -> String {
         guard let file = files[name] else {
             throw Missing(description: "unknown test model '\(name)'; known: "
                 + files.keys.sorted().joined(separator: ", "))
@@ -39,18 +39,17 @@ enum TestModels {
 
 /// Checked-in golden files under Tests/Fixtures, found from this source file's location
 /// (no bundle resources, so they work the same under every build system).
-enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath)
+package enum Fixtures {
+    package static let root = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // Support
-        .deletingLastPathComponent()  // TransformerTests
         .deletingLastPathComponent()  // Tests
         .appendingPathComponent("Fixtures")
 
-    static func url(_ relative: String) -> URL {
+    package static func url(_ relative: String) -> URL {
         root.appendingPathComponent(relative)
     }
 
-    static func json(_ relative: String) throws -> Any {
+    package static func json(_ relative: String) throws -> Any {
         let data = try Data(contentsOf: url(relative))
         return try JSONSerialization.jsonObject(with: data)
     }

@@ -1,4 +1,5 @@
 import Tensor
+import TestSupport
 import XCTest
 @testable import ModelFormats
 @testable import Transformer

@@ -1,12 +1,13 @@
 import Foundation
+import ModelTools
+import Transformer
 import XCTest
-@testable import Transformer
 
 /// Checks of a model file against what llama.cpp recorded on the same file (fixtures from
 /// tools/gen-lighten-fixtures): perplexity on gpl-3.txt and greedy tokens.
-enum LlamaCppReference {
+package enum LlamaCppReference {
     /// Our perplexity over the fixture's `llama_perplexity` chunks (ctx 512), and llama.cpp's.
-    static func perplexities(_ loaded: LoadedModel, fixture: [String: Any], pool: ThreadPoolProvider) throws -> (ours: Double, llama: Double) {
+    package static func perplexities(_ loaded: LoadedModel, fixture: [String: Any], pool: ThreadPoolProvider) throws -> (ours: Double, llama: Double) {
         let reference = try XCTUnwrap(fixture["llama_perplexity"] as? [String: Any])
         let llama = try XCTUnwrap(reference["ppl"] as? Double), chunks = try XCTUnwrap(reference["n_chunks"] as? Int)
         let text = try String(contentsOf: Fixtures.url("perplexity/gpl-3.txt"), encoding: .utf8)
@@ -17,7 +18,7 @@ enum LlamaCppReference {
 
     /// Our greedy tokens equal llama.cpp's (`llama_cpp_greedy` cases) up to llama.cpp's first near
     /// tie (top two within `tieMargin`, 0.05 unless a test says why): past it either token is right.
-    static func assertGreedyTokens(_ loaded: LoadedModel, fixture: [String: Any], pool: ThreadPoolProvider,
+    package static func assertGreedyTokens(_ loaded: LoadedModel, fixture: [String: Any], pool: ThreadPoolProvider,
                                    tieMargin: Double = 0.05, file: StaticString = #filePath, line: UInt = #line) throws {
         let session = loaded.makeSession(contextLength: 256, pool: pool)
         for testCase in try XCTUnwrap(fixture["llama_cpp_greedy"] as? [[String: Any]]) {

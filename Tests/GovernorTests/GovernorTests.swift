@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Tensor
+import TestSupport
 import XCTest
 @testable import Governor
 @testable import Transformer

@@ -3,14 +3,14 @@ import Foundation
 /// Hugging Face model directories made from the reference GGUF models by
 /// tools/make-test-hf-dirs (run by tools/test) in ~/.cache/swiftlm/hf (or $SWIFTLM_HF_DIR),
 /// each next to `<name>.gguf`: the same weight values in GGUF layout and dtype.
-enum HFTestModels {
-    static var directory: String {
+package enum HFTestModels {
+    package static var directory: String {
         if let dir = ProcessInfo.processInfo.environment["SWIFTLM_HF_DIR"], !dir.isEmpty { return dir }
         return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swiftlm/hf").path
     }
 
     /// The directory `name` and its reference GGUF, or an error telling how to make them.
-    static func paths(_ name: String) throws -> (directory: String, reference: String) {
+    package static func paths(_ name: String) throws -> (directory: String, reference: String) {
         let dir = (directory as NSString).appendingPathComponent(name)
         let reference = dir + ".gguf"
         for path in [dir, reference] where !FileManager.default.fileExists(atPath: path) {
@@ -21,38 +21,46 @@ enum HFTestModels {
 }
 
 /// A temporary directory removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
+package final class TemporaryDirectory {
+    package let path: String
 
-    init() throws {
+    package init() throws {
         path = (NSTemporaryDirectory() as NSString).appendingPathComponent("swiftlm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    package func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
-    func write(_ name: String, _ bytes: [UInt8]) throws {
+    package func write(_ name: String, _ bytes: [UInt8]) throws {
         try Data(bytes).write(to: URL(fileURLWithPath: file(name)))
     }
 
-    func write(_ name: String, json: Any) throws {
+    package func write(_ name: String, json: Any) throws {
         try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]).write(to: URL(fileURLWithPath: file(name)))
     }
 }
 
 /// Safetensors bytes as the format specifies them: u64 header length, JSON header, data.
-enum SafetensorsBytes {
-    struct Tensor {
+package enum SafetensorsBytes {
+    package struct Tensor {
         var name: String
-        var dtype = "F32"
+        var dtype: String
         var shape: [Int]
-        var values: [Float] = []          // F32 data; `raw` when set wins
-        var raw: [UInt8]? = nil
+        var values: [Float]          // F32 data; `raw` when set wins
+        var raw: [UInt8]?
+
+        package init(name: String, dtype: String = "F32", shape: [Int], values: [Float] = [], raw: [UInt8]? = nil) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.values = values
+            self.raw = raw
+        }
     }
 
-    static func make(_ tensors: [Tensor], headerOverride: String? = nil, pad: Bool = true) -> [UInt8] {
+    package static func make(_ tensors: [Tensor], headerOverride: String? = nil, pad: Bool = true) -> [UInt8] {
         var header: [String] = []
         var data: [UInt8] = []
         for t in tensors {

@@ -1,5 +1,6 @@
 import Foundation
 import Quant
+import TestSupport
 import XCTest
 @testable import ModelFormats
 @testable import ModelTools
