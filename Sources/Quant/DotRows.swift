@@ -27,6 +27,23 @@ extension WeightMatrix {
             }
         }
         #endif
+        #if AVX2
+        if CPUFeatures.hasAVX2 {
+            let blocks32 = columns / 32, blocks256 = columns / 256
+            switch type {
+            case .q4_0: return eachRow(rows, out, accumulate) { dotQ4_0AVX2($1, xq.q8, blocks: blocks32) }
+            case .q4_1: return eachRow(rows, out, accumulate) { dotQ4_1AVX2($1, xq.q8, blocks: blocks32) }
+            case .q5_0: return eachRow(rows, out, accumulate) { dotQ5_0AVX2($1, xq.q8, blocks: blocks32) }
+            case .q5_1: return eachRow(rows, out, accumulate) { dotQ5_1AVX2($1, xq.q8, blocks: blocks32) }
+            case .q8_0: return eachRow(rows, out, accumulate) { dotQ8_0AVX2($1, xq.q8, blocks: blocks32) }
+            case .iq4_nl: return eachRow(rows, out, accumulate) { dotIQ4_NLAVX2($1, xq.q8, blocks: blocks32) }
+            case .q4_K: return eachRow(rows, out, accumulate) { dotQ4_KAVX2($1, xq.q8K, blocks: blocks256) }
+            case .q5_K: return eachRow(rows, out, accumulate) { dotQ5_KAVX2($1, xq.q8K, blocks: blocks256) }
+            case .q6_K: return eachRow(rows, out, accumulate) { dotQ6_KAVX2($1, xq.q8K, blocks: blocks256) }
+            default: break
+            }
+        }
+        #endif
         eachRow(rows, out, accumulate) { r, _ in dotRow(r, xq, x) }
     }
 

@@ -16,12 +16,25 @@ final class DotProductTests: XCTestCase {
     private func fastDots(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
         var kernels: [(name: String, dot: Kernel)]
         switch type {
-        case .q4_0: kernels = [("dispatched", { dotQ4_0($0, $1, blocks: $2) })]
-        case .q4_1: kernels = [("dispatched", { dotQ4_1($0, $1, blocks: $2) })]
-        case .q8_0: kernels = [("dispatched", { dotQ8_0($0, $1, blocks: $2) })]
+        case .q4_0: kernels = [("dispatched", { dotQ4_0($0, $1, blocks: $2) }),
+                               ("portable", { dotQ4_0Portable($0, $1, firstBlock: 0, blocks: $2) })]
+        case .q4_1: kernels = [("dispatched", { dotQ4_1($0, $1, blocks: $2) }),
+                               ("portable", { dotQ4_1Portable($0, $1, firstBlock: 0, blocks: $2) })]
+        case .q8_0: kernels = [("dispatched", { dotQ8_0($0, $1, blocks: $2) }),
+                               ("portable", { dotQ8_0Portable($0, $1, firstBlock: 0, blocks: $2) })]
         default: fatalError()
         }
-        #if arch(x86_64)
+        #if AVX2
+        if CPUFeatures.hasAVX2 {
+            switch type {
+            case .q4_0: kernels.append(("avx2", { dotQ4_0AVX2($0, $1, blocks: $2) }))
+            case .q4_1: kernels.append(("avx2", { dotQ4_1AVX2($0, $1, blocks: $2) }))
+            case .q8_0: kernels.append(("avx2", { dotQ8_0AVX2($0, $1, blocks: $2) }))
+            default: break
+            }
+        }
+        #endif
+        #if AVX512
         if CPUFeatures.hasAVX512VNNI {
             switch type {
             case .q4_0: kernels.append(("avx512 pairs", { dotQ4_0AVX512($0, $1, blocks: $2) }))
@@ -29,6 +42,8 @@ final class DotProductTests: XCTestCase {
             default: break
             }
         }
+        #endif
+        #if AVX512_VBMI
         if CPUFeatures.hasAVX512VBMI {
             switch type {
             case .q4_0: kernels.append(("vbmi groups of 4", { dotQ4_0VBMI($0, $1, blocks: $2) }))

@@ -15,6 +15,24 @@ final class KQuantDotTests: XCTestCase {
     /// The kernels of a type: the portable SIMD one, and the one `dotRow` dispatches to
     /// (AVX-512 VNNI on CPUs that have it, see `CPUFeatures.kernelPath`).
     private func kernels(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
+        var kernels = baseKernels(type)
+        #if AVX2
+        if CPUFeatures.hasAVX2 {
+            switch type {
+            case .q5_0: kernels.append(("avx2", { dotQ5_0AVX2($0, $1.q8, blocks: $2 / 32) }))
+            case .q5_1: kernels.append(("avx2", { dotQ5_1AVX2($0, $1.q8, blocks: $2 / 32) }))
+            case .iq4_nl: kernels.append(("avx2", { dotIQ4_NLAVX2($0, $1.q8, blocks: $2 / 32) }))
+            case .q4_K: kernels.append(("avx2", { dotQ4_KAVX2($0, $1.q8K, blocks: $2 / 256) }))
+            case .q5_K: kernels.append(("avx2", { dotQ5_KAVX2($0, $1.q8K, blocks: $2 / 256) }))
+            case .q6_K: kernels.append(("avx2", { dotQ6_KAVX2($0, $1.q8K, blocks: $2 / 256) }))
+            default: break
+            }
+        }
+        #endif
+        return kernels
+    }
+
+    private func baseKernels(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
         let dispatched = "dispatched (\(CPUFeatures.kernelPath))"
         switch type {
         case .q5_0: return [("portable", { dotQ5_0Portable($0, $1.q8, blocks: $2 / 32) }), (dispatched, { dotQ5_0($0, $1.q8, blocks: $2 / 32) })]

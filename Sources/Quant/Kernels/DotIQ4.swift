@@ -25,6 +25,9 @@ public func dotIQ4_NL(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) 
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotIQ4_NLAVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotIQ4_NLAVX2(row, x, blocks: blocks) }
+    #endif
     return dotIQ4_NLPortable(row, x, blocks: blocks)
 }
 

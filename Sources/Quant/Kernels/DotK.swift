@@ -36,6 +36,9 @@ public func dotQ4_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ4_KAVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ4_KAVX2(row, x, blocks: blocks) }
+    #endif
     return dotQ4_KPortable(row, x, blocks: blocks)
 }
 
@@ -44,6 +47,9 @@ public func dotQ5_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_KAVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ5_KAVX2(row, x, blocks: blocks) }
+    #endif
     return dotQ5_KPortable(row, x, blocks: blocks)
 }
 
@@ -51,6 +57,9 @@ public func dotQ5_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -
 public func dotQ6_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ6_KAVX512(row, x, blocks: blocks) }
+    #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ6_KAVX2(row, x, blocks: blocks) }
     #endif
     return dotQ6_KPortable(row, x, blocks: blocks)
 }

@@ -24,6 +24,9 @@ public func dotQ4_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
     #endif
     if CPUFeatures.hasAVX512VNNI { return dotQ4_0AVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ4_0AVX2(row, x, blocks: blocks) }
+    #endif
     return dotQ4_0Portable(row, x, firstBlock: 0, blocks: blocks)
 }
 
@@ -51,6 +54,9 @@ public func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
     #endif
     if CPUFeatures.hasAVX512VNNI { return dotQ4_1AVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ4_1AVX2(row, x, blocks: blocks) }
+    #endif
     return dotQ4_1Portable(row, x, firstBlock: 0, blocks: blocks)
 }
 
@@ -74,6 +80,9 @@ public func dotQ4_1Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBl
 public func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ8_0AVX512(row, x, blocks: blocks) }
+    #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ8_0AVX2(row, x, blocks: blocks) }
     #endif
     return dotQ8_0Portable(row, x, firstBlock: 0, blocks: blocks)
 }

@@ -37,6 +37,9 @@ public func dotQ5_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_0AVX512(row, x, blocks: blocks) }
     #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ5_0AVX2(row, x, blocks: blocks) }
+    #endif
     return dotQ5_0Portable(row, x, blocks: blocks)
 }
 
@@ -44,6 +47,9 @@ public func dotQ5_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) ->
 public func dotQ5_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     #if AVX512
     if CPUFeatures.hasAVX512VNNI { return dotQ5_1AVX512(row, x, blocks: blocks) }
+    #endif
+    #if AVX2
+    if CPUFeatures.hasAVX2 { return dotQ5_1AVX2(row, x, blocks: blocks) }
     #endif
     return dotQ5_1Portable(row, x, blocks: blocks)
 }
