@@ -9,6 +9,9 @@ public struct WeightMatrix: @unchecked Sendable {
     public let columns: Int
     public let data: UnsafeRawPointer
     public let rowBytes: Int
+    /// This type's dot kernel for this CPU (QuantTraits.dot), chosen once here; nil for a
+    /// type the engine cannot compute with (its rows then dot to NaN).
+    public let kernel: DotKernel?
 
     public init(name: String, type: GGMLType, rows: Int, columns: Int, data: UnsafeRawPointer) {
         self.name = name
@@ -17,6 +20,7 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         self.data = data
         self.rowBytes = type.byteCount(elements: columns) ?? 0
+        self.kernel = type.traits?.dot
     }
 
     /// Whether the kernels take the activations quantized (Q8 or Q8_K; else the f32 row).
@@ -26,25 +30,7 @@ public struct WeightMatrix: @unchecked Sendable {
     /// `xq.prepare(x, count: columns, for: type)` filled.
     @inlinable
     public func dotRow(_ r: Int, _ xq: QuantizedActivations, _ x: UnsafePointer<Float>) -> Float {
-        let row = data + r * rowBytes
-        switch type {
-        case .q4_0: return dotQ4_0(row, xq.q8, blocks: columns / 32)
-        case .q4_1: return dotQ4_1(row, xq.q8, blocks: columns / 32)
-        case .q5_0: return dotQ5_0(row, xq.q8, blocks: columns / 32)
-        case .q5_1: return dotQ5_1(row, xq.q8, blocks: columns / 32)
-        case .q8_0: return dotQ8_0(row, xq.q8, blocks: columns / 32)
-        case .iq4_nl: return dotIQ4_NL(row, xq.q8, blocks: columns / 32)
-        case .q2_K: return dotQ2_K(row, xq.q8K, blocks: columns / 256)
-        case .q3_K: return dotQ3_K(row, xq.q8K, blocks: columns / 256)
-        case .q4_K: return dotQ4_K(row, xq.q8K, blocks: columns / 256)
-        case .q5_K: return dotQ5_K(row, xq.q8K, blocks: columns / 256)
-        case .q6_K: return dotQ6_K(row, xq.q8K, blocks: columns / 256)
-        case .iq4_xs: return dotIQ4_XS(row, xq.q8K, blocks: columns / 256)
-        case .f16: return dotF16(row, x, count: columns)
-        case .bf16: return dotBF16(row, x, count: columns)
-        case .f32: return dot(row.assumingMemoryBound(to: Float.self), x, count: columns)
-        default: return .nan
-        }
+        kernel?.dotRow(self, r, xq, x) ?? .nan
     }
 
     /// Dequantizes rows [start, start + count) into dst (count × columns, row-major).

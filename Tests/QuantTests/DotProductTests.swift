@@ -9,38 +9,8 @@ final class DotProductTests: XCTestCase {
     private let lengths = [32, 64, 96, 160, 192, 224, 288, 1024, 4096]
     private let quantized: [GGMLType] = [.q4_0, .q4_1, .q8_0]
 
-    typealias Kernel = (UnsafeRawPointer, Q8Activations, Int) -> Float
-
-    /// Every fast kernel of `type` this CPU can run: the dispatched one, and on x86 each
-    /// AVX-512 variant by name (the dispatcher picks only the newest).
-    private func fastDots(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
-        var kernels: [(name: String, dot: Kernel)]
-        switch type {
-        case .q4_0: kernels = [("dispatched", { dotQ4_0($0, $1, blocks: $2) })]
-        case .q4_1: kernels = [("dispatched", { dotQ4_1($0, $1, blocks: $2) })]
-        case .q8_0: kernels = [("dispatched", { dotQ8_0($0, $1, blocks: $2) })]
-        default: fatalError()
-        }
-        #if AVX512
-        if CPUFeatures.hasAVX512VNNI {
-            switch type {
-            case .q4_0: kernels.append(("avx512 pairs", { dotQ4_0AVX512($0, $1, blocks: $2) }))
-            case .q4_1: kernels.append(("avx512 pairs", { dotQ4_1AVX512($0, $1, blocks: $2) }))
-            default: break
-            }
-        }
-        #endif
-        #if AVX512_VBMI
-        if CPUFeatures.hasAVX512VBMI {
-            switch type {
-            case .q4_0: kernels.append(("vbmi groups of 4", { dotQ4_0VBMI($0, $1, blocks: $2) }))
-            case .q4_1: kernels.append(("vbmi groups of 4", { dotQ4_1VBMI($0, $1, blocks: $2) }))
-            default: break
-            }
-        }
-        #endif
-        return kernels
-    }
+    /// Every kernel of `type` in the traits table that this CPU runs, by CPU level.
+    private func fastDots(_ type: GGMLType) -> [(name: String, dot: TableKernel)] { tableKernels(type) }
 
     /// Activations with the shapes that matter: mixed block magnitudes, a zero block, a block
     /// whose largest magnitude is negative, and one big outlier.
@@ -62,7 +32,7 @@ final class DotProductTests: XCTestCase {
 
     func testQ8ActivationsBlocks() {
         var rng = SeededGenerator(seed: 51)
-        let q8 = Q8Activations(capacity: 4096)
+        let xq = QuantizedActivations(capacity: 4096), q8 = xq.q8
         for n in lengths {
             let x = activations(n, rng: &rng)
             q8.quantize(x, count: n)
@@ -107,7 +77,7 @@ final class DotProductTests: XCTestCase {
 
     func testFastDotsMatchReference() {
         var rng = SeededGenerator(seed: 52)
-        let q8 = Q8Activations(capacity: 4096)
+        let xq = QuantizedActivations(capacity: 4096), q8 = xq.q8
         for type in quantized {
             for n in lengths {
                 let row = Blocks.random(type, elements: n, rng: &rng)
@@ -124,7 +94,7 @@ final class DotProductTests: XCTestCase {
                 let what = "\(type.name) n=\(n)"
                 XCTAssertEqual(reference, exact, accuracy: 1e-12 * magnitude, "\(what): dotReference")
                 for kernel in fastDots(type) {
-                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, xq, n) }
                     XCTAssertEqual(Double(fast), exact, accuracy: 1e-4 * magnitude, "\(what): \(kernel.name)")
                 }
             }
@@ -135,7 +105,7 @@ final class DotProductTests: XCTestCase {
         // Largest codes on both sides: nibbles 0 and 15, Q8_0 weights −128 and 127, activations
         // ±127. Products that overflow 16-bit lanes would show here.
         let n = 256
-        let q8 = Q8Activations(capacity: n)
+        let xq = QuantizedActivations(capacity: n), q8 = xq.q8
         for pattern in 0..<4 {
             let x: [Float] = (0..<n).map { i in pattern & 1 == 0 ? -1 : (i % 2 == 0 ? 1 : -1) }
             q8.quantize(x, count: n)
@@ -152,7 +122,7 @@ final class DotProductTests: XCTestCase {
                 var exact = 0.0
                 for i in 0..<n { exact += Double(w[i]) * Double(q8.scales[i / 32]) * Double(q8.quants[i]) }
                 for kernel in fastDots(type) {
-                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, xq, n) }
                     XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * max(1, abs(exact)), "\(type.name) pattern \(pattern) \(kernel.name)")
                 }
             }
@@ -164,7 +134,7 @@ final class DotProductTests: XCTestCase {
         // (scale of the wrong block, wrong stride) gives the wrong answer for some position.
         let n = 224  // 7 blocks: a group of four, a pair and a single block
         var rng = SeededGenerator(seed: 53)
-        let q8 = Q8Activations(capacity: n)
+        let xq = QuantizedActivations(capacity: n), q8 = xq.q8
         let x = rng.normals(n)
         q8.quantize(x, count: n)
         for type in quantized {
@@ -183,7 +153,7 @@ final class DotProductTests: XCTestCase {
                     magnitude += abs(product)
                 }
                 for kernel in fastDots(type) {
-                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, q8, n / 32) }
+                    let fast = row.withUnsafeBytes { kernel.dot($0.baseAddress!, xq, n) }
                     XCTAssertEqual(Double(fast), exact, accuracy: 1e-5 * magnitude + 1e-30, "\(type.name) only block \(keep) \(kernel.name)")
                 }
             }

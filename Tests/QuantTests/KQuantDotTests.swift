@@ -10,25 +10,8 @@ final class KQuantDotTests: XCTestCase {
     private let types: [GGMLType] = [.q5_0, .q5_1, .iq4_nl, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs]
     private let lengths = [256, 512, 768, 1024, 2816, 4096]
 
-    private typealias Kernel = (UnsafeRawPointer, QuantizedActivations, Int) -> Float
-
-    /// The kernels of a type: the portable SIMD one, and the one `dotRow` dispatches to
-    /// (AVX-512 VNNI on CPUs that have it, see `CPUFeatures.kernelPath`).
-    private func kernels(_ type: GGMLType) -> [(name: String, dot: Kernel)] {
-        let dispatched = "dispatched (\(CPUFeatures.kernelPath))"
-        switch type {
-        case .q5_0: return [("portable", { dotQ5_0Portable($0, $1.q8, blocks: $2 / 32) }), (dispatched, { dotQ5_0($0, $1.q8, blocks: $2 / 32) })]
-        case .q5_1: return [("portable", { dotQ5_1Portable($0, $1.q8, blocks: $2 / 32) }), (dispatched, { dotQ5_1($0, $1.q8, blocks: $2 / 32) })]
-        case .iq4_nl: return [("portable", { dotIQ4_NLPortable($0, $1.q8, blocks: $2 / 32) }), (dispatched, { dotIQ4_NL($0, $1.q8, blocks: $2 / 32) })]
-        case .q2_K: return [("portable", { dotQ2_KPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotQ2_K($0, $1.q8K, blocks: $2 / 256) })]
-        case .q3_K: return [("portable", { dotQ3_KPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotQ3_K($0, $1.q8K, blocks: $2 / 256) })]
-        case .q4_K: return [("portable", { dotQ4_KPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotQ4_K($0, $1.q8K, blocks: $2 / 256) })]
-        case .q5_K: return [("portable", { dotQ5_KPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotQ5_K($0, $1.q8K, blocks: $2 / 256) })]
-        case .q6_K: return [("portable", { dotQ6_KPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotQ6_K($0, $1.q8K, blocks: $2 / 256) })]
-        case .iq4_xs: return [("portable", { dotIQ4_XSPortable($0, $1.q8K, blocks: $2 / 256) }), (dispatched, { dotIQ4_XS($0, $1.q8K, blocks: $2 / 256) })]
-        default: fatalError("no kernels for \(type.name)")
-        }
-    }
+    /// Every kernel of `type` in the traits table that this CPU runs, by CPU level.
+    private func kernels(_ type: GGMLType) -> [(name: String, dot: TableKernel)] { tableKernels(type) }
 
     /// The activations as the kernel sees them (codes × block scale), in Double.
     private func dequantizedActivations(_ type: GGMLType, _ xq: QuantizedActivations, count: Int) -> [Double] {
@@ -194,20 +177,53 @@ final class KQuantDotTests: XCTestCase {
         }
     }
 
-    func testAnyBytesGiveAFiniteOrNaNResultWithoutTrapping() {
-        // Random bytes everywhere, including the f16 scales (inf and NaN among them).
+    func testAnyBytesMatchTheReferenceOrGoNonFinite() {
+        // Random bytes everywhere, including the f16 scales (inf and NaN among them). With every
+        // f16 field finite, each kernel must equal the Double reference as in the tests above;
+        // with an inf or NaN among them, each kernel's result must be inf or NaN (every kernel
+        // multiplies each scale into the sum, so a non-finite one cannot vanish into a finite
+        // answer), and dequantizing must not trap.
         var rng = SeededGenerator(seed: 84)
         let n = 1024
         let xq = QuantizedActivations(capacity: n)
         let x = rng.normals(n)
+        var finiteRows = 0, nonFiniteRows = 0
         for type in types {
             xq.prepare(x, count: n, for: type)
-            for _ in 0..<20 {
-                let row = (0..<(n / type.blockLayout.elements * type.blockLayout.bytes)).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                for (_, dot) in kernels(type) { _ = row.withUnsafeBytes { dot($0.baseAddress!, xq, n) } }
+            let (blockElements, blockBytes) = type.blockLayout
+            for _ in 0..<40 {
+                var row = (0..<(n / blockElements * blockBytes)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                if Bool.random(using: &rng) {  // half the rows: clear the exponent's top bit of every scale, so all are finite
+                    for b in 0..<(n / blockElements) { for o in Blocks.scaleOffsets(type) { row[b * blockBytes + o + 1] &= 0xBF } }
+                }
+                let scalesFinite = (0..<(n / blockElements)).allSatisfy { b in
+                    Blocks.scaleOffsets(type).allSatisfy { o in
+                        halfToFloat(UInt16(row[b * blockBytes + o]) | UInt16(row[b * blockBytes + o + 1]) << 8).isFinite
+                    }
+                }
+                let w = Blocks.decode(type, row, elements: n)
+                let a = dequantizedActivations(type, xq, count: n)
+                var exact = 0.0, magnitude = 0.0
+                for i in 0..<n { exact += Double(w[i]) * a[i]; magnitude += abs(Double(w[i]) * a[i]) }
                 var out = [Float](repeating: 0, count: n)
                 row.withUnsafeBytes { dequantize(type, $0.baseAddress!, &out, count: n) }
+                for (name, dot) in kernels(type) {
+                    let fast = row.withUnsafeBytes { dot($0.baseAddress!, xq, n) }
+                    if scalesFinite {
+                        XCTAssertEqual(Double(fast), exact, accuracy: 2e-6 * magnitude + 1e-30, "\(type.name) \(name) random bytes")
+                    } else {
+                        XCTAssertFalse(fast.isFinite, "\(type.name) \(name): a non-finite scale gave \(fast)")
+                    }
+                }
+                if scalesFinite {
+                    XCTAssertTrue(out.allSatisfy(\.isFinite), "\(type.name): finite scales dequantize to finite values")
+                    finiteRows += 1
+                } else {
+                    nonFiniteRows += 1
+                }
             }
         }
+        XCTAssertGreaterThan(finiteRows, 20, "both kinds of row were drawn")
+        XCTAssertGreaterThan(nonFiniteRows, 20, "both kinds of row were drawn")
     }
 }

@@ -28,13 +28,7 @@ public final class UnpackedPanel: @unchecked Sendable {
 
 extension GGMLType {
     /// Elements per group of the unpacked form, nil for types the int8 GEMM does not take.
-    public var unpackedGroupSize: Int? {
-        switch self {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl, .q4_K, .q5_K: return 32
-        case .q6_K: return 16
-        default: return nil
-        }
-    }
+    public var unpackedGroupSize: Int? { traits?.unpackedGroupSize }
 }
 
 /// Unpacks elements [first, first + count) of a `type` row (both multiples of the type's

@@ -39,23 +39,11 @@ public enum BlockFormat {
 }
 
 extension GGMLType {
-    /// Types whose rows the engine can dequantize and multiply.
-    public var isComputable: Bool {
-        switch self {
-        case .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0,
-             .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .iq4_xs: return true
-        default: return false
-        }
-    }
+    /// Types whose rows the engine can dequantize and multiply: those with a traits row.
+    public var isComputable: Bool { traits != nil }
 
     /// The activation format the type's dot product takes (ggml's vec_dot_type).
-    public var activationFormat: ActivationFormat {
-        switch self {
-        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl: return .q8
-        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_xs: return .q8K
-        default: return .float
-        }
-    }
+    public var activationFormat: ActivationFormat { traits?.activationFormat ?? .float }
 }
 
 /// How a weight type wants its activation row: f32 as is, 8-bit blocks of 32 (Q8_0 / Q8_1),

@@ -80,6 +80,8 @@ public final class Q8Activations: @unchecked Sendable {
     func storeInt8(_ v: SIMD16<Int32>, _ p: UnsafeMutableRawPointer) {
         #if AVX512
         p.storeBytes(of: _mm512_cvtepi32_epi8(unsafeBitCast(v, to: __m512i.self)), as: __m128i.self)
+        #elseif arch(x86_64)
+        p.storeBytes(of: packBytes(v), as: __m128i.self)
         #else
         for i in 0..<16 { p.storeBytes(of: Int8(truncatingIfNeeded: v[i]), toByteOffset: i, as: Int8.self) }
         #endif

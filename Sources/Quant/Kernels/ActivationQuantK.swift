@@ -78,10 +78,23 @@ public final class Q8KActivations: @unchecked Sendable {
 func storeCodes(_ v: SIMD16<Int32>, _ p: UnsafeMutablePointer<Int8>) {
     #if AVX512
     UnsafeMutableRawPointer(p).storeBytes(of: _mm512_cvtepi32_epi8(unsafeBitCast(v, to: __m512i.self)), as: __m128i.self)
+    #elseif arch(x86_64)
+    UnsafeMutableRawPointer(p).storeBytes(of: packBytes(v), as: __m128i.self)
     #else
     for i in 0..<16 { p[i] = Int8(truncatingIfNeeded: v[i]) }
     #endif
 }
+
+#if arch(x86_64)
+/// The 16 lanes as bytes with two saturating packs (SSE2), the same bytes as truncation for
+/// lanes in −128...127 (every caller's range for finite input).
+@inlinable @inline(__always)
+func packBytes(_ v: SIMD16<Int32>) -> __m128i {
+    let words = (_mm_packs_epi32(unsafeBitCast(v.lowHalf.lowHalf, to: __m128i.self), unsafeBitCast(v.lowHalf.highHalf, to: __m128i.self)),
+                 _mm_packs_epi32(unsafeBitCast(v.highHalf.lowHalf, to: __m128i.self), unsafeBitCast(v.highHalf.highHalf, to: __m128i.self)))
+    return _mm_packs_epi16(words.0, words.1)
+}
+#endif
 
 @inlinable @inline(__always)
 func laneSum(_ v: SIMD16<Int32>) -> Int32 {

@@ -1,27 +1,12 @@
 import Tensor
 
 /// Dequantizes `count` consecutive elements (a whole number of blocks) of type `type` from
-/// `src` into f32. The caller checks `type.isComputable` once at load time.
+/// `src` into f32, through the type's traits row. The caller checks `type.isComputable` once
+/// at load time.
 @inlinable
 public func dequantize(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-    switch type {
-    case .f32: (dst).update(from: src.assumingMemoryBound(to: Float.self), count: count)
-    case .f16: convertHalfToFloat(src, dst, count: count)
-    case .bf16: convertBF16ToFloat(src, dst, count: count)
-    case .q4_0: dequantizeQ4_0(src, dst, blocks: count / 32)
-    case .q4_1: dequantizeQ4_1(src, dst, blocks: count / 32)
-    case .q5_0: dequantizeQ5_0(src, dst, blocks: count / 32)
-    case .q5_1: dequantizeQ5_1(src, dst, blocks: count / 32)
-    case .q8_0: dequantizeQ8_0(src, dst, blocks: count / 32)
-    case .iq4_nl: dequantizeIQ4_NL(src, dst, blocks: count / 32)
-    case .q2_K: dequantizeQ2_K(src, dst, blocks: count / 256)
-    case .q3_K: dequantizeQ3_K(src, dst, blocks: count / 256)
-    case .q4_K: dequantizeQ4_K(src, dst, blocks: count / 256)
-    case .q5_K: dequantizeQ5_K(src, dst, blocks: count / 256)
-    case .q6_K: dequantizeQ6_K(src, dst, blocks: count / 256)
-    case .iq4_xs: dequantizeIQ4_XS(src, dst, blocks: count / 256)
-    default: dst.update(repeating: .nan, count: count)  // unreachable: rejected at load time
-    }
+    guard let traits = type.traits else { return dst.update(repeating: .nan, count: count) }  // rejected at load time
+    traits.dequantize(src, dst, count)
 }
 
 @inlinable

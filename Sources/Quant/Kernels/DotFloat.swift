@@ -23,6 +23,16 @@ public func dotF16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: In
         i += 16
     }
     sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    #elseif AVX2
+    var s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps()
+    while i + 16 <= count {
+        s0 = _mm256_fmadd_ps(_mm256_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m128i.self)),
+                             UnsafeRawPointer(x + i).loadUnaligned(as: __m256.self), s0)
+        s1 = _mm256_fmadd_ps(_mm256_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2 + 16, as: __m128i.self)),
+                             UnsafeRawPointer(x + i + 8).loadUnaligned(as: __m256.self), s1)
+        i += 16
+    }
+    sum = horizontalSum(_mm256_add_ps(s0, s1))
     #endif
     while i < count { sum += halfToFloat(row.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)) * x[i]; i += 1 }
     return sum

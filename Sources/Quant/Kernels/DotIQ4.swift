@@ -19,23 +19,7 @@ func iq4Products(_ qs: UnsafeRawPointer, _ a: UnsafePointer<Int8>) -> SIMD4<Int3
     return pairSum(pairDot(signed: low, loadActivations16(a))) &+ pairSum(pairDot(signed: high, loadActivations16(a + 16)))
 }
 
-/// The kernels pick the AVX-512 VNNI versions (x86/DotQ5AVX512.swift) when the CPU has them.
-@inlinable
-public func dotIQ4_NL(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotIQ4_NLAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotIQ4_NLPortable(row, x, blocks: blocks)
-}
-
-@inlinable
-public func dotIQ4_XS(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotIQ4_XSAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotIQ4_XSPortable(row, x, blocks: blocks)
-}
-
+/// Fast versions by CPU level live in x86/DotQ5AVX512.swift; the traits table (Traits/) picks one.
 /// Block b of an IQ4_NL row (`block` points at it) · activation block b.
 @inlinable @inline(__always)
 func iq4NLBlockDot(_ block: UnsafeRawPointer, _ x: Q8Activations, _ b: Int) -> Float {

@@ -30,31 +30,7 @@ func minCorrection(_ mins: UInt64, _ groupSums: UnsafePointer<Int16>) -> Int32 {
     return sum
 }
 
-/// The kernels pick the AVX-512 VNNI versions (x86/DotKAVX512.swift) when the CPU has them.
-@inlinable
-public func dotQ4_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ4_KAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ4_KPortable(row, x, blocks: blocks)
-}
-
-@inlinable
-public func dotQ5_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ5_KAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ5_KPortable(row, x, blocks: blocks)
-}
-
-@inlinable
-public func dotQ6_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ6_KAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ6_KPortable(row, x, blocks: blocks)
-}
-
+/// Fast versions by CPU level live in x86/DotKAVX512.swift; the traits table (Traits/) picks one.
 @inlinable
 public func dotQ4_KPortable(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     var sum: Float = 0

@@ -6,23 +6,7 @@ import Tensor
 // In both, 32 consecutive elements are bits 2s..2s+1 of 32 qs bytes, so one pairDot
 // covers two groups (see groupScales).
 
-/// The kernels pick the AVX-512 VNNI versions (x86/DotK23AVX512.swift) when the CPU has them.
-@inlinable
-public func dotQ2_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ2_KAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ2_KPortable(row, x, blocks: blocks)
-}
-
-@inlinable
-public func dotQ3_K(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ3_KAVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ3_KPortable(row, x, blocks: blocks)
-}
-
+/// Fast versions by CPU level live in x86/DotK23AVX512.swift; the traits table (Traits/) picks one.
 @inlinable
 public func dotQ2_KPortable(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     var sum: Float = 0

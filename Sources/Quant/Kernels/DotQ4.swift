@@ -16,17 +16,6 @@ func nibbleProducts(_ block: UnsafeRawPointer, _ a: UnsafePointer<Int8>) -> SIMD
     return SIMD16<Int32>(truncatingIfNeeded: lo &* a0 &+ hi &* a1)  // |lane| ≤ 2·15·128: fits Int16
 }
 
-@inlinable
-public func dotQ4_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    #if AVX512_VBMI
-    if CPUFeatures.hasAVX512VBMI { return dotQ4_0VBMI(row, x, blocks: blocks) }
-    #endif
-    if CPUFeatures.hasAVX512VNNI { return dotQ4_0AVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ4_0Portable(row, x, firstBlock: 0, blocks: blocks)
-}
-
 /// Portable SIMD version; `firstBlock` is the activation block that row block 0 meets.
 @inlinable
 public func dotQ4_0Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBlock: Int, blocks: Int) -> Float {
@@ -44,17 +33,6 @@ public func dotQ4_0Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBl
 }
 
 @inlinable
-public func dotQ4_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    #if AVX512_VBMI
-    if CPUFeatures.hasAVX512VBMI { return dotQ4_1VBMI(row, x, blocks: blocks) }
-    #endif
-    if CPUFeatures.hasAVX512VNNI { return dotQ4_1AVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ4_1Portable(row, x, firstBlock: 0, blocks: blocks)
-}
-
-@inlinable
 public func dotQ4_1Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBlock: Int, blocks: Int) -> Float {
     var acc = SIMD16<Float>()
     var offset: Float = 0
@@ -68,14 +46,6 @@ public func dotQ4_1Portable(_ row: UnsafeRawPointer, _ x: Q8Activations, firstBl
         offset += m * x.sums[b]
     }
     return acc.sum() + offset
-}
-
-@inlinable
-public func dotQ8_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ8_0AVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ8_0Portable(row, x, firstBlock: 0, blocks: blocks)
 }
 
 @inlinable

@@ -31,23 +31,7 @@ func q5BlockProducts(_ qh: UnsafeRawPointer, _ qs: UnsafeRawPointer, _ a: Unsafe
     return pairSum(p).wrappedSum()
 }
 
-/// The kernels pick the AVX-512 VNNI versions (x86/DotQ5AVX512.swift) when the CPU has them.
-@inlinable
-public func dotQ5_0(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ5_0AVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ5_0Portable(row, x, blocks: blocks)
-}
-
-@inlinable
-public func dotQ5_1(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
-    #if AVX512
-    if CPUFeatures.hasAVX512VNNI { return dotQ5_1AVX512(row, x, blocks: blocks) }
-    #endif
-    return dotQ5_1Portable(row, x, blocks: blocks)
-}
-
+/// Fast versions by CPU level live in x86/DotQ5AVX512.swift; the traits table (Traits/) picks one.
 /// Block b of a Q5_0 row (`block` points at it) · activation block b.
 @inlinable @inline(__always)
 func q5_0BlockDot(_ block: UnsafeRawPointer, _ x: Q8Activations, _ b: Int) -> Float {

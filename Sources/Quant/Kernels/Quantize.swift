@@ -19,32 +19,11 @@ public enum QuantizeError: Error, CustomStringConvertible, Equatable {
 /// quantizers; the K-quants and IQ4 follow llama.cpp's reference quantizers (no importance
 /// matrix): quantize_row_q*_K_ref, quantize_iq4_nl, quantize_iq4_xs.
 public func quantize(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, count: Int) throws {
-    guard type.isComputable else { throw QuantizeError.unsupportedType(type) }
+    guard let traits = type.traits else { throw QuantizeError.unsupportedType(type) }
     let elements = type.blockLayout.elements
     guard count >= 0, count % elements == 0 else { throw QuantizeError.partialBlock(type, count: count) }
-    let blocks = count / elements
     let bytes = type.blockLayout.bytes
-    for b in 0..<blocks {
-        let x = src + b * elements, out = dst + b * bytes
-        switch type {
-        case .f32: out.copyMemory(from: x, byteCount: 4)
-        case .f16: out.storeBytes(of: floatToHalf(x[0]), as: UInt16.self)
-        case .bf16: out.storeBytes(of: floatToBF16(x[0]), as: UInt16.self)
-        case .q4_0: quantizeBlockQ4_0(x, out)
-        case .q4_1: quantizeBlockQ4_1(x, out)
-        case .q5_0: quantizeBlockQ5_0(x, out)
-        case .q5_1: quantizeBlockQ5_1(x, out)
-        case .q8_0: quantizeBlockQ8_0(x, out)
-        case .iq4_nl: quantizeBlockIQ4_NL(x, out)
-        case .q2_K: quantizeBlockQ2_K(x, out)
-        case .q3_K: quantizeBlockQ3_K(x, out)
-        case .q4_K: quantizeBlockQ4_K(x, out)
-        case .q5_K: quantizeBlockQ5_K(x, out)
-        case .q6_K: quantizeBlockQ6_K(x, out)
-        case .iq4_xs: quantizeBlockIQ4_XS(x, out)
-        default: throw QuantizeError.unsupportedType(type)
-        }
-    }
+    for b in 0..<(count / elements) { traits.quantizeBlock(src + b * elements, dst + b * bytes) }
 }
 
 // The 32-element formats, as gguf-py (and ggml's quantize_row_q*_ref) compute them, in f32

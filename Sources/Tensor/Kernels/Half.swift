@@ -39,6 +39,12 @@ public func convertHalfToFloat(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePoin
         UnsafeMutableRawPointer(dst + i).storeBytes(of: h, as: __m512.self)
         i += 16
     }
+    #elseif AVX2
+    while i + 8 <= count {
+        let h = _mm256_cvtph_ps(src.loadUnaligned(fromByteOffset: i * 2, as: __m128i.self))
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: h, as: __m256.self)
+        i += 8
+    }
     #endif
     while i < count {
         dst[i] = halfToFloat(src.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
@@ -69,6 +75,14 @@ public func axpyHalf(_ alpha: Float, _ x: UnsafeRawPointer, _ y: UnsafeMutablePo
         let yp = UnsafeMutableRawPointer(y + i)
         yp.storeBytes(of: _mm512_fmadd_ps(va, h, yp.loadUnaligned(as: __m512.self)), as: __m512.self)
         i += 16
+    }
+    #elseif AVX2
+    let va = _mm256_set1_ps(alpha)
+    while i + 8 <= count {
+        let h = _mm256_cvtph_ps(x.loadUnaligned(fromByteOffset: i * 2, as: __m128i.self))
+        let yp = UnsafeMutableRawPointer(y + i)
+        yp.storeBytes(of: _mm256_fmadd_ps(va, h, yp.loadUnaligned(as: __m256.self)), as: __m256.self)
+        i += 8
     }
     #endif
     while i < count { y[i] += alpha * halfToFloat(x.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)); i += 1 }

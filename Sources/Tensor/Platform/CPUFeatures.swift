@@ -25,6 +25,16 @@ public enum CPUFeatures {
         #endif
     }()
 
+    /// AVX2 with FMA and F16C: 256-bit integer kernels (vpmaddubsw), the x86 baseline since
+    /// Haswell / Zen.
+    public static let hasAVX2: Bool = {
+        #if AVX2
+        return ["avx2", "fma", "f16c"].allSatisfy(cpuFlags().contains)
+        #else
+        return false
+        #endif
+    }()
+
     /// The "flags" line of /proc/cpuinfo (Linux); empty elsewhere.
     static func cpuFlags() -> Set<String> {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
@@ -35,11 +45,6 @@ public enum CPUFeatures {
 
     /// What the kernels will use, for logs and benchmarks.
     public static var kernelPath: String {
-        #if AVX2
-        let portable = "swift-simd-avx2"
-        #else
-        let portable = "swift-simd"
-        #endif
-        return hasAVX512VBMI ? "avx512-vnni-vbmi" : hasAVX512VNNI ? "avx512-vnni" : portable
+        hasAVX512VBMI ? "avx512-vnni-vbmi" : hasAVX512VNNI ? "avx512-vnni" : hasAVX2 ? "avx2" : "swift-simd"
     }
 }

@@ -36,14 +36,6 @@ func widenBytes(_ packed: UInt64) -> __m512i {
     _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128(Int64(bitPattern: packed))))
 }
 
-/// Σ_s mins[s]·(Σa over sub-block s), as 8 int32 lanes (from the 16 group sums).
-@inlinable @inline(__always)
-func minProducts(_ mins: UInt64, _ groupSums: UnsafePointer<Int16>) -> __m256i {
-    let m = _mm_cvtsi64_si128(Int64(bitPattern: mins))
-    let pairs = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m, m))  // m0 m0 m1 m1 … m7 m7
-    return _mm256_madd_epi16(pairs, UnsafeRawPointer(groupSums).loadUnaligned(as: __m256i.self))
-}
-
 /// One Q4_K super-block · its Q8_K activations (a: 256 codes, groupSums: 16, da: scale):
 /// d·Σ codes·a by sub-block scale into acc, dmin·Σ mins·Σa into minAcc.
 @inlinable @inline(__always)

@@ -18,36 +18,11 @@ func nibbleBytes(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer) -> __m51
     return _mm512_and_si512(_mm512_srlv_epi64(doubled, _mm512_set_epi64(4, 4, 0, 0, 4, 4, 0, 0)), _mm512_set1_epi8(0x0F))
 }
 
-/// The f16 at `p` + `offset` as f32. Moving the bits in with vmovd (not vpinsrw, which
-/// LLVM emits for Float16 loads and which merges into whatever register it picks, often a
-/// loop accumulator) keeps the conversion off the loop-carried dependency chain; that
-/// false dependency halved the speed of the 32-element kernels.
-@inlinable @inline(__always)
-func loadHalf(_ p: UnsafeRawPointer, _ offset: Int = 0) -> Float {
-    _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(Int32(p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))))
-}
-
-/// The f16 at `p0` and `p1` as lanes 0 and 1 (lanes 2, 3 zero).
-@inlinable @inline(__always)
-func loadHalfPair(_ p0: UnsafeRawPointer, _ p1: UnsafeRawPointer) -> __m128 {
-    let bits = UInt32(p0.loadUnaligned(as: UInt16.self)) | UInt32(p1.loadUnaligned(as: UInt16.self)) << 16
-    return _mm_cvtph_ps(_mm_cvtsi32_si128(Int32(bitPattern: bits)))
-}
-
-/// Two consecutive 32-bit values at `p` as lanes 0 and 1 (lanes 2, 3 zero).
-@inlinable @inline(__always)
-func loadPair<T>(_ p: UnsafePointer<T>) -> __m128i {
-    _mm_cvtsi64_si128(UnsafeRawPointer(p).loadUnaligned(as: Int64.self))
-}
-
 /// Lanes 0–7 take lane 0 of `s`, lanes 8–15 take lane 1: one scale per 32-element block.
 @inlinable @inline(__always)
 func blockPair(_ s: __m128) -> __m512 {
     _mm512_permutexvar_ps(_mm512_mask_blend_epi32(0xFF00, _mm512_set1_epi32(0), _mm512_set1_epi32(1)), _mm512_castps128_ps512(s))
 }
-
-@inlinable @inline(__always)
-func sum2(_ v: __m128) -> Float { _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v))) }
 
 /// The fifth bits of two Q5 blocks (their u32 qh fields) as a 64-bit byte mask.
 @inlinable @inline(__always)

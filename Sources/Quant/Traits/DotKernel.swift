@@ -1,0 +1,47 @@
+import Tensor
+
+/// The CPU levels kernels are written for, newest first.
+public enum KernelLevel: String, Sendable, CaseIterable {
+    case avx512VBMI = "avx512-vnni-vbmi"
+    case avx512VNNI = "avx512-vnni"
+    case avx2 = "avx2"
+    case portable = "swift-simd"
+
+    /// Whether this build has kernels of this level and the CPU runs them.
+    public var isAvailable: Bool {
+        switch self {
+        case .avx512VBMI: return CPUFeatures.hasAVX512VBMI
+        case .avx512VNNI: return CPUFeatures.hasAVX512VNNI
+        case .avx2: return CPUFeatures.hasAVX2
+        case .portable: return true
+        }
+    }
+
+    /// The newest level this process runs.
+    public static var best: KernelLevel { allCases.first { $0.isAvailable } ?? .portable }
+}
+
+/// One dot kernel of one type at one CPU level, over a range of rows so the call through the
+/// table happens once per matvec chunk, not once per row:
+/// out[r − rows.lowerBound] (+)= row r of w · x for r in rows, x prepared in w's activation
+/// format as `xq`.
+public struct DotKernel: Sendable {
+    public let level: KernelLevel
+    public let dotRows: @Sendable (_ w: WeightMatrix, _ rows: Range<Int>, _ xq: QuantizedActivations,
+                                   _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void
+
+    public init(_ level: KernelLevel,
+                _ dotRows: @escaping @Sendable (WeightMatrix, Range<Int>, QuantizedActivations, UnsafePointer<Float>,
+                                                UnsafeMutablePointer<Float>, Bool) -> Void) {
+        self.level = level
+        self.dotRows = dotRows
+    }
+
+    /// Row r of w · x alone.
+    @inlinable
+    public func dotRow(_ w: WeightMatrix, _ r: Int, _ xq: QuantizedActivations, _ x: UnsafePointer<Float>) -> Float {
+        var result: Float = 0
+        withUnsafeMutablePointer(to: &result) { dotRows(w, r..<(r + 1), xq, x, $0, false) }
+        return result
+    }
+}
