@@ -63,7 +63,8 @@ final class InProcessServerTests: XCTestCase {
             let completion = try await Self.post(client, "/v1/completions", [
                 "prompt": .array(promptIDs.map { .int($0) }), "max_tokens": .int(agreed), "temperature": .int(0),
             ])
-            let text = completion["choices"]?.arrayValue?.first?["text"]?.stringValue
+            guard case .array(let choices)? = completion["choices"] else { return XCTFail("no choices: \(completion.jsonText)") }
+            let text = choices.first?["text"]?.stringValue
             let reference = try await Self.post(client, "/detokenize", ["tokens": .array(expected.prefix(agreed).map { .int($0) })])
             XCTAssertEqual(text, reference["content"]?.stringValue)
             XCTAssertEqual(completion["usage"]?["completion_tokens"], .int(agreed))

@@ -45,11 +45,11 @@ package final class TemporaryDirectory {
 /// Safetensors bytes as the format specifies them: u64 header length, JSON header, data.
 package enum SafetensorsBytes {
     package struct Tensor {
-        var name: String
-        var dtype: String
-        var shape: [Int]
-        var values: [Float]          // F32 data; `raw` when set wins
-        var raw: [UInt8]?
+        package var name: String
+        package var dtype: String
+        package var shape: [Int]
+        package var values: [Float]          // F32 data; `raw` when set wins
+        package var raw: [UInt8]?
 
         package init(name: String, dtype: String = "F32", shape: [Int], values: [Float] = [], raw: [UInt8]? = nil) {
             self.name = name

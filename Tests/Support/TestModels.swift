@@ -4,7 +4,8 @@ import Foundation
 /// (or $SWIFTLM_MODEL_DIR). A missing model fails the test that needs it, saying how to get it.
 package enum TestModels {
     package struct Missing: Error, CustomStringConvertible {
-        let description: String
+        package let description: String
+        package init(description: String) { self.description = description }
     }
 
     package static let files: [String: String] = [
