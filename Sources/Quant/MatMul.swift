@@ -4,6 +4,7 @@ import Tensor
 /// and multiplies it with the whole batch through single-threaded sgemm, so the panel
 /// stays in that core's cache and OpenBLAS never competes with the pool for cores.
 /// Also the prepared batch input (rounded f32 rows or Q8_K codes) the matmuls share.
+/// Sendable: per-thread panels are indexed by thread number; shared inputs are written before the matmul reads them.
 public final class MatMulScratch: @unchecked Sendable {
     /// Floats per panel: 256 KiB fits in L2, but at least 32 rows so sgemm stays efficient.
     public let panelFloats: Int

@@ -2,6 +2,7 @@
 /// vec_dot_type): Q8 blocks of 32 for Q4_0/Q4_1/Q5_x/Q8_0/IQ4_NL, Q8_K super-blocks of 256
 /// for the K-quants and IQ4_XS, nothing for float weights (they read the f32 row).
 /// Allocated once for the widest row and reused every token.
+/// Sendable: prepared by the thread that owns the forward pass, then only read by the pool.
 public final class QuantizedActivations: @unchecked Sendable {
     public let q8: Q8Activations
     public let q8K: Q8KActivations

@@ -2,6 +2,7 @@ import Tensor
 
 /// A weight matrix read in place from a mapped model file: `rows` output features, each a
 /// row of `columns` input weights in the file's block format.
+/// Sendable: a view of immutable bytes (the model file's, which outlives every matrix).
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let type: GGMLType

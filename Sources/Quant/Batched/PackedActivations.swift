@@ -6,6 +6,7 @@ import Tensor
 /// row, so one vpdpbusd multiplies 4 weight codes (broadcast) with all 16 rows at once.
 /// Per group of `groupSize` elements (the weight type's unpacked group) and row: the
 /// activation scale d_a and d_a·Σq, also 16 rows side by side. Padding rows are zero.
+/// Sendable: filled before a matmul starts (threads write disjoint rows), then only read.
 public final class PackedActivations: @unchecked Sendable {
     public let maxRows: Int        // rounded up to a multiple of 16
     public let maxColumns: Int

@@ -12,6 +12,7 @@ public let gemmPanelRows = 64
 public let gemmPanelElements = 2048
 
 /// Per-thread buffers for one unpacked weight panel.
+/// Sendable: each pool thread has its own panel (indexed by thread number).
 public final class UnpackedPanel: @unchecked Sendable {
     let codes: UnsafeMutablePointer<UInt8>   // (gemmPanelRows, gemmPanelElements)
     let scales: UnsafeMutablePointer<Float>  // (gemmPanelRows, gemmPanelElements / 16)

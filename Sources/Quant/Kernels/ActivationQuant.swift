@@ -8,6 +8,7 @@ import _Builtin_intrinsics.intel
 /// Scales stay f32 (ggml rounds them to f16; measured against llama.cpp, that rounding
 /// does not bring the two closer, and f32 is the more exact of the two).
 /// Buffers are allocated once for the largest row and reused every token.
+/// Sendable: written by the thread that owns the forward pass, then only read by the pool.
 public final class Q8Activations: @unchecked Sendable {
     public let capacity: Int                        // elements
     public let quants: UnsafeMutablePointer<Int8>   // (capacity)

@@ -8,6 +8,7 @@ import _Builtin_intrinsics.intel
 /// of largest magnitude, first one on ties), q = min(127, nearest_int(iscale·x)),
 /// d = 1 / iscale kept in f32.
 /// Buffers are allocated once for the largest row and reused every token.
+/// Sendable: written by the thread that owns the forward pass, then only read by the pool.
 public final class Q8KActivations: @unchecked Sendable {
     public let capacity: Int                            // elements, a multiple of 256
     public let quants: UnsafeMutablePointer<Int8>       // (capacity)
