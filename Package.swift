@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: [
             "Transformer", "JSON", "Jinja", "ModelFormats", "Tokenizers", "Governor", "ModelTools",
         ], swiftSettings: kernel),
-        .testTarget(name: "ServerTests", dependencies: ["Server"], swiftSettings: kernel),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Transformer", "Governor"], swiftSettings: kernel),
     ],
     swiftLanguageModes: [.v5]
 )
