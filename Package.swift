@@ -87,7 +87,7 @@ let package = Package(
             "ModelTools", "Transformer", "Quant", "Tensor", "ModelFormats", "TestSupport",
         ]),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "Server", "Transformer", "Governor", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
         ]),
     ],
     swiftLanguageModes: [.v5]

@@ -15,12 +15,21 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .customLong("seed"), help: "Random seed.") var seed: UInt64?
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
     @Option(name: .customLong("ctx"), help: "Context length in tokens.") var ctx: Int = 4096
+    @OptionGroup var penalties: PenaltyOptions
     @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be ≥ 1, got \(n)") }
         guard ctx >= 16 else { throw ValidationError("--ctx must be ≥ 16, got \(ctx)") }
         guard temperature >= 0 else { throw ValidationError("--temp must be ≥ 0, got \(temperature)") }
+        if let problem = sampling.validationError() { throw ValidationError(problem) }
+    }
+
+    var sampling: SamplingParameters {
+        var p = SamplingParameters()
+        p.temperature = temperature
+        p.seed = seed
+        return penalties.applied(to: p)
     }
 
     func run() throws {
@@ -29,10 +38,8 @@ struct ChatCommand: ParsableCommand {
         if prompt.isFallback { log("swiftlm: the model has no chat template; using ChatML") }
         let session = loaded.makeSession(contextLength: min(ctx, loaded.config.contextLength),
                                          pool: ThreadPoolProvider(threads: try threadCount(threads)))
-        var parameters = SamplingParameters()
-        parameters.temperature = temperature
-        parameters.seed = seed
-        let sampler = Sampler(parameters: parameters, vocabularySize: loaded.config.vocabularySize)
+        // One sampler for the whole conversation: a seeded chat continues one random sequence.
+        let sampler = Sampler(parameters: sampling, vocabularySize: loaded.config.vocabularySize)
         let start = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
         var messages = start
         log("swiftlm chat: \(loaded.config.name). /clear forgets the conversation, /exit quits.")
@@ -45,27 +52,21 @@ struct ChatCommand: ParsableCommand {
             if input.isEmpty { continue }
             messages.append(ChatMessage(role: "user", content: input))
             let tokens = prompt.tokenize(try prompt.render(messages), with: loaded.tokenizer)
-            // Earlier turns stay in the KV cache: only the tokens after the shared prefix are fed.
-            let shared = zip(tokens, session.tokens).prefix { $0 == $1 }.count
-            let keep = min(shared, tokens.count - 1)
-            session.rewind(to: keep)
             guard tokens.count + 1 < session.contextLength else {
                 log("swiftlm chat: the conversation no longer fits in \(session.contextLength) tokens; /clear to start over")
                 messages.removeLast()
                 continue
             }
-            var detokenizer = StreamingDetokenizer(tokenizer: loaded.tokenizer)
+            // Earlier turns stay in the KV cache: generate feeds only what the reuse rule re-reads.
+            let parameters = GenerationParameters(sampling: sampling, maxTokens: min(n, session.contextLength - tokens.count))
+            let generation = session.makeGeneration(parameters, prompt: tokens, sampler: sampler)
             var answer = ""
-            _ = try session.generate(prompt: Array(tokens[keep...]), maxTokens: min(n, session.contextLength - tokens.count),
-                                     sampler: sampler) { token in
-                let piece = detokenizer.append(token)
-                answer += piece
-                emit(piece)
+            _ = try session.generate(prompt: tokens, with: generation) { step in
+                answer += step.text
+                emit(step.text)
                 return true
             }
-            let rest = detokenizer.flush()
-            answer += rest
-            emit(rest + "\n")
+            emit("\n")
             messages.append(ChatMessage(role: "assistant", content: answer))
         }
     }

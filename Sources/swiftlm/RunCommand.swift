@@ -15,7 +15,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("top-k"), help: "Top-k (0: off).") var topK: Int = 40
     @Option(name: .customLong("top-p"), help: "Top-p (1: off).") var topP: Float = 0.95
     @Option(name: .customLong("min-p"), help: "Min-p (0: off).") var minP: Float = 0.05
-    @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1
     @Option(name: .customLong("seed"), help: "Random seed (reproducible sampling).") var seed: UInt64?
     @Option(name: [.short, .customLong("threads")], help: "Threads (default: all cores).") var threads: Int?
     @Option(name: .customLong("ctx"), help: "Context length in tokens (default: the model's, at most 4096).") var ctx: Int?
@@ -24,6 +23,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("chat"), help: "Wrap the prompt as one user message in the model's chat template.") var chat = false
     @Option(name: .customLong("system"), help: "With --chat: a system message.") var system: String?
     @Option(name: .customLong("prune-mask"), help: "Apply a pruning mask (from swiftlm prune --save-mask) at load time.") var pruneMask: String?
+    @OptionGroup var penalties: PenaltyOptions
     @OptionGroup var weights: WeightOptions
 
     func validate() throws {
@@ -34,9 +34,8 @@ struct RunCommand: ParsableCommand {
 
     var sampling: SamplingParameters {
         var p = SamplingParameters()
-        p.temperature = temperature; p.topK = topK; p.topP = topP; p.minP = minP
-        p.repeatPenalty = repeatPenalty; p.seed = seed
-        return p
+        p.temperature = temperature; p.topK = topK; p.topP = topP; p.minP = minP; p.seed = seed
+        return penalties.applied(to: p)
     }
 
     func run() throws {
@@ -59,24 +58,21 @@ struct RunCommand: ParsableCommand {
             throw CLIError("the prompt has \(promptTokens.count) tokens; the context holds \(contextLength) (raise --ctx)")
         }
         let maxTokens = min(n, contextLength - promptTokens.count)
-        let sampler = Sampler(parameters: sampling, vocabularySize: loaded.config.vocabularySize)
-        var detokenizer = StreamingDetokenizer(tokenizer: loaded.tokenizer)
+        let generation = session.makeGeneration(GenerationParameters(sampling: sampling, maxTokens: maxTokens),
+                                                prompt: promptTokens)
         var generated: [Int32] = []
         var output = ""
-        let (reason, timings) = try session.generate(prompt: promptTokens, maxTokens: maxTokens, sampler: sampler) { token in
-            generated.append(token)
-            let piece = detokenizer.append(token)
-            if json { output += piece } else { emit(piece) }
+        let (reason, timings) = try session.generate(prompt: promptTokens, with: generation) { step in
+            if let token = step.token { generated.append(token) }
+            if json { output += step.text } else { emit(step.text) }
             return true
         }
-        let rest = detokenizer.flush()
         if json {
-            output += rest
             print(jsonString([
                 "prompt_tokens": promptTokens.map { Int($0) },
                 "tokens": generated.map { Int($0) },
                 "text": output,
-                "finish_reason": reason.rawValue,
+                "finish_reason": reason.shortName,
                 "timings": [
                     "load_s": loaded.loadSeconds,
                     "prompt_s": timings.promptSeconds, "prompt_tokens_per_s": timings.promptTokensPerSecond,
@@ -85,10 +81,10 @@ struct RunCommand: ParsableCommand {
                 ] as [String: Any],
             ] as [String: Any]))
         } else {
-            emit(rest + "\n")
+            emit("\n")
             log(String(format: "swiftlm: prompt %d tokens %.1f t/s, generated %d tokens %.1f t/s (%@)",
                        timings.promptTokens, timings.promptTokensPerSecond, timings.generatedTokens,
-                       timings.generationTokensPerSecond, reason.rawValue))
+                       timings.generationTokensPerSecond, reason.shortName))
         }
     }
 

@@ -88,9 +88,11 @@ def server():
     s.stop()
 
 
-def run_cli(prompt: str, n: int, chat: bool) -> dict:
-    """`swiftlm run --temp 0 --json`: the reference every protocol must match."""
-    command = [str(BINARY), "run", model_path(), "--temp", "0", "-n", str(n), "--json", "-p", prompt, "--threads", "2"]
+def run_cli(prompt: str, n: int, chat: bool, extra: tuple[str, ...] = ()) -> dict:
+    """`swiftlm run --temp 0 --json`: the reference every protocol must match. `extra`: more
+    flags (e.g. penalties)."""
+    command = [str(BINARY), "run", model_path(), "--temp", "0", "-n", str(n), "--json", "-p", prompt, "--threads", "2",
+               *extra]
     if chat:
         command.append("--chat")
     out = subprocess.run(command, check=True, capture_output=True, text=True)

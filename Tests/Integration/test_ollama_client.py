@@ -23,6 +23,23 @@ def test_chat_greedy_equals_cli(client):
     assert reply.total_duration > 0 and reply.eval_duration > 0
 
 
+def test_penalty_options(client):
+    """options.presence_penalty changes the greedy reply as `swiftlm run --presence-penalty`
+    does; repeat_last_n 0 empties the penalty window, so the reply is the plain one again."""
+    messages = [{"role": "user", "content": PROMPT}]
+    plain = client.chat(model=MODEL_NAME, messages=messages, options={"temperature": 0, "num_predict": 32})
+    penalized = client.chat(model=MODEL_NAME, messages=messages,
+                            options={"temperature": 0, "num_predict": 32, "presence_penalty": 2})
+    assert penalized.message.content != plain.message.content
+    assert penalized.message.content == run_cli(PROMPT, 32, chat=True, extra=("--presence-penalty", "2"))["text"]
+    windowless = client.chat(model=MODEL_NAME, messages=messages,
+                             options={"temperature": 0, "num_predict": 32, "presence_penalty": 2, "repeat_last_n": 0})
+    assert windowless.message.content == plain.message.content
+    with pytest.raises(ollama.ResponseError) as error:
+        client.chat(model=MODEL_NAME, messages=messages, options={"frequency_penalty": 3})
+    assert "frequency_penalty" in str(error.value)
+
+
 def test_chat_stream_equals_plain(client):
     options = {"temperature": 0, "num_predict": 16}
     messages = [{"role": "user", "content": "Name a fruit."}]

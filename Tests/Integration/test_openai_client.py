@@ -107,6 +107,23 @@ def test_completion_stream_and_echo(client):
     assert echoed.choices[0].text == "Once upon a time" + plain.choices[0].text
 
 
+def test_presence_and_frequency_penalties_change_greedy_output(client):
+    """presence_penalty and frequency_penalty reach the sampler (llama.cpp's definitions): a
+    large one changes the greedy reply, which then equals the command line's with the same
+    flag; out of range, the error names the field."""
+    messages = [{"role": "user", "content": PROMPT}]
+    plain = client.chat.completions.create(model=MODEL_NAME, temperature=0, max_tokens=32, messages=messages)
+    for field, flag in [("presence_penalty", "--presence-penalty"), ("frequency_penalty", "--frequency-penalty")]:
+        penalized = client.chat.completions.create(model=MODEL_NAME, temperature=0, max_tokens=32, messages=messages,
+                                                   **{field: 2})
+        assert penalized.choices[0].message.content != plain.choices[0].message.content, field
+        reference = run_cli(PROMPT, 32, chat=True, extra=(flag, "2"))
+        assert penalized.choices[0].message.content == reference["text"], field
+        with pytest.raises(openai.BadRequestError) as error:
+            client.chat.completions.create(model=MODEL_NAME, messages=messages, **{field: 2.5})
+        assert field in str(error.value)
+
+
 def test_errors_raise_the_client_exceptions(client):
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model=MODEL_NAME, messages=[{"role": "wizard", "content": "x"}])

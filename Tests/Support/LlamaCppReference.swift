@@ -27,8 +27,12 @@ package enum LlamaCppReference {
             let margins = try XCTUnwrap(testCase["margins"] as? [Double])
             session.rewind(to: 0)
             var got: [Int32] = []
-            _ = try session.generate(prompt: prompt, maxTokens: expected.count, sampler: Sampler(parameters: .greedy,
-                vocabularySize: loaded.config.vocabularySize)) { got.append($0); return true }
+            let generation = session.makeGeneration(GenerationParameters(sampling: .greedy, maxTokens: expected.count),
+                                                    prompt: prompt)
+            _ = try session.generate(prompt: prompt, with: generation) { step in
+                if let token = step.token { got.append(token) }
+                return true
+            }
             let firstTie = margins.firstIndex { $0 < tieMargin } ?? expected.count
             XCTAssertEqual(Array(got.prefix(firstTie)), Array(expected.prefix(firstTie)), "greedy tokens vs llama.cpp's",
                            file: file, line: line)

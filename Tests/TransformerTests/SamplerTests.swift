@@ -1,8 +1,9 @@
 import XCTest
 @testable import Transformer
 
-/// The sampler against distributions computed by hand: each stage of the chain must keep
-/// exactly the candidates llama.cpp's definition keeps, and a seed must reproduce a run.
+/// The sampler against distributions computed by hand: each stage of the chain (the penalties
+/// first, as in llama.cpp) must keep exactly the candidates llama.cpp's definition keeps, and
+/// a seed must reproduce a run.
 final class SamplerTests: XCTestCase {
     func sample(_ logits: [Float], _ configure: (inout SamplingParameters) -> Void, draws: Int = 2000,
                 recent: [Int32] = []) -> [Int32: Int] {
@@ -10,10 +11,14 @@ final class SamplerTests: XCTestCase {
         p.seed = 1234
         configure(&p)
         let sampler = Sampler(parameters: p, vocabularySize: logits.count)
+        let penalties = Penalties(p, history: recent, capacity: recent.count)
         var counts: [Int32: Int] = [:]
         for _ in 0..<draws {
             var l = logits
-            let token = l.withUnsafeMutableBufferPointer { sampler.sample($0.baseAddress!, count: $0.count, recent: recent[...]) }
+            let token = l.withUnsafeMutableBufferPointer { buffer in
+                penalties?.apply(buffer.baseAddress!, count: buffer.count)
+                return sampler.sample(buffer.baseAddress!, count: buffer.count)
+            }
             counts[token, default: 0] += 1
         }
         return counts
@@ -60,7 +65,7 @@ final class SamplerTests: XCTestCase {
         func run(seed: UInt64) -> [Int32] {
             var p = SamplingParameters(); p.seed = seed; p.topK = 0; p.minP = 0; p.temperature = 1.5
             let sampler = Sampler(parameters: p, vocabularySize: logits.count)
-            return (0..<50).map { _ in var l = logits; return l.withUnsafeMutableBufferPointer { sampler.sample($0.baseAddress!, count: $0.count) } }
+            return (0..<50).map { _ in logits.withUnsafeBufferPointer { sampler.sample($0.baseAddress!, count: $0.count) } }
         }
         XCTAssertEqual(run(seed: 7), run(seed: 7))
         XCTAssertNotEqual(run(seed: 7), run(seed: 8))

@@ -2,7 +2,8 @@ import JSON
 import Transformer
 
 /// Reads sampling settings that the protocols share under the same names (temperature,
-/// top_p, top_k, min_p, seed, repeat_penalty), starting from llama.cpp's defaults.
+/// top_p, top_k, min_p, seed, and the penalties: repeat_penalty, repeat_last_n,
+/// frequency_penalty, presence_penalty), starting from llama.cpp's defaults.
 func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 0...2) throws -> SamplingParameters {
     var p = SamplingParameters()
     if let t = try fields.double("temperature", in: temperatureRange) { p.temperature = Float(t) }
@@ -10,7 +11,11 @@ func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 
     if let v = try fields.int("top_k", in: 0...1_000_000) { p.topK = v }
     if let v = try fields.double("min_p", in: 0...1) { p.minP = Float(v) }
     if let v = try fields.double("repeat_penalty", in: 0.01...10) { p.repeatPenalty = Float(v) }
-    if let v = try fields.int("repeat_last_n", in: 0...1_000_000) { p.repeatLastN = v }
+    // llama.cpp's and Ollama's -1: the whole context.
+    if let v = try fields.int("repeat_last_n", in: -1...1_000_000) { p.repeatLastN = v == -1 ? SamplingParameters.wholeContext : v }
+    // OpenAI's range; llama.cpp and Ollama take the same fields with the same meaning.
+    if let v = try fields.double("frequency_penalty", in: -2...2) { p.frequencyPenalty = Float(v) }
+    if let v = try fields.double("presence_penalty", in: -2...2) { p.presencePenalty = Float(v) }
     if let v = try fields.int("seed") { p.seed = UInt64(bitPattern: Int64(v)) }
     return p
 }

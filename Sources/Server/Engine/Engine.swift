@@ -66,8 +66,8 @@ public final class Engine: @unchecked Sendable {
     /// The governor's limit, read between forward passes; nil: no limit.
     private let allowance = Mutex<ThreadAllowance?>(nil)
 
-    /// Told once per step that forward passes are running (the governor reads low CPU
-    /// frequency as throttling only while the engine is busy).
+    /// Told once per step, just before its forward pass, that passes are running (the governor
+    /// reads low CPU frequency as throttling only while the engine is busy).
     private let activity = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Sets the governor's limit; it applies from the next forward pass.
@@ -166,7 +166,7 @@ public final class Engine: @unchecked Sendable {
     public func submit(_ request: InferenceRequest, prompt: [Int32]) throws -> GenerationHandle {
         var continuation: AsyncStream<GenerationEvent>.Continuation!
         let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
-        let job = Job(request: request, prompt: prompt, tokenizer: model.tokenizer, continuation: continuation)
+        let job = Job(request: request, prompt: prompt, continuation: continuation)
         let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
         continuation.onTermination = { _ in job.cancel(); wake() }
 
@@ -236,11 +236,11 @@ public final class Engine: @unchecked Sendable {
     /// The thread count for the next forward pass: the tuned or configured count, capped by
     /// the governor.
     private func applyThreadBudget() -> Double {
-        activity.withLock { $0 }?()
         let limit = allowance.withLock { $0 }
         let wanted = options.autoThreads ? tuner.best : options.threads
         let threads = max(1, min(wanted, limit?.threads ?? wanted))
         if pool.activeThreads != threads { pool.setActiveThreads(threads) }
+        activity.withLock { $0 }?()   // after the budget is set: the hook sees the pool as the pass will run
         return limit?.pacingSeconds ?? 0
     }
 
@@ -252,20 +252,13 @@ public final class Engine: @unchecked Sendable {
             let job = waiting.removeFirst()
             var best = -1, bestShared = -1
             for (i, busy) in slotBusy.enumerated() where !busy {
-                let shared = slots[i].map { Self.sharedPrefix($0.tokens, job.prompt) } ?? 0
+                let shared = slots[i].map { Session.sharedPrefixLength($0.tokens, job.prompt) } ?? 0
                 if shared > bestShared { best = i; bestShared = shared }
             }
             slotBusy[best] = true
             job.slot = best
             active.append(job)
         }
-    }
-
-    static func sharedPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
-        var n = 0
-        let limit = min(a.count, b.count)
-        while n < limit && a[n] == b[n] { n += 1 }
-        return n
     }
 
     /// One unit of work for a job: a prompt chunk, or one generated token. Returns false when
@@ -282,7 +275,6 @@ public final class Engine: @unchecked Sendable {
                 if end < job.prompt.count { return true }
                 job.summary.promptSeconds = Date().timeIntervalSince(job.promptStart ?? Date())
                 job.generationStart = Date()
-                if let limit = job.request.maxTokens, limit <= 0 { return finish(job, .length) }
             }
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let more = try generateToken(job, session: session)
@@ -313,78 +305,40 @@ public final class Engine: @unchecked Sendable {
         if job.promptStart == nil {
             job.promptStart = Date()
             job.summary.queueSeconds = job.promptStart!.timeIntervalSince(job.submitted)
-            // Re-feed at least a batched-kernel batch of prompt tokens: the last one's logits
-            // start the generation, and rows fed in such a batch round exactly as in a prompt
-            // fed whole. Fewer would take the decode kernels, whose rounding differs, and greedy
-            // output could then differ from an uncached run.
-            let refeed = batchedMatmulThreshold
-            let shared = options.promptCache ? Self.sharedPrefix(session.tokens, job.prompt) : 0
-            let reuse = max(0, min(shared, job.prompt.count - refeed))
-            session.rewind(to: reuse)
+            // The one prefix-reuse rule (Session.keepReusablePrefix); off: the prompt is fed whole.
+            let reuse: Int
+            if options.promptCache {
+                reuse = session.keepReusablePrefix(of: job.prompt)
+            } else {
+                session.rewind(to: 0)
+                reuse = 0
+            }
             job.fed = reuse
             job.summary.cachedPromptTokens = reuse
-            job.sampler = Sampler(parameters: job.request.sampling, vocabularySize: model.config.vocabularySize)
+            job.generation = session.makeGeneration(job.request.generationParameters, prompt: job.prompt)
         }
         return session
     }
 
+    /// One step of the job's generation pipeline on the logits of the last token fed; the
+    /// engine only turns its output into events and feeds the token.
     private func generateToken(_ job: Job, session: Session) throws -> Bool {
-        let vocabulary = model.config.vocabularySize
-        let logits = session.state.logitRow(0)
-        let alternatives = job.request.topLogprobs
-        let distribution = alternatives.map { LogSoftmax(logits: logits, count: vocabulary, top: $0, scratch: &job.logitScratch) }
-        if let recognizer = job.json {
-            let keep = job.request.sampling.temperature <= 0 ? 1 : (job.request.sampling.topK > 0 ? job.request.sampling.topK : 40)
-            JSONConstraint.restrict(logits, count: vocabulary, to: recognizer, keep: keep,
-                                    tokenizer: model.tokenizer, order: &job.candidateOrder)
+        guard let generation = job.generation else { return finish(job, .cancelled) }
+        let step = generation.next(logits: session.state.logitRow(0))
+        if !step.text.isEmpty || step.logprob != nil {
+            job.continuation.yield(.delta(step.text, logprobs: step.logprob.map { [$0] } ?? []))
         }
-        let token = job.sampler!.sample(logits, count: vocabulary, recent: session.tokens[...])
-        if model.tokenizer.isEndOfGeneration(token) { return finish(job, .endOfGeneration) }
-        if job.json != nil, !job.json!.feed(model.tokenizer.piece(token, special: false)) {
-            return finish(job, .endOfGeneration)   // no token could continue the JSON
-        }
-        job.summary.completionTokens += 1
-        if let distribution {
-            job.pendingLogprobs.append(distribution.logprob(of: token, tokenizer: model.tokenizer))
-        }
-        let piece = job.detokenizer.append(token)
-        switch job.stopper.append(piece) {
-        case .emit(let text):
-            if !text.isEmpty || !job.pendingLogprobs.isEmpty {
-                job.continuation.yield(.delta(text, logprobs: job.pendingLogprobs))
-                job.pendingLogprobs.removeAll()
-            }
-        case let .stop(before, sequence):
-            job.continuation.yield(.delta(before, logprobs: job.pendingLogprobs))
-            job.pendingLogprobs.removeAll()
-            job.summary.stopSequence = sequence
-            return finish(job, .stopSequence, flush: false)
-        }
-        if job.json?.isComplete == true { return finish(job, .endOfGeneration) }
-        if let limit = job.request.maxTokens, job.summary.completionTokens >= limit { return finish(job, .length) }
-        if session.tokens.count >= options.contextLength { return finish(job, .length) }
+        if let reason = step.finished { return finish(job, reason) }
+        guard let token = step.token else { return finish(job, .endOfGeneration) }
         try session.feedOne(token)
         return true
     }
 
-    /// Emits what is held back (unless a stop sequence ended the text) and the summary.
-    private func finish(_ job: Job, _ reason: GenerationSummary.Reason, flush: Bool = true) -> Bool {
-        if flush && reason != .cancelled {
-            let rest = job.detokenizer.flush()
-            var tail = rest.isEmpty ? job.stopper.flush() : ""
-            if !rest.isEmpty {
-                switch job.stopper.append(rest) {
-                case .emit(let text): tail = text + job.stopper.flush()
-                case let .stop(before, sequence):
-                    tail = before
-                    job.summary.stopSequence = sequence
-                }
-            }
-            if !tail.isEmpty || !job.pendingLogprobs.isEmpty {
-                job.continuation.yield(.delta(tail, logprobs: job.pendingLogprobs))
-            }
-        }
-        job.summary.reason = job.summary.stopSequence != nil ? .stopSequence : reason
+    /// Reports the summary and ends the job's events.
+    private func finish(_ job: Job, _ reason: FinishReason) -> Bool {
+        job.summary.reason = reason
+        job.summary.stopSequence = job.generation?.stopSequence
+        job.summary.completionTokens = job.generation?.generatedTokens ?? 0
         if let start = job.generationStart { job.summary.generationSeconds = Date().timeIntervalSince(start) }
         job.continuation.yield(.finished(job.summary))
         job.continuation.finish()

@@ -27,26 +27,18 @@ public struct InferenceRequest: Sendable {
     public var jsonObject = false
 
     public init(input: Input) { self.input = input }
-}
 
-/// Log probability of one generated token, with the most likely alternatives at that step.
-public struct TokenLogprob: Sendable {
-    public var token: Int32
-    public var text: String
-    public var bytes: [UInt8]
-    public var logprob: Float
-    public var top: [(token: Int32, text: String, bytes: [UInt8], logprob: Float)]
+    /// The part of the request the generation pipeline runs.
+    public var generationParameters: GenerationParameters {
+        GenerationParameters(sampling: sampling, maxTokens: maxTokens, stop: stop, topLogprobs: topLogprobs,
+                             jsonObject: jsonObject)
+    }
 }
 
 /// How a generation ended, with the counts every protocol reports.
 public struct GenerationSummary: Sendable {
-    public enum Reason: String, Sendable {
-        case endOfGeneration   // the model's end token
-        case stopSequence      // one of the request's stop strings
-        case length            // max tokens or the context's end
-        case cancelled         // the client went away
-    }
-    public var reason: Reason
+    /// The pipeline's reason; `cancelled` here means the client went away.
+    public var reason: FinishReason
     public var stopSequence: String?
     public var promptTokens = 0
     /// Prompt tokens whose KV entries were reused from an earlier request on the same slot.

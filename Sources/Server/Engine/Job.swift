@@ -1,10 +1,10 @@
 import Foundation
 import Synchronization
-import Tokenizers
 import Transformer
 
-/// A request admitted to the engine: its prompt tokens, its sampling state and where it is.
-/// Only the engine thread touches the mutable state; `cancelled` is set from any thread.
+/// A request admitted to the engine: its prompt tokens, its generation pipeline and where it
+/// is. Only the engine thread touches the mutable state; `cancelled` is set from any thread
+/// (an atomic), which is why the class can be shared.
 final class Job: @unchecked Sendable {
     let request: InferenceRequest
     let prompt: [Int32]
@@ -14,26 +14,16 @@ final class Job: @unchecked Sendable {
 
     var slot = -1
     var fed = 0                         // prompt tokens in the slot's cache
-    var sampler: Sampler?
-    var detokenizer: StreamingDetokenizer
-    var stopper: StopMatcher
+    var generation: Generation?         // made when the job gets its slot
     var summary: GenerationSummary
     var promptStart: Date?
     var generationStart: Date?
-    var pendingLogprobs: [TokenLogprob] = []
-    var json: JSONRecognizer?            // JSON mode: the output so far, recognized
-    var candidateOrder: [Int32] = []      // JSON mode: token ids by logit, reused per step
-    var logitScratch: [Float] = []        // logprobs only: the step's logits before sampling
 
-    init(request: InferenceRequest, prompt: [Int32], tokenizer: any Tokenizer,
-         continuation: AsyncStream<GenerationEvent>.Continuation) {
+    init(request: InferenceRequest, prompt: [Int32], continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.request = request
         self.prompt = prompt
         self.continuation = continuation
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        stopper = StopMatcher(stops: request.stop)
         summary = GenerationSummary(reason: .length, promptTokens: prompt.count)
-        if request.jsonObject { json = JSONRecognizer(requireObject: true) }
     }
 
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }

@@ -7,8 +7,15 @@ public struct SamplingParameters: Sendable, Equatable {
     public var topP: Float = 0.95        // 1: off
     public var minP: Float = 0.05        // 0: off
     public var repeatPenalty: Float = 1  // 1: off
+    public var frequencyPenalty: Float = 0   // subtracted once per occurrence in the window; 0: off
+    public var presencePenalty: Float = 0    // subtracted once if the token is in the window; 0: off
+    /// The penalty window: the last this many tokens (prompt and output); 0: no penalties;
+    /// `SamplingParameters.wholeContext`: every token in the context (llama.cpp's -1).
     public var repeatLastN: Int = 64
     public var seed: UInt64? = nil       // nil: a random seed
+
+    /// `repeatLastN` for a window as long as the context.
+    public static let wholeContext = Int.max
 
     public init() {}
     public static var greedy: SamplingParameters { var p = SamplingParameters(); p.temperature = 0; return p }
@@ -19,19 +26,21 @@ public struct SamplingParameters: Sendable, Equatable {
         if !(topP > 0 && topP <= 1) { return "top_p must be in (0, 1], got \(topP)" }
         if !(minP >= 0 && minP <= 1) { return "min_p must be in [0, 1], got \(minP)" }
         if !repeatPenalty.isFinite || repeatPenalty <= 0 { return "repeat_penalty must be > 0, got \(repeatPenalty)" }
-        if repeatLastN < 0 { return "repeat_last_n must be ≥ 0, got \(repeatLastN)" }
+        if repeatLastN < 0 { return "repeat_last_n must be ≥ 0 (or -1: the whole context), got \(repeatLastN)" }
+        if !(frequencyPenalty >= -2 && frequencyPenalty <= 2) { return "frequency_penalty must be in [-2, 2], got \(frequencyPenalty)" }
+        if !(presencePenalty >= -2 && presencePenalty <= 2) { return "presence_penalty must be in [-2, 2], got \(presencePenalty)" }
         return nil
     }
 }
 
-/// Picks the next token from logits. Chain as llama.cpp's default: repetition penalty →
-/// top-k → top-p → min-p → temperature → draw. Buffers are sized once for the vocabulary.
+/// Picks the next token from logits that the logit processors (penalties, JSON constraint)
+/// have already adjusted. Chain as llama.cpp's default after its penalties: top-k → top-p →
+/// min-p → temperature → draw. Buffers are sized once for the vocabulary.
 public final class Sampler {
     public let parameters: SamplingParameters
     private var rng: SplitMix64
     private var candidates: [(id: Int32, logit: Float)]
     private var probabilities: [Float]
-    private var penalized = Set<Int32>()  // reused: nothing allocated per token once warm
 
     public init(parameters: SamplingParameters, vocabularySize: Int) {
         self.parameters = parameters
@@ -42,16 +51,8 @@ public final class Sampler {
         probabilities.reserveCapacity(vocabularySize)
     }
 
-    /// `recent` holds the tokens seen so far (for the repetition penalty).
-    public func sample(_ logits: UnsafeMutablePointer<Float>, count: Int, recent: ArraySlice<Int32> = []) -> Int32 {
+    public func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int32 {
         let p = parameters
-        if p.repeatPenalty != 1, p.repeatLastN > 0 {
-            penalized.removeAll(keepingCapacity: true)
-            for token in recent.suffix(p.repeatLastN) where token >= 0 && Int(token) < count && penalized.insert(token).inserted {
-                let l = logits[Int(token)]
-                logits[Int(token)] = l > 0 ? l / p.repeatPenalty : l * p.repeatPenalty
-            }
-        }
         if p.temperature <= 0 { return Sampler.argmax(logits, count: count) }
 
         candidates.removeAll(keepingCapacity: true)

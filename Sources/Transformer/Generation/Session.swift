@@ -8,9 +8,6 @@ public struct ThreadPoolProvider {
     public init(pool: ThreadPool) { self.pool = pool }
 }
 
-/// Why generation stopped.
-public enum FinishReason: String, Sendable { case stop, length, cancelled }
-
 /// Timings in the units llama.cpp reports.
 public struct GenerationTimings: Sendable, Codable {
     public var promptTokens = 0
@@ -66,32 +63,6 @@ public final class Session {
         }
         let lastRow = (input.count - 1) % batchSize
         loaded.model.computeLogits(rows: lastRow..<(lastRow + 1), state: state)
-    }
-
-    /// Prompt then sampled tokens until an end-of-generation token, `maxTokens`, or `onToken`
-    /// returns false. `onToken` gets each generated token (end-of-generation tokens excluded).
-    public func generate(prompt: [Int32], maxTokens: Int, sampler: Sampler,
-                         onToken: (Int32) -> Bool) throws -> (reason: FinishReason, timings: GenerationTimings) {
-        var timings = GenerationTimings()
-        let promptStart = Date()
-        try feed(prompt)
-        timings.promptTokens = prompt.count
-        timings.promptSeconds = Date().timeIntervalSince(promptStart)
-        let generationStart = Date()
-        func finish(_ reason: FinishReason) -> (reason: FinishReason, timings: GenerationTimings) {
-            timings.generationSeconds = Date().timeIntervalSince(generationStart)
-            return (reason, timings)
-        }
-        while timings.generatedTokens < maxTokens {
-            let token = sampler.sample(state.logitRow(0), count: loaded.config.vocabularySize, recent: tokens[...])
-            if loaded.tokenizer.isEndOfGeneration(token) { return finish(.stop) }
-            timings.generatedTokens += 1
-            guard onToken(token) else { return finish(.cancelled) }
-            if timings.generatedTokens == maxTokens { break }
-            if tokens.count >= contextLength { return finish(.length) }
-            try feedOne(token)
-        }
-        return finish(.length)
     }
 
     /// One decode step without building an array (nothing is allocated per token).

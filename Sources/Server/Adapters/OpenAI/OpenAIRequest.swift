@@ -69,8 +69,6 @@ struct OpenAIRequest {
         if let n = try fields.int("n"), n != 1 {
             throw APIError.invalid("'n' must be 1: this server generates one choice per request", parameter: "n")
         }
-        _ = try fields.double("frequency_penalty", in: -2...2)
-        _ = try fields.double("presence_penalty", in: -2...2)
         if let format = try fields.object("response_format") {
             switch try format.requiredString("type") {
             case "text": break

@@ -1,5 +1,5 @@
 import XCTest
-@testable import Server
+@testable import Transformer
 
 /// Stop sequences split across tokens must be found, never shown in part, and text that
 /// only looked like a stop prefix must come out in full.

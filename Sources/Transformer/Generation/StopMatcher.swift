@@ -1,5 +1,6 @@
 /// Finds stop sequences in streamed text. Text that could still turn into a stop sequence is
 /// held back until the next piece decides it, so a client never sees part of a stop string.
+/// (The generation pipeline's last stage, after the detokenizer.)
 struct StopMatcher {
     let stops: [String]
     private var pending = ""
