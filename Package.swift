@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: checked),
         // Tests: one target per source target, sharing model paths, fixtures and llama.cpp checks.
-        .target(name: "TestSupport", dependencies: ["Transformer", "ModelTools"], path: "Tests/Support"),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Transformer", "ModelTools"], path: "Tests/Support"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: kernel),
         .testTarget(name: "QuantTests", dependencies: ["Quant"], swiftSettings: kernel),
         .testTarget(name: "JinjaTests", dependencies: ["Jinja", "JSON", "ModelFormats", "Transformer", "TestSupport"]),

@@ -1,5 +1,4 @@
 import ModelTools
-import Tensor
 import TestSupport
 import XCTest
 @testable import Transformer
@@ -22,7 +21,7 @@ final class PerplexityTests: XCTestCase {
         let textPath = try XCTUnwrap(fixture["text"] as? String)
         let contextLength = try XCTUnwrap(fixture["n_ctx"] as? Int)
         let chunks = try XCTUnwrap(fixture["n_chunks"] as? Int)
-        let sameCPU = (fixture["llama_cpp_by_cpu"] as? [String: Any])?[Self.cpuClass] as? [String: Any]
+        let sameCPU = CPUClass.llamaCppResults(in: fixture)
         let figures = sameCPU ?? fixture
         let flashReference = try XCTUnwrap(figures["ppl"] as? Double)
         let plainReference = figures["ppl_flash_attn_off"] as? Double
@@ -33,17 +32,12 @@ final class PerplexityTests: XCTestCase {
         let result = try session.perplexity(of: tokens, chunks: chunks)
         let references = [flashReference] + (plainReference.map { [$0] } ?? [])
         let relative = references.map { abs(result.perplexity - $0) / $0 }
-        print("\(name): llama.cpp's figures from \(sameCPU == nil ? "an AVX-512 machine" : "a CPU like this one (\(Self.cpuClass))")")
+        print("\(name): llama.cpp's figures from \(sameCPU == nil ? "an AVX-512 machine" : "a CPU like this one (\(CPUClass.current))")")
         print(String(format: "%@: PPL %.4f; llama.cpp %.4f with flash attention (%.3f%% away), %@ without",
                      name, result.perplexity, flashReference, relative[0] * 100,
                      plainReference.map { String(format: "%.4f (%.3f%% away)", $0, relative[1] * 100) } ?? "not recorded"))
         for (reference, difference) in zip(references, relative) {
             XCTAssertLessThan(difference, 0.005, "perplexity \(result.perplexity) vs llama.cpp \(reference)", file: file, line: line)
         }
-    }
-
-    /// This CPU's class as tools/gen-perplexity-by-cpu names it.
-    static var cpuClass: String {
-        CPUFeatures.hasAVX512VNNI ? "avx512" : CPUFeatures.hasAVX2 ? "avx2" : "portable"
     }
 }

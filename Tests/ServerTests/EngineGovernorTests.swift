@@ -1,8 +1,9 @@
 import Foundation
 import Governor
+import TestSupport
+import Transformer
 import XCTest
 @testable import Server
-import Transformer
 
 /// The server's own path under the thermal governor: a PowerGovernor attached to the
 /// ServerState (as `swiftlm serve` attaches it) sets the Engine's ThreadAllowance, and the
@@ -44,7 +45,7 @@ final class EngineGovernorTests: XCTestCase {
     }
 
     func testTheGovernorsAllowanceSetsTheEnginesThreadsAndPacing() async throws {
-        var options = ServerOptions(modelPath: try ServerTestModels.smolLM2())
+        var options = ServerOptions(modelPath: try TestModels.path("smollm2-135m"))
         options.engine.threads = 2
         options.engine.maxWorkers = 1
         options.engine.contextLength = 256
