@@ -19,7 +19,7 @@ struct PenaltyOptions: ParsableArguments {
     func applied(to sampling: SamplingParameters) -> SamplingParameters {
         var p = sampling
         p.repeatPenalty = repeatPenalty
-        p.repeatLastN = repeatLastN == -1 ? SamplingParameters.wholeContext : repeatLastN
+        p.repeatLastN = SamplingParameters.repeatWindow(llamaCpp: repeatLastN)
         p.frequencyPenalty = frequencyPenalty
         p.presencePenalty = presencePenalty
         return p

@@ -11,8 +11,7 @@ func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 
     if let v = try fields.int("top_k", in: 0...1_000_000) { p.topK = v }
     if let v = try fields.double("min_p", in: 0...1) { p.minP = Float(v) }
     if let v = try fields.double("repeat_penalty", in: 0.01...10) { p.repeatPenalty = Float(v) }
-    // llama.cpp's and Ollama's -1: the whole context.
-    if let v = try fields.int("repeat_last_n", in: -1...1_000_000) { p.repeatLastN = v == -1 ? SamplingParameters.wholeContext : v }
+    if let v = try fields.int("repeat_last_n", in: -1...1_000_000) { p.repeatLastN = SamplingParameters.repeatWindow(llamaCpp: v) }
     // OpenAI's range; llama.cpp and Ollama take the same fields with the same meaning.
     if let v = try fields.double("frequency_penalty", in: -2...2) { p.frequencyPenalty = Float(v) }
     if let v = try fields.double("presence_penalty", in: -2...2) { p.presencePenalty = Float(v) }

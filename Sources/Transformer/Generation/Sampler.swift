@@ -17,6 +17,9 @@ public struct SamplingParameters: Sendable, Equatable {
     /// `repeatLastN` for a window as long as the context.
     public static let wholeContext = Int.max
 
+    /// The window for llama.cpp's and Ollama's `repeat_last_n` (-1: the whole context).
+    public static func repeatWindow(llamaCpp n: Int) -> Int { n == -1 ? wholeContext : n }
+
     public init() {}
     public static var greedy: SamplingParameters { var p = SamplingParameters(); p.temperature = 0; return p }
 
