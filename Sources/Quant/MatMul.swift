@@ -14,6 +14,12 @@ public final class MatMulScratch: @unchecked Sendable {
     let roundTripped: UnsafeMutablePointer<Float>  // (maxRows, maxColumns): rounded batch rows
     let packed: PackedActivations
     let unpackedPanels: [UnpackedPanel]
+    /// Per thread: a tile of activation rows padded with zeros, and its results
+    /// ((sgemmRowTile, maxColumns) and (sgemmRowTile, panel rows)), for a batch's last rows.
+    let paddedInputs: [UnsafeMutablePointer<Float>]
+    let paddedOutputs: [UnsafeMutablePointer<Float>]
+    /// Most weight rows in one panel (what paddedOutputs holds).
+    let maxPanelRows: Int
 
     /// `maxRows`: the largest batch; `maxColumns`: the widest matrix row.
     public init(threads: Int, maxColumns: Int, maxRows: Int) {
@@ -25,11 +31,17 @@ public final class MatMulScratch: @unchecked Sendable {
         roundTripped = .allocate(capacity: self.maxRows * self.maxColumns)
         packed = PackedActivations(threads: threads, maxRows: self.maxRows, maxColumns: self.maxColumns)
         unpackedPanels = (0..<threads).map { _ in UnpackedPanel() }
+        maxPanelRows = max(1, size / 32)
+        let inputFloats = sgemmRowTile * self.maxColumns, outputFloats = sgemmRowTile * maxPanelRows
+        paddedInputs = (0..<threads).map { _ in .allocate(capacity: inputFloats) }
+        paddedOutputs = (0..<threads).map { _ in .allocate(capacity: outputFloats) }
         setBLASThreads(1)
     }
 
     deinit {
         panels.forEach { $0.deallocate() }
+        paddedInputs.forEach { $0.deallocate() }
+        paddedOutputs.forEach { $0.deallocate() }
         roundTripped.deallocate()
     }
 }
@@ -92,7 +104,7 @@ public func matmul(_ w: WeightMatrix, _ input: BatchInput,
     }
     #endif
     let n = input.rows, x = input.floats
-    let panelRows = max(1, min(w.rows, scratch.panelFloats / w.columns))
+    let panelRows = max(1, min(w.rows, scratch.panelFloats / w.columns, scratch.maxPanelRows))
     let panelCount = (w.rows + panelRows - 1) / panelRows
     pool.run { thread, threads in
         let panel = scratch.panels[thread]
@@ -101,9 +113,43 @@ public func matmul(_ w: WeightMatrix, _ input: BatchInput,
             let start = p * panelRows
             let count = min(panelRows, w.rows - start)
             w.dequantizeRows(start, count: count, into: panel)
-            sgemmTransposedB(m: n, n: count, k: w.columns, a: x, lda: w.columns,
-                             b: panel, ldb: w.columns, c: out + start, ldc: ldOut, accumulate: accumulate)
+            var r0 = 0
+            while r0 < n {
+                sgemmTile(x + r0 * w.columns, rows: min(sgemmRowTile, n - r0), columns: w.columns, panel: panel,
+                          panelRows: count, out: out + r0 * ldOut + start, ldOut: ldOut, accumulate: accumulate,
+                          scratch: scratch, thread: thread)
+                r0 += sgemmRowTile
+            }
             p += threads
         }
     }
+}
+
+/// Activation rows per sgemm call. OpenBLAS picks its kernels by the shape of a call (edge
+/// kernels for leftover rows, other paths for small products), and they round differently;
+/// calling it on tiles of exactly this many rows, the last one padded with zeros, gives every
+/// row the same arithmetic in any batch (batch invariance; pp512 cost: more calls, each
+/// packing the panel again).
+public let sgemmRowTile = 32
+
+/// out[rows × panelRows] (+)= x[rows × columns] · panelᵀ through one sgemm of sgemmRowTile rows.
+@inline(__always)
+func sgemmTile(_ x: UnsafePointer<Float>, rows: Int, columns: Int, panel: UnsafePointer<Float>, panelRows: Int,
+               out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool, scratch: MatMulScratch, thread: Int) {
+    if rows == sgemmRowTile {
+        sgemmTransposedB(m: rows, n: panelRows, k: columns, a: x, lda: columns, b: panel, ldb: columns,
+                         c: out, ldc: ldOut, accumulate: accumulate)
+        return
+    }
+    let a = scratch.paddedInputs[thread], c = scratch.paddedOutputs[thread]
+    a.update(from: x, count: rows * columns)
+    (a + rows * columns).update(repeating: 0, count: (sgemmRowTile - rows) * columns)
+    for i in 0..<sgemmRowTile {
+        if accumulate && i < rows { (c + i * panelRows).update(from: out + i * ldOut, count: panelRows) } else {
+            (c + i * panelRows).update(repeating: 0, count: panelRows)
+        }
+    }
+    sgemmTransposedB(m: sgemmRowTile, n: panelRows, k: columns, a: a, lda: columns, b: panel, ldb: columns,
+                     c: c, ldc: panelRows, accumulate: accumulate)
+    for i in 0..<rows { (out + i * ldOut).update(from: c + i * panelRows, count: panelRows) }
 }

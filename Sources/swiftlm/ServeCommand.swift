@@ -16,14 +16,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("ctx"), help: "Context per request in tokens (default: the model's, at most 4096).") var ctx: Int?
     @Option(name: [.short, .customLong("threads")],
             help: "Threads, or 'auto' to measure the fastest count at start (default: all cores).") var threads: String?
-    @Option(name: .customLong("batch"), help: "Prompt tokens per forward pass.") var batch = 512
+    @Option(name: .customLong("batch"), help: "Rows per forward pass: every decoding request's next token plus prompt chunks.") var batch = 512
+    @Option(name: .customLong("prompt-rows-while-decoding"),
+            help: "Prompt rows a forward pass may add while other requests decode (smaller: steadier streams, slower long prompts).")
+    var promptRowsWhileDecoding = 32
+    @Option(name: .customLong("kv-budget-mib"),
+            help: "KV cache memory for all requests together, MiB (default: --ctx × --max-workers positions; only used blocks take RAM).")
+    var kvBudgetMiB: Int?
+    @Flag(name: .customLong("no-prefix-cache"), help: "Do not share prompt blocks between requests (the prefix cache is exact, so it is on by default).")
+    var noPrefixCache = false
     @Option(name: .customLong("api-key"), help: "Require this key (Authorization: Bearer, or x-api-key) on every route but /health.")
     var apiKey: String?
     @Option(name: .customLong("admin-key"), help: "Key for /admin routes (default: the API key).") var adminKey: String?
     @Option(name: .customLong("shutdown-timeout"), help: "Seconds SIGTERM waits for requests in flight.") var shutdownTimeout = 30.0
     @Option(name: .customLong("alias"), help: "The model's name for clients (default: the file name).") var alias: String?
-    @Flag(name: .customLong("prompt-cache"),
-          help: "Reuse cached tokens when a prompt starts like an earlier one (faster chats; greedy output may then differ slightly from an uncached run).")
+    @Flag(name: .customLong("prompt-cache"), help: .hidden)   // kept for old command lines: the prefix cache is now on by default
     var promptCache = false
     @Option(name: .customLong("report-url"), help: "POST a JSON status report to this URL every --report-interval seconds.")
     var reportURL: String?
@@ -46,6 +53,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+        guard promptRowsWhileDecoding >= 1 else {
+            throw ValidationError("--prompt-rows-while-decoding must be ≥ 1, got \(promptRowsWhileDecoding)")
+        }
+        if let kvBudgetMiB, kvBudgetMiB < 1 { throw ValidationError("--kv-budget-mib must be ≥ 1, got \(kvBudgetMiB)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be ≥ 1024, got \(maxBodyBytes)") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
         if let adminKey, adminKey.isEmpty { throw ValidationError("--admin-key must not be empty") }
@@ -83,7 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         options.engine.batchSize = batch
         options.residency = weights.residency
-        options.engine.promptCache = promptCache
+        options.engine.promptRowsWhileDecoding = promptRowsWhileDecoding
+        options.engine.prefixCache = !noPrefixCache
+        options.kvBudgetMiB = kvBudgetMiB
 
         var launch = LaunchOptions(governor: governor.configuration(maxThreads: options.engine.threads),
                                    sensors: governor.sensors())

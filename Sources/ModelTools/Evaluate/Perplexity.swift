@@ -58,9 +58,7 @@ extension Session {
             var batchStart = 0
             while batchStart < n {
                 let batchEnd = min(n, batchStart + batchSize)
-                try chunk[batchStart..<batchEnd].withUnsafeBufferPointer { batch in
-                    try loaded.model.forward(batch, position: batchStart, cache: cache, state: state)
-                }
+                try forwardPrompt(chunk[batchStart..<batchEnd])
                 // Logits of the scored rows, a few dozen rows per sgemm.
                 var j = max(batchStart, first)
                 let end = min(batchEnd, n - 1)

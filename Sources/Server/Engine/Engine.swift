@@ -8,25 +8,30 @@ import Transformer
 
 /// Limits the engine works within.
 public struct EngineOptions: Sendable {
-    /// Generations in progress at once (each holds one KV cache slot).
+    /// Generations in progress at once (each decodes one row per forward pass).
     public var maxWorkers = 4
     /// Requests that may wait for a worker; beyond this the engine answers "busy".
     public var queueSize = 16
-    /// Tokens per slot (prompt plus generated).
+    /// Tokens per sequence (prompt plus generated).
     public var contextLength = 4096
     public var threads = ProcessInfo.processInfo.activeProcessorCount
-    /// Prompt tokens per forward pass.
+    /// Rows per forward pass: decode rows plus prompt chunks (chunked prefill).
     public var batchSize = 512
-    /// Reuse a slot's cached tokens when a prompt starts with them (the next turn of a chat).
-    /// Off by default: the reused part was computed in other batches than a fresh run would
-    /// use, and OpenBLAS rounds a row differently depending on the batch, so greedy output can
-    /// differ from an uncached run of the same prompt (llama.cpp's cache_prompt has the same
-    /// trade-off). On, long conversations skip re-reading their history every turn.
-    public var promptCache = false
+    /// Prompt rows a pass may add while other requests decode: a long prompt then arrives in
+    /// chunks this size, so running streams are never stalled for a whole prompt.
+    public var promptRowsWhileDecoding = 32
+    /// KV memory for all sequences, in positions; nil: contextLength × maxWorkers. Blocks are
+    /// touched only when used, so an idle server costs no memory for them.
+    public var kvBudgetPositions: Int?
+    /// Share full prompt blocks between requests by their token prefix (exact: prompt rows
+    /// give the same keys and values in any batch).
+    public var prefixCache = true
     /// Measure the fastest thread count at start (and again when decoding slows down a lot)
     /// instead of using `threads`, which is then the most it may use.
     public var autoThreads = false
     public init() {}
+
+    var resolvedKVPositions: Int { kvBudgetPositions ?? contextLength * maxWorkers }
 }
 
 /// What an outside governor (heat, battery) allows: at most `threads`, and a pause after each
@@ -40,31 +45,35 @@ public struct ThreadAllowance: Sendable, Equatable {
     }
 }
 
-/// Runs generations for one loaded model on one dedicated thread. Each admitted request gets
-/// its own slot (a Session: KV cache and scratch); the thread steps the active slots in turn,
-/// a prompt chunk or one token at a time, so that requests share the machine fairly and a
-/// later batched forward pass can take all slots at once. Slots are made once and reused, so
-/// memory stays flat; with the prompt cache on, a slot keeps its tokens, and a request that
-/// starts with the same tokens (the next turn of a chat) reuses that part of the cache.
+/// Runs generations for one loaded model on one dedicated thread. Each step gathers the next
+/// token of every decoding request plus prompt chunks up to `batchSize` rows, runs one forward
+/// pass over them all (EngineStep.swift), and hands each request its logits. KV memory is a
+/// pool of blocks shared by all sequences and doubling as the prefix cache; a request holds
+/// blocks only for the positions it has.
 public final class Engine: @unchecked Sendable {
     public let model: LoadedModel
     public let options: EngineOptions
     public let chatPrompt: ChatPrompt?
     let chatPromptError: String?
     let pool: ThreadPool
+    let kvPool: KVBlockPool
+    let state: ForwardState                  // engine thread only
+    var batch = ForwardBatch()               // engine thread only
+    var preemptedThisStep = Set<ObjectIdentifier>()  // engine thread only
 
-    private let condition = NSCondition()
-    private var waiting: [Job] = []          // guarded by condition
-    private var active: [Job] = []           // guarded by condition
+    let condition = NSCondition()
+    var waiting: [Job] = []                  // guarded by condition
+    var active: [Job] = []                   // guarded by condition; appended only by the engine thread
     private var stopping = false             // guarded by condition
-    private var slots: [Session?]            // engine thread only
-    private var slotBusy: [Bool]             // guarded by condition
+    private var admitted = 0                 // guarded by condition
     private var thread: Thread?
-    private var tuner: ThreadTuner               // engine thread only
-    private var recalibrate = false              // engine thread only
+    var tuner: ThreadTuner                   // engine thread only
+    var recalibrate = false                  // engine thread only
     let logger: Logger
     /// The governor's limit, read between forward passes; nil: no limit.
     private let allowance = Mutex<ThreadAllowance?>(nil)
+    /// What /metrics and /health report of the scheduler; written by the engine thread.
+    let statistics = Mutex(EngineStatistics())
 
     /// Told once per step, just before its forward pass, that passes are running (the governor
     /// reads low CPU frequency as throttling only while the engine is busy).
@@ -75,13 +84,15 @@ public final class Engine: @unchecked Sendable {
 
     public func setActivityHook(_ hook: (@Sendable () -> Void)?) { activity.withLock { $0 = hook } }
 
-    public init(model: LoadedModel, options: EngineOptions, logger: Logger = Logger(label: "swiftlm.engine")) {
+    public init(model: LoadedModel, options: EngineOptions, logger: Logger = Logger(label: "swiftlm.engine")) throws {
         self.model = model
         self.logger = logger
         var options = options
         options.contextLength = max(1, min(options.contextLength, model.config.contextLength))
         options.maxWorkers = max(1, options.maxWorkers)
         options.queueSize = max(0, options.queueSize)
+        options.batchSize = max(options.batchSize, options.maxWorkers)
+        options.promptRowsWhileDecoding = max(1, options.promptRowsWhileDecoding)
         self.options = options
         do {
             chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer)
@@ -90,10 +101,15 @@ public final class Engine: @unchecked Sendable {
             chatPrompt = nil
             chatPromptError = "\(error)"
         }
+        guard let kvPool = KVBlockPool(config: model.config, positions: options.resolvedKVPositions) else {
+            throw EngineError.kvBudget("cannot reserve KV memory for \(options.resolvedKVPositions) positions")
+        }
+        self.kvPool = kvPool
         pool = ThreadPool(threads: options.threads)
+        state = ForwardState(config: model.config, maxBatch: options.batchSize, maxDecodeRows: options.maxWorkers,
+                             contextCapacity: options.contextLength, pool: pool, logitRows: options.maxWorkers)
         tuner = ThreadTuner(maxThreads: options.threads)
-        slots = Array(repeating: nil, count: options.maxWorkers)
-        slotBusy = Array(repeating: false, count: options.maxWorkers)
+        statistics.withLock { $0.kvBlocksTotal = kvPool.blockCount }
         // The thread keeps the engine alive until it has drained after `shutdown()`, so an
         // engine replaced by a reload finishes its requests even when nothing else holds it.
         let thread = Thread { self.runLoop() }
@@ -144,6 +160,13 @@ public final class Engine: @unchecked Sendable {
         guard tokens.count < options.contextLength else {
             throw EngineError.contextOverflow(promptTokens: tokens.count, contextLength: options.contextLength)
         }
+        if let maxTokens = request.maxTokens, tokens.count + maxTokens > options.contextLength {
+            throw EngineError.generationOverflow(promptTokens: tokens.count, maxTokens: maxTokens, contextLength: options.contextLength)
+        }
+        let kvPositions = kvPool.blockCount * kvPool.blockSize
+        guard tokens.count < kvPositions else {
+            throw EngineError.kvBudget("the prompt has \(tokens.count) tokens, but the KV budget holds \(kvPositions) positions in all")
+        }
         return tokens
     }
 
@@ -177,6 +200,8 @@ public final class Engine: @unchecked Sendable {
         guard waiting.count < freeWorkers + options.queueSize else {
             throw EngineError.busy(workers: options.maxWorkers, queued: waiting.count)
         }
+        admitted += 1
+        job.order = admitted
         waiting.append(job)
         condition.signal()
         return GenerationHandle(events: events, promptTokens: prompt.count, job: job, wake: wake)
@@ -189,7 +214,10 @@ public final class Engine: @unchecked Sendable {
         return (active.count, options.maxWorkers - active.count, waiting.count)
     }
 
-    private func wake() {
+    /// The scheduler's figures (batch sizes, KV blocks, prefix cache, queue wait).
+    public var stats: EngineStatistics { statistics.withLock { $0 } }
+
+    func wake() {
         condition.lock()
         condition.signal()
         condition.unlock()
@@ -209,19 +237,9 @@ public final class Engine: @unchecked Sendable {
             }
             while active.isEmpty && waiting.isEmpty && !stopping { condition.wait(); admitWaiting() }
             if active.isEmpty && waiting.isEmpty && stopping { condition.unlock(); return }
-            let round = active
+            let jobs = active
             condition.unlock()
-
-            var done: [Job] = []
-            for job in round where !step(job) { done.append(job) }
-            if !done.isEmpty {
-                condition.lock()
-                for job in done {
-                    active.removeAll { $0 === job }
-                    slotBusy[job.slot] = false
-                }
-                condition.unlock()
-            }
+            step(jobs)
         }
     }
 
@@ -235,7 +253,7 @@ public final class Engine: @unchecked Sendable {
 
     /// The thread count for the next forward pass: the tuned or configured count, capped by
     /// the governor.
-    private func applyThreadBudget() -> Double {
+    func applyThreadBudget() -> Double {
         let limit = allowance.withLock { $0 }
         let wanted = options.autoThreads ? tuner.best : options.threads
         let threads = max(1, min(wanted, limit?.threads ?? wanted))
@@ -244,104 +262,20 @@ public final class Engine: @unchecked Sendable {
         return limit?.pacingSeconds ?? 0
     }
 
-    /// Moves waiting jobs into free slots, preferring the slot whose cached tokens share the
-    /// longest prefix with the job's prompt (when the prompt cache is on). Called with the
-    /// lock held.
+    /// Moves waiting jobs into free workers, oldest first. Called with the lock held.
     private func admitWaiting() {
-        while !waiting.isEmpty, let _ = slotBusy.firstIndex(of: false) {
-            let job = waiting.removeFirst()
-            var best = -1, bestShared = -1
-            for (i, busy) in slotBusy.enumerated() where !busy {
-                let shared = slots[i].map { Session.sharedPrefixLength($0.tokens, job.prompt) } ?? 0
-                if shared > bestShared { best = i; bestShared = shared }
-            }
-            slotBusy[best] = true
-            job.slot = best
-            active.append(job)
+        while !waiting.isEmpty && active.count < options.maxWorkers {
+            active.append(waiting.removeFirst())
         }
     }
 
-    /// One unit of work for a job: a prompt chunk, or one generated token. Returns false when
-    /// the job has finished (its events are then complete).
-    private func step(_ job: Job) -> Bool {
-        if job.isCancelled { return finish(job, .cancelled) }
-        let pacing = applyThreadBudget()
-        do {
-            let session = try slot(for: job)
-            if job.fed < job.prompt.count {
-                let end = min(job.prompt.count, job.fed + options.batchSize)
-                try session.feed(Array(job.prompt[job.fed..<end]))
-                job.fed = end
-                if end < job.prompt.count { return true }
-                job.summary.promptSeconds = Date().timeIntervalSince(job.promptStart ?? Date())
-                job.generationStart = Date()
-            }
-            let stepStart = DispatchTime.now().uptimeNanoseconds
-            let more = try generateToken(job, session: session)
-            if more && options.autoThreads && pool.activeThreads == tuner.best && tuner.record(stepSeconds: Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9) {
-                recalibrate = true
-            }
-            // Under thermal pressure the governor asks for a pause between tokens.
-            if more && pacing > 0 { Thread.sleep(forTimeInterval: pacing) }
-            return more
-        } catch {
-            job.continuation.yield(.failed("\(error)"))
-            job.continuation.finish()
-            slots[job.slot]?.rewind(to: 0)
-            return false
-        }
-    }
-
-    /// The job's session, set up on its first step (cache prefix reused where it matches).
-    private func slot(for job: Job) throws -> Session {
-        let session: Session
-        if let existing = slots[job.slot] {
-            session = existing
-        } else {
-            session = model.makeSession(contextLength: options.contextLength, batchSize: options.batchSize,
-                                        pool: ThreadPoolProvider(pool: pool))
-            slots[job.slot] = session
-        }
-        if job.promptStart == nil {
-            job.promptStart = Date()
-            job.summary.queueSeconds = job.promptStart!.timeIntervalSince(job.submitted)
-            // The one prefix-reuse rule (Session.keepReusablePrefix); off: the prompt is fed whole.
-            let reuse: Int
-            if options.promptCache {
-                reuse = session.keepReusablePrefix(of: job.prompt)
-            } else {
-                session.rewind(to: 0)
-                reuse = 0
-            }
-            job.fed = reuse
-            job.summary.cachedPromptTokens = reuse
-            job.generation = session.makeGeneration(job.request.generationParameters, prompt: job.prompt)
-        }
-        return session
-    }
-
-    /// One step of the job's generation pipeline on the logits of the last token fed; the
-    /// engine only turns its output into events and feeds the token.
-    private func generateToken(_ job: Job, session: Session) throws -> Bool {
-        guard let generation = job.generation else { return finish(job, .cancelled) }
-        let step = generation.next(logits: session.state.logitRow(0))
-        if !step.text.isEmpty || step.logprob != nil {
-            job.continuation.yield(.delta(step.text, logprobs: step.logprob.map { [$0] } ?? []))
-        }
-        if let reason = step.finished { return finish(job, reason) }
-        guard let token = step.token else { return finish(job, .endOfGeneration) }
-        try session.feedOne(token)
-        return true
-    }
-
-    /// Reports the summary and ends the job's events.
-    private func finish(_ job: Job, _ reason: FinishReason) -> Bool {
-        job.summary.reason = reason
-        job.summary.stopSequence = job.generation?.stopSequence
-        job.summary.completionTokens = job.generation?.generatedTokens ?? 0
-        if let start = job.generationStart { job.summary.generationSeconds = Date().timeIntervalSince(start) }
-        job.continuation.yield(.finished(job.summary))
-        job.continuation.finish()
-        return false
+    /// Removes a job from the workers (under the lock, so a client that sees its response
+    /// end can send the next request into the freed worker at once).
+    func retire(_ job: Job) {
+        job.cache?.releaseAll()
+        job.cache = nil
+        condition.lock()
+        active.removeAll { $0 === job }
+        condition.unlock()
     }
 }

@@ -11,10 +11,17 @@ final class Job: @unchecked Sendable {
     let continuation: AsyncStream<GenerationEvent>.Continuation
     let cancelled = Atomic<Bool>(false)
     let submitted = Date()
+    /// Admission order: the newest job is preempted first when KV blocks run out.
+    var order = 0
 
-    var slot = -1
-    var fed = 0                         // prompt tokens in the slot's cache
-    var generation: Generation?         // made when the job gets its slot
+    /// Its KV blocks, while it holds any.
+    var cache: KVCache?
+    /// Tokens to run as prompt rows before the next sampling: the prompt, or after a
+    /// preemption everything the job had (prompt and generated tokens).
+    var input: [Int32]
+    var generation: Generation?         // made when the job first runs
+    /// The sampled token the next decode row feeds; nil while prompt rows are due.
+    var pending: Int32?
     var summary: GenerationSummary
     var promptStart: Date?
     var generationStart: Date?
@@ -23,11 +30,15 @@ final class Job: @unchecked Sendable {
         self.request = request
         self.prompt = prompt
         self.continuation = continuation
+        input = prompt
         summary = GenerationSummary(reason: .length, promptTokens: prompt.count)
     }
 
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
     func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    /// Prompt rows still to run (0 when decoding).
+    var inputRemaining: Int { pending == nil ? input.count - (cache?.count ?? 0) : 0 }
 }
 
 /// The caller's side of a submitted request: its events, and a way to stop it.

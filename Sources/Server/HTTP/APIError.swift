@@ -38,7 +38,8 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public init(_ error: EngineError) {
         switch error {
         case .busy, .shuttingDown: self.init(.busy, error.description)
-        case .contextOverflow, .emptyPrompt, .invalidToken, .template: self.init(.invalidRequest, error.description)
+        case .contextOverflow, .generationOverflow, .kvBudget, .emptyPrompt, .invalidToken, .template:
+            self.init(.invalidRequest, error.description)
         }
     }
 }

@@ -60,6 +60,7 @@ extension ServerState {
         if let s = record.summary {
             metrics.recordGeneration(s)
             line += " prompt=\(s.promptTokens) cached=\(s.cachedPromptTokens) completion=\(s.completionTokens) \(s.reason.rawValue)"
+                + String(format: " queue=%.3fs", s.queueSeconds)
             if s.generationSeconds > 0 && s.completionTokens > 1 {
                 line += String(format: " %.1f t/s", Double(s.completionTokens) / s.generationSeconds)
             }

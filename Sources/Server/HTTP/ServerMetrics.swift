@@ -49,7 +49,24 @@ public final class ServerMetrics: Sendable {
     }
 
     /// The exposition text, with the gauges that are read rather than counted brought up to date.
-    func render(load: (busy: Int, idle: Int, queued: Int)?, governor: GovernorState? = nil) -> String {
+    func render(load: (busy: Int, idle: Int, queued: Int)?, scheduler: EngineStatistics? = nil,
+                governor: GovernorState? = nil) -> String {
+        if let s = scheduler {
+            let figures: [(String, String, Double)] = [
+                ("swiftlm_batch_rows", "Rows in the last forward pass (decode rows plus prompt rows).", Double(s.lastBatchRows)),
+                ("swiftlm_batch_decode_rows", "Decode rows in the last forward pass (requests generating together).", Double(s.lastDecodeRows)),
+                ("swiftlm_batch_rows_mean", "Mean rows per forward pass since start.", s.meanBatchRows),
+                ("swiftlm_kv_blocks_used", "KV cache blocks held by requests.", Double(s.kvBlocksUsed)),
+                ("swiftlm_kv_blocks_cached", "KV cache blocks of the prefix cache no request holds.", Double(s.kvBlocksCached)),
+                ("swiftlm_kv_blocks_free", "KV cache blocks never used or freed.", Double(s.kvBlocksFree)),
+                ("swiftlm_prefix_cache_hit_ratio", "Share of prompt tokens taken from the prefix cache.", s.prefixHitRate),
+                ("swiftlm_queue_wait_seconds_mean", "Mean time requests waited before their first forward pass.", s.meanQueueSeconds),
+                ("swiftlm_preemptions", "Requests preempted because KV blocks ran out.", Double(s.preemptions)),
+            ]
+            for (name, help, value) in figures {
+                registry.makeGauge(descriptor: described(name, help)).set(value)
+            }
+        }
         for gauge in governor?.gauges ?? [] {
             registry.makeGauge(descriptor: described(gauge.name, gauge.help)).set(gauge.value)
         }

@@ -20,6 +20,8 @@ public struct ServerOptions: Sendable {
     public var retryAfterSeconds = 1
     /// Where the model's weights live (a copy in huge-page memory, or the mapped file).
     public var residency: WeightResidency = .automatic
+    /// KV memory for all requests, MiB; nil: the engine's default (context × workers).
+    public var kvBudgetMiB: Int?
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }

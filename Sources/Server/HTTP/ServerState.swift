@@ -58,7 +58,12 @@ public final class ServerState: Sendable {
         guard FileManager.default.fileExists(atPath: path) else { throw APIError.invalid("model file not found: \(path)") }
         let engine: Engine
         do {
-            engine = Engine(model: try LoadedModel(path: path, residency: options.residency), options: options.engine, logger: logger)
+            let model = try LoadedModel(path: path, residency: options.residency)
+            var engineOptions = options.engine
+            if let mib = options.kvBudgetMiB {
+                engineOptions.kvBudgetPositions = max(1, (mib << 20) / KVBlockPool.bytesPerPosition(model.config))
+            }
+            engine = try Engine(model: model, options: engineOptions, logger: logger)
         } catch {
             throw APIError.invalid("cannot load \(path): \(error)")
         }

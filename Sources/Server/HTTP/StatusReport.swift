@@ -24,9 +24,26 @@ extension ServerState {
             let load = engine.load
             members += [("workers", ["busy": .int(load.busy), "idle": .int(load.idle)]), ("queue", .int(load.queued)),
                         ("threads", .int(engine.pool.activeThreads)), ("context_length", .int(engine.options.contextLength))]
+            members.append(("scheduler", Self.schedulerReport(engine.stats)))
         }
         for (key, value) in extraStatus() { members.append((key, value)) }
         return .object(members)
+    }
+}
+
+extension ServerState {
+    /// The engine's batch, KV-block and prefix-cache figures.
+    static func schedulerReport(_ s: EngineStatistics) -> JSONValue {
+        func rounded(_ v: Double, _ places: Double = 1000) -> JSONValue { .number((v * places).rounded() / places) }
+        return .object([
+            ("steps", .int(s.steps)), ("batch_rows_last", .int(s.lastBatchRows)), ("decode_rows_last", .int(s.lastDecodeRows)),
+            ("batch_rows_mean", rounded(s.meanBatchRows)),
+            ("kv_blocks", ["total": .int(s.kvBlocksTotal), "used": .int(s.kvBlocksUsed), "cached": .int(s.kvBlocksCached),
+                           "free": .int(s.kvBlocksFree), "block_size": .int(s.kvBlockSize)]),
+            ("prefix_cache", ["prompt_tokens": .int(s.promptTokens), "cached_tokens": .int(s.promptTokensCached),
+                              "hit_rate": rounded(s.prefixHitRate)]),
+            ("queue_wait_mean_s", rounded(s.meanQueueSeconds)), ("preemptions", .int(s.preemptions)),
+        ])
     }
 }
 

@@ -69,67 +69,67 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                                base: config.ropeBase, frequencyScale: config.ropeFrequencyScale)
     }
 
-    public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
-        let n = tokens.count
-        guard n > 0 else { return }
-        try checkBatch(n, position: position, cache: cache, state: state, maxPositions: globalRoPE.maxPositions)
-        localRoPE.prepare(upTo: position + n)
-        globalRoPE.prepare(upTo: position + n)
-        try embed(tokens, from: embedding, into: state.hidden)
+    public func forward(_ batch: ForwardBatch, state: ForwardState) throws {
+        guard !batch.isEmpty else { return }
+        let n = batch.count
+        try checkBatch(batch, state: state, maxPositions: globalRoPE.maxPositions)
+        localRoPE.prepare(upTo: batch.positionEnd)
+        globalRoPE.prepare(upTo: batch.positionEnd)
+        try embed(batch.tokens, from: embedding, into: state.hidden)
+        state.lastDecodeRows = batch.decodeRows
         let width = config.embeddingLength
         scale(state.hidden, by: Float(width).squareRoot(), count: n * width)
         for (l, layer) in layers.enumerated() {
-            attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
-            feedForwardBlock(l, layer, rows: n, state: state)
+            attentionBlock(l, layer, batch, state: state)
+            feedForwardBlock(l, layer, rows: n, decodeRows: batch.decodeRows, state: state)
         }
-        cache.count = position + n
     }
 
-    func attentionBlock(_ l: Int, _ layer: Layer, rows n: Int, position: Int, cache: KVCache, state: ForwardState) {
-        let kl = config.keyLength, width = config.embeddingLength
+    func attentionBlock(_ l: Int, _ layer: Layer, _ batch: ForwardBatch, state: ForwardState) {
+        let kl = config.keyLength, width = config.embeddingLength, n = batch.count, d = batch.decodeRows
         normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.attentionNorm)
-        projectTogether((layer.wq, state.query), (layer.wk, state.key), (layer.wv, state.value),
-                        input: state.normed, rows: n, state: state)
+        projectTogether(Projection(layer.wq, state.query), Projection(layer.wk, state.key), Projection(layer.wv, state.value),
+                        input: state.normed, rows: n, decodeRows: d, state: state)
         let rope = layer.isGlobal ? globalRoPE : localRoPE
         let queryScale = 1 / Float(kl).squareRoot()
         layer.queryNorm.withUnsafeBufferPointer { qn in
             layer.keyNorm.withUnsafeBufferPointer { kn in
-                for i in 0..<n {
+                for (i, position) in batch.positions.enumerated() {
                     for h in 0..<config.headCount {
                         let q = state.query + i * config.queryWidth + h * kl
                         rmsNorm(q, weight: qn.baseAddress!, out: q, count: kl, epsilon: config.rmsEpsilon)
-                        rope.apply(q, position: position + i, neox: true)
+                        rope.apply(q, position: position, neox: true)
                         scale(q, by: queryScale, count: kl)
                     }
                     for h in 0..<config.headCountKV {
                         let k = state.key + i * config.keyWidth + h * kl
                         rmsNorm(k, weight: kn.baseAddress!, out: k, count: kl, epsilon: config.rmsEpsilon)
-                        rope.apply(k, position: position + i, neox: true)
+                        rope.apply(k, position: position, neox: true)
                     }
                     roundToHalf(state.query + i * config.queryWidth, count: config.queryWidth)
-                    convertFloatToHalf(state.key + i * config.keyWidth, cache.key(layer: l, position: position + i), count: config.keyWidth)
-                    convertFloatToHalf(state.value + i * config.valueWidth, cache.value(layer: l, position: position + i), count: config.valueWidth)
                 }
             }
         }
-        attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
-               scale: 1, window: layer.isGlobal ? nil : slidingWindow)
+        storeKeysAndValues(layer: l, batch, keys: state.key, values: state.value, config: config)
+        attend(layer: l, batch, config: config, state: state, scale: 1, window: layer.isGlobal ? nil : slidingWindow)
         // The post-attention norm applies to the attention output before the residual add.
         attentionObserver?(l, state.attention, n, layer.wo.columns)
-        project(layer.wo, state.attention, rows: n, into: state.normed, state: state)
+        project(layer.wo, state.attention, rows: n, decodeRows: d, into: state.normed, state: state)
         normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postAttentionNorm)
         add(state.normed, into: state.hidden, count: n * width)
     }
 
-    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
+    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, decodeRows d: Int, state: ForwardState) {
         let ffn = layer.gate.rows, width = config.embeddingLength
         normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.feedForwardNorm)
         for start in stride(from: 0, to: n, by: state.feedForwardRows) {
             let rows = min(state.feedForwardRows, n - start), chunk = state.normed + start * width
-            projectTogether((layer.gate, state.gate), (layer.up, state.up), input: chunk, rows: rows, state: state)
+            let decode = max(0, min(d - start, rows))
+            projectTogether(Projection(layer.gate, state.gate), Projection(layer.up, state.up),
+                            input: chunk, rows: rows, decodeRows: decode, state: state)
             geglu(gate: state.gate, up: state.up, count: rows * ffn)
             feedForwardObserver?(l, state.gate, rows, ffn)
-            project(layer.down, state.gate, rows: rows, into: chunk, state: state)  // the chunk's input is used up
+            project(layer.down, state.gate, rows: rows, decodeRows: decode, into: chunk, state: state)  // the chunk's input is used up
         }
         normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postFeedForwardNorm)
         add(state.normed, into: state.hidden, count: n * width)
@@ -140,7 +140,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                                   epsilon: config.rmsEpsilon, into: out)
     }
 
-    public func computeLogits(rows: Range<Int>, state: ForwardState) {
+    public func computeLogits(rows: [Int], state: ForwardState) {
         outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
     }
 }

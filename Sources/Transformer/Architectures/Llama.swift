@@ -60,53 +60,52 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                          base: config.ropeBase, frequencyScale: config.ropeFrequencyScale)
     }
 
-    public func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws {
-        let n = tokens.count
-        guard n > 0 else { return }
-        try checkBatch(n, position: position, cache: cache, state: state, maxPositions: rope.maxPositions)
-        rope.prepare(upTo: position + n)
-        try embed(tokens, from: embedding, into: state.hidden)
+    public func forward(_ batch: ForwardBatch, state: ForwardState) throws {
+        guard !batch.isEmpty else { return }
+        try checkBatch(batch, state: state, maxPositions: rope.maxPositions)
+        rope.prepare(upTo: batch.positionEnd)
+        try embed(batch.tokens, from: embedding, into: state.hidden)
+        state.lastDecodeRows = batch.decodeRows
         for (l, layer) in layers.enumerated() {
-            attentionBlock(l, layer, rows: n, position: position, cache: cache, state: state)
-            feedForwardBlock(l, layer, rows: n, state: state)
+            attentionBlock(l, layer, batch, state: state)
+            feedForwardBlock(l, layer, rows: batch.count, decodeRows: batch.decodeRows, state: state)
         }
-        cache.count = position + n
     }
 
-    func attentionBlock(_ l: Int, _ layer: Layer, rows n: Int, position: Int, cache: KVCache, state: ForwardState) {
-        let kl = config.keyLength
+    func attentionBlock(_ l: Int, _ layer: Layer, _ batch: ForwardBatch, state: ForwardState) {
+        let kl = config.keyLength, n = batch.count, d = batch.decodeRows
         normalizeRows(n, weight: layer.attentionNorm, state: state)
-        projectTogether((layer.wq, state.query), (layer.wk, state.key), (layer.wv, state.value),
-                        input: state.normed, rows: n, state: state)
+        projectTogether(Projection(layer.wq, state.query), Projection(layer.wk, state.key), Projection(layer.wv, state.value),
+                        input: state.normed, rows: n, decodeRows: d, state: state)
         addBias(layer.bq, to: state.query, rows: n, width: config.queryWidth)
         addBias(layer.bk, to: state.key, rows: n, width: config.keyWidth)
         addBias(layer.bv, to: state.value, rows: n, width: config.valueWidth)
-        for i in 0..<n {
+        for (i, position) in batch.positions.enumerated() {
             for h in 0..<config.headCount {
-                rope.apply(state.query + i * config.queryWidth + h * kl, position: position + i, neox: options.neoxRoPE)
+                rope.apply(state.query + i * config.queryWidth + h * kl, position: position, neox: options.neoxRoPE)
             }
             for h in 0..<config.headCountKV {
-                rope.apply(state.key + i * config.keyWidth + h * kl, position: position + i, neox: options.neoxRoPE)
+                rope.apply(state.key + i * config.keyWidth + h * kl, position: position, neox: options.neoxRoPE)
             }
             roundToHalf(state.query + i * config.queryWidth, count: config.queryWidth)
-            convertFloatToHalf(state.key + i * config.keyWidth, cache.key(layer: l, position: position + i), count: config.keyWidth)
-            convertFloatToHalf(state.value + i * config.valueWidth, cache.value(layer: l, position: position + i), count: config.valueWidth)
         }
-        attend(layer: l, rows: n, position: position, config: config, cache: cache, state: state,
-               scale: 1 / Float(kl).squareRoot())
+        storeKeysAndValues(layer: l, batch, keys: state.key, values: state.value, config: config)
+        attend(layer: l, batch, config: config, state: state, scale: 1 / Float(kl).squareRoot())
         attentionObserver?(l, state.attention, n, layer.wo.columns)
-        project(layer.wo, state.attention, rows: n, into: state.hidden, accumulate: true, state: state)
+        project(layer.wo, state.attention, rows: n, decodeRows: d, into: state.hidden, accumulate: true, state: state)
     }
 
-    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, state: ForwardState) {
+    func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, decodeRows d: Int, state: ForwardState) {
         let ffn = layer.gate.rows, width = config.embeddingLength
         normalizeRows(n, weight: layer.feedForwardNorm, state: state)
         for start in stride(from: 0, to: n, by: state.feedForwardRows) {
-            let rows = min(state.feedForwardRows, n - start)
-            projectTogether((layer.gate, state.gate), (layer.up, state.up), input: state.normed + start * width, rows: rows, state: state)
+            let rows = min(state.feedForwardRows, n - start), decode = max(0, min(d - start, rows))
+            projectTogether(Projection(layer.gate, state.gate), Projection(layer.up, state.up),
+                            input: state.normed + start * width, rows: rows, decodeRows: decode, state: state)
             swiglu(gate: state.gate, up: state.up, count: rows * ffn)
             feedForwardObserver?(l, state.gate, rows, ffn)
-            project(layer.down, state.gate, rows: rows, into: state.hidden + start * width, accumulate: true, state: state)
+            project(layer.down, state.gate, rows: rows, decodeRows: decode, into: state.hidden + start * width,
+                    accumulate: true, state: state)
         }
     }
 
@@ -115,7 +114,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                                   epsilon: config.rmsEpsilon, into: state.normed)
     }
 
-    public func computeLogits(rows: Range<Int>, state: ForwardState) {
+    public func computeLogits(rows: [Int], state: ForwardState) {
         outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
     }
 }

@@ -19,13 +19,16 @@ public struct GenerationTimings: Sendable, Codable {
 }
 
 /// One sequence: its KV cache and scratch, and the tokens it holds. Prompts are processed
-/// in batches of `batchSize`, then tokens are generated one at a time.
+/// in batches of `batchSize` prompt rows, then tokens are generated one decode row at a time.
 public final class Session {
     public let loaded: LoadedModel
     public let cache: KVCache
     public let state: ForwardState
     public let batchSize: Int
-    public private(set) var tokens: [Int32] = []   // everything in the cache, in order
+    private var batch = ForwardBatch()
+    private let firstRow = [0]
+    /// Everything in the cache, in order.
+    public var tokens: [Int32] { cache.tokens }
 
     /// `logitRows`: how many rows' logits one `computeLogits` call may produce (perplexity
     /// scores many rows per batch; generation needs one).
@@ -35,15 +38,17 @@ public final class Session {
         cache = KVCache(config: model.config, capacity: contextLength)
         state = ForwardState(config: model.config, maxBatch: self.batchSize, contextCapacity: contextLength,
                              pool: pool, logitRows: logitRows)
-        tokens.reserveCapacity(contextLength)
     }
 
     public var contextLength: Int { cache.capacity }
 
     /// Drops the cache from `position` on; the next tokens continue from there.
-    public func rewind(to position: Int) {
-        cache.truncate(to: position)
-        tokens.removeSubrange(min(tokens.count, max(0, position))...)
+    public func rewind(to position: Int) { cache.truncate(to: position) }
+
+    /// Runs `input` (at most batchSize tokens) as prompt rows after the cached tokens, leaving
+    /// its hidden states in `state` for computeLogits.
+    public func forwardPrompt(_ input: ArraySlice<Int32>) throws {
+        try forward(input, decode: false)
     }
 
     /// Feeds tokens (in batches) and leaves the logits of the last one in state.logitRow(0).
@@ -55,25 +60,30 @@ public final class Session {
         var start = 0
         while start < input.count {
             let end = min(input.count, start + batchSize)
-            try input[start..<end].withUnsafeBufferPointer { batch in
-                try loaded.model.forward(batch, position: tokens.count, cache: cache, state: state)
-            }
-            tokens.append(contentsOf: input[start..<end])
+            try forward(input[start..<end], decode: false)
             start = end
         }
         let lastRow = (input.count - 1) % batchSize
-        loaded.model.computeLogits(rows: lastRow..<(lastRow + 1), state: state)
+        loaded.model.computeLogits(rows: [lastRow], state: state)
     }
 
     /// One decode step without building an array (nothing is allocated per token).
     public func feedOne(_ token: Int32) throws {
-        guard tokens.count < contextLength else {
-            throw ModelError.contextFull(needed: tokens.count + 1, capacity: contextLength)
+        try forward(CollectionOfOne(token), decode: true)
+        loaded.model.computeLogits(rows: firstRow, state: state)
+    }
+
+    private func forward(_ input: some Collection<Int32>, decode: Bool) throws {
+        guard try cache.append(input, asPrompt: !decode) else {
+            throw ModelError.contextFull(needed: tokens.count + input.count, capacity: cache.pool.blockCount * cache.blockSize)
         }
-        try withUnsafePointer(to: token) { p in
-            try loaded.model.forward(UnsafeBufferPointer(start: p, count: 1), position: tokens.count, cache: cache, state: state)
+        batch.removeAll()
+        batch.add(cache, rows: input.count, decode: decode)
+        do {
+            try loaded.model.forward(batch, state: state)
+        } catch {
+            cache.truncate(to: cache.count - input.count)
+            throw error
         }
-        tokens.append(token)
-        loaded.model.computeLogits(rows: 0..<1, state: state)
     }
 }

@@ -12,13 +12,13 @@ extension Session {
         return n
     }
 
-    /// How many of the cached tokens a new `prompt` may keep: those it starts with, less enough
-    /// that at least `batchedMatmulThreshold` prompt tokens are fed again (all of a shorter
-    /// prompt). The last one's logits start the generation, and rows fed in a batch that size
-    /// round exactly as in a prompt fed whole; fewer would take the decode kernels, whose
-    /// rounding differs, and greedy output could then differ from an uncached run.
+    /// How many of the cached tokens a new `prompt` may keep: those it starts with that were
+    /// computed as prompt rows (decode rows take other kernels, so a fresh run would not give
+    /// exactly their keys and values), leaving at least its last token to feed (its logits
+    /// start the generation). Prompt rows give the same result in any batch, so greedy output
+    /// is then exactly that of an uncached run.
     public func reusablePrefixLength(of prompt: [Int32]) -> Int {
-        max(0, min(Self.sharedPrefixLength(tokens, prompt), prompt.count - batchedMatmulThreshold))
+        max(0, min(Self.sharedPrefixLength(tokens, prompt), cache.promptComputed, prompt.count - 1))
     }
 
     /// Drops the cache past what `prompt` may reuse (the rule above); returns how many of its

@@ -4,18 +4,37 @@ import Tensor
 // Steps every decoder architecture shares: checking a batch fits, looking up embeddings,
 // RMS-normalizing rows, and the final norm + output projection.
 
-/// Throws unless n tokens at `position` fit the state's batch, the cache and the RoPE table.
-func checkBatch(_ n: Int, position: Int, cache: KVCache, state: ForwardState, maxPositions: Int) throws {
-    guard n <= state.maxBatch else { throw ModelError.contextFull(needed: n, capacity: state.maxBatch) }
-    let capacity = min(cache.capacity, maxPositions)
-    guard position + n <= capacity else { throw ModelError.contextFull(needed: position + n, capacity: capacity) }
+/// Throws unless the batch fits the state, every row's position was appended to its cache,
+/// and no position passes the RoPE table.
+func checkBatch(_ batch: ForwardBatch, state: ForwardState, maxPositions: Int) throws {
+    guard batch.count <= state.maxBatch else { throw ModelError.contextFull(needed: batch.count, capacity: state.maxBatch) }
+    guard batch.decodeRows <= state.maxDecodeRows else {
+        throw ModelError.contextFull(needed: batch.decodeRows, capacity: state.maxDecodeRows)
+    }
+    for (i, position) in batch.positions.enumerated() {
+        let cache = batch.caches[batch.sequenceOfRow[i]]
+        let capacity = min(cache.capacity, maxPositions)
+        guard position < capacity, position < cache.count else {
+            throw ModelError.contextFull(needed: position + 1, capacity: min(capacity, cache.count))
+        }
+    }
 }
 
 /// state.hidden[i] = embedding row of tokens[i]; an id outside the vocabulary is an error.
-func embed(_ tokens: UnsafeBufferPointer<Int32>, from embedding: WeightMatrix, into hidden: UnsafeMutablePointer<Float>) throws {
+func embed(_ tokens: [Int32], from embedding: WeightMatrix, into hidden: UnsafeMutablePointer<Float>) throws {
     for (i, token) in tokens.enumerated() {
         guard token >= 0, Int(token) < embedding.rows else { throw ModelError.invalidToken(token, vocabulary: embedding.rows) }
         embedding.dequantizeRows(Int(token), count: 1, into: hidden + i * embedding.columns)
+    }
+}
+
+/// Writes rows' keys and values (f32, (n, keyWidth) and (n, valueWidth)) to their caches as f16.
+func storeKeysAndValues(layer l: Int, _ batch: ForwardBatch, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+                        config: ModelConfig) {
+    for i in 0..<batch.count {
+        let cache = batch.caches[batch.sequenceOfRow[i]], position = batch.positions[i]
+        convertFloatToHalf(keys + i * config.keyWidth, cache.key(layer: l, position: position), count: config.keyWidth)
+        convertFloatToHalf(values + i * config.valueWidth, cache.value(layer: l, position: position), count: config.valueWidth)
     }
 }
 
@@ -29,9 +48,17 @@ func normalizeRows(_ x: UnsafePointer<Float>, rows: Range<Int>, width: Int, weig
     }
 }
 
-/// Logits of `rows` of the last batch: final norm, then the output matrix, into state.logits.
-func outputLogits(rows: Range<Int>, norm: [Float], output: WeightMatrix, config: ModelConfig, state: ForwardState) {
-    normalizeRows(state.hidden, rows: rows, width: config.embeddingLength, weight: norm, epsilon: config.rmsEpsilon,
-                  into: state.normed)
-    project(output, state.normed, rows: rows.count, into: state.logits, state: state)
+/// Logits of `rows` (ascending) of the last batch: final norm, then the output matrix (decode
+/// rows by the dot kernels, prompt rows by the batched matmul, as in the pass), into state.logits.
+func outputLogits(rows: [Int], norm: [Float], output: WeightMatrix, config: ModelConfig, state: ForwardState) {
+    precondition(rows.count <= state.logitRows, "more logit rows than ForwardState holds")
+    let width = config.embeddingLength
+    norm.withUnsafeBufferPointer { w in
+        for (k, i) in rows.enumerated() {
+            rmsNorm(state.hidden + i * width, weight: w.baseAddress!, out: state.normed + k * width, count: width,
+                    epsilon: config.rmsEpsilon)
+        }
+    }
+    let decode = rows.prefix { $0 < state.lastDecodeRows }.count
+    project(output, state.normed, rows: rows.count, decodeRows: decode, into: state.logits, state: state)
 }

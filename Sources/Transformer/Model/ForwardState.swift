@@ -6,6 +6,8 @@ import Tensor
 /// Sendable: one engine thread owns it; during a pass the pool's threads write disjoint rows.
 public final class ForwardState: @unchecked Sendable {
     public let maxBatch: Int
+    /// Decode rows one pass may hold (ForwardBatch): each has its quantized activations.
+    public let maxDecodeRows: Int
     public let logitRows: Int
     public let pool: ThreadPool
     let matmulScratch: MatMulScratch
@@ -22,13 +24,18 @@ public final class ForwardState: @unchecked Sendable {
     /// chunks (peak memory of a 512-token prompt −3 MB on SmolLM2, same results).
     let feedForwardRows: Int
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
-    let quantized: QuantizedActivations         // one activation row in its partner formats, for matvec
+    /// Per decode row: the row in its partner formats, for the dot kernels.
+    let decodeActivations: [QuantizedActivations]
+    /// Decode rows of the last forward batch (computeLogits takes them by the dot kernels).
+    var lastDecodeRows = 0
     /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
     public let logits: UnsafeMutablePointer<Float>
     public let vocabularySize: Int
 
-    public init(config: ModelConfig, maxBatch: Int, contextCapacity: Int, pool: ThreadPool, logitRows: Int = 1) {
+    public init(config: ModelConfig, maxBatch: Int, maxDecodeRows: Int = 1, contextCapacity: Int, pool: ThreadPool,
+                logitRows: Int = 1) {
         self.maxBatch = max(1, maxBatch)
+        self.maxDecodeRows = max(1, min(maxDecodeRows, self.maxBatch))
         self.logitRows = max(1, logitRows)
         self.pool = pool
         let b = self.maxBatch
@@ -46,7 +53,7 @@ public final class ForwardState: @unchecked Sendable {
         gate = .allocate(capacity: max(1, feedForwardRows * ffn))
         up = .allocate(capacity: max(1, feedForwardRows * ffn))
         scores = (0..<pool.maxThreads).map { _ in .allocate(capacity: max(1, contextCapacity)) }
-        quantized = QuantizedActivations(capacity: widest)
+        decodeActivations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
         vocabularySize = config.vocabularySize
         logits = .allocate(capacity: self.logitRows * config.vocabularySize)
     }

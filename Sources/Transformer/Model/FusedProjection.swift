@@ -1,50 +1,81 @@
 import Quant
 import Tensor
 
-/// Several matrices applied to the same single input row in one pool job (q, k, v; or
-/// gate and up): the row is quantized once per activation format and the threads split
-/// the rows of all matrices together, so a decode step wakes the pool once instead of
-/// three times. Batches prepare the shared input once and run one batched matmul per matrix.
-func projectTogether(_ first: (WeightMatrix, UnsafeMutablePointer<Float>),
-                     _ second: (WeightMatrix, UnsafeMutablePointer<Float>),
-                     _ third: (WeightMatrix, UnsafeMutablePointer<Float>)? = nil,
-                     input x: UnsafePointer<Float>, rows n: Int, state: ForwardState) {
-    guard n == 1 else {
-        guard n >= batchedMatmulThreshold else {
-            project(first.0, x, rows: n, into: first.1, state: state)
-            project(second.0, x, rows: n, into: second.1, state: state)
-            if let third { project(third.0, x, rows: n, into: third.1, state: state) }
-            return
-        }
-        // Prepare the shared input once per batch path, not once per matrix.
-        var input = batchedInput(x, rows: n, columns: first.0.columns, for: first.0.type, state: state)
-        for (w, out) in [first, second] + (third.map { [$0] } ?? []) {
-            if w.type.batchPath != input.path {
-                input = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
-            }
-            matmul(w, input, out, ldOut: w.rows, pool: state.pool, scratch: state.matmulScratch)
-        }
-        return
+/// Up to three matrices applied to the same input rows (q, k, v; or gate and up).
+/// Decode rows [0, d): each row is quantized once per activation format, and the threads
+/// split the weight rows of all matrices together; each thread takes a tile of weight rows
+/// small enough for L1 and dots it with every decode row before moving on, so a step reads
+/// each weight from memory once however many sequences decode, and each row's result is the
+/// dot kernel's, as for a single sequence.
+/// Prompt rows [d, n): the shared input is prepared once per batch path and each matrix
+/// takes one batched matmul, whatever the number of rows.
+func projectTogether(_ first: Projection, _ second: Projection? = nil, _ third: Projection? = nil,
+                     input x: UnsafePointer<Float>, rows n: Int, decodeRows d: Int, accumulate: Bool = false,
+                     state: ForwardState) {
+    if d > 0 {
+        projectDecodeRows(first, second, third, input: x, rows: d, accumulate: accumulate, state: state)
     }
-    let columns = first.0.columns
-    // Quantize once per distinct activation format (no collections: nothing allocated per token).
-    let formatA = first.0.type.activationFormat, formatB = second.0.type.activationFormat
-    state.quantized.prepare(x, count: columns, for: first.0.type)
-    if formatB != formatA { state.quantized.prepare(x, count: columns, for: second.0.type) }
-    if let third, third.0.type.activationFormat != formatA, third.0.type.activationFormat != formatB {
-        state.quantized.prepare(x, count: columns, for: third.0.type)
+    guard n > d else { return }
+    let columns = first.w.columns
+    var input = prepareBatch(x + d * columns, rows: n - d, columns: columns, for: first.w.type,
+                             pool: state.pool, scratch: state.matmulScratch)
+    for p in [first, second, third] {
+        guard let p else { continue }
+        if p.w.type.batchPath != input.path {
+            input = prepareBatch(x + d * columns, rows: n - d, columns: columns, for: p.w.type,
+                                 pool: state.pool, scratch: state.matmulScratch)
+        }
+        matmul(p.w, input, p.out + d * p.w.rows, ldOut: p.w.rows, accumulate: accumulate,
+               pool: state.pool, scratch: state.matmulScratch)
     }
-    let rowsA = first.0.rows, rowsB = second.0.rows, rowsC = third?.0.rows ?? 0
+}
+
+/// The decode rows of projectTogether: one pool job for all matrices and rows.
+private func projectDecodeRows(_ first: Projection, _ second: Projection?, _ third: Projection?,
+                               input x: UnsafePointer<Float>, rows d: Int, accumulate: Bool, state: ForwardState) {
+    let columns = first.w.columns
+    precondition(d <= state.decodeActivations.count, "more decode rows than ForwardState holds")
+    // Quantize once per distinct activation format (nothing allocated per token).
+    let formatA = first.w.type.activationFormat, formatB = second?.w.type.activationFormat
+    for i in 0..<d {
+        let xi = x + i * columns, xq = state.decodeActivations[i]
+        xq.prepare(xi, count: columns, for: first.w.type)
+        if let second, formatB != formatA { xq.prepare(xi, count: columns, for: second.w.type) }
+        if let third, third.w.type.activationFormat != formatA, third.w.type.activationFormat != formatB {
+            xq.prepare(xi, count: columns, for: third.w.type)
+        }
+    }
+    let rowsA = first.w.rows, rowsB = second?.w.rows ?? 0, rowsC = third?.w.rows ?? 0
     let total = rowsA + rowsB + rowsC
-    let xq = state.quantized
     // Chunks of whole matrices' rows: a chunk may span two matrices, so split it at the seams.
     state.pool.parallelForDynamic(total, grain: matvecGrain(rows: total, threads: state.pool.activeThreads)) { range in
-        let a = range.clamped(to: 0..<rowsA), b = range.clamped(to: rowsA..<(rowsA + rowsB))
-        let c = range.clamped(to: (rowsA + rowsB)..<total)
-        if !a.isEmpty { first.0.dotRows(a, xq, x, into: first.1, accumulate: false) }
-        if !b.isEmpty { second.0.dotRows((b.lowerBound - rowsA)..<(b.upperBound - rowsA), xq, x, into: second.1, accumulate: false) }
-        if let third, !c.isEmpty {
-            third.0.dotRows((c.lowerBound - rowsA - rowsB)..<(c.upperBound - rowsA - rowsB), xq, x, into: third.1, accumulate: false)
+        dotTiles(first, range.clamped(to: 0..<rowsA), offset: 0, input: x, rows: d, accumulate: accumulate, state: state)
+        if let second {
+            dotTiles(second, range.clamped(to: rowsA..<(rowsA + rowsB)), offset: rowsA, input: x, rows: d,
+                     accumulate: accumulate, state: state)
         }
+        if let third {
+            dotTiles(third, range.clamped(to: (rowsA + rowsB)..<total), offset: rowsA + rowsB, input: x, rows: d,
+                     accumulate: accumulate, state: state)
+        }
+    }
+}
+
+/// Weight rows `range` − offset of p against decode rows 0..<d, a tile of about 16 KB of
+/// weights at a time (the whole range for one row: no tile to reuse).
+@inline(__always)
+private func dotTiles(_ p: Projection, _ range: Range<Int>, offset: Int, input x: UnsafePointer<Float>, rows d: Int,
+                      accumulate: Bool, state: ForwardState) {
+    guard !range.isEmpty else { return }
+    let rows = (range.lowerBound - offset)..<(range.upperBound - offset)
+    let columns = p.w.columns
+    let tile = d == 1 ? rows.count : max(2, 16_384 / max(1, p.w.rowBytes))
+    var start = rows.lowerBound
+    while start < rows.upperBound {
+        let t = start..<min(rows.upperBound, start + tile)
+        for i in 0..<d {
+            p.w.dotRows(t, state.decodeActivations[i], x + i * columns, into: p.out + i * p.w.rows, accumulate: accumulate)
+        }
+        start = t.upperBound
     }
 }

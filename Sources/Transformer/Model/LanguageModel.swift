@@ -1,47 +1,39 @@
 import Quant
 import Tensor
 
-/// A loaded decoder-only model: runs tokens through its layers, filling a KV cache.
+/// A loaded decoder-only model: runs a batch of rows through its layers, filling each row's
+/// sequence's KV cache.
 public protocol LanguageModel: AnyObject, Sendable {
     var config: ModelConfig { get }
-    /// Processes `tokens` at positions `position ..< position + tokens.count` (which must
-    /// equal cache.count on entry: the cache holds everything before), leaving the final
-    /// hidden states in `state` for `computeLogits`.
-    func forward(_ tokens: UnsafeBufferPointer<Int32>, position: Int, cache: KVCache, state: ForwardState) throws
-    /// Logits of rows `rows` of the last forward batch, written to state.logitRow(0...).
-    func computeLogits(rows: Range<Int>, state: ForwardState)
+    /// Computes every row of `batch` (their tokens already appended to their caches), writing
+    /// their keys and values and leaving the final hidden states in `state` for `computeLogits`.
+    func forward(_ batch: ForwardBatch, state: ForwardState) throws
+    /// Logits of `rows` (ascending row indices) of the last forward batch, written to
+    /// state.logitRow(0...).
+    func computeLogits(rows: [Int], state: ForwardState)
 }
 
 extension LanguageModel {
-    public func forward(_ tokens: [Int32], position: Int, cache: KVCache, state: ForwardState) throws {
-        try tokens.withUnsafeBufferPointer { try forward($0, position: position, cache: cache, state: state) }
+    public func computeLogits(rows: Range<Int>, state: ForwardState) {
+        computeLogits(rows: Array(rows), state: state)
     }
 }
 
-/// Below this batch size a matmul is cheaper as one quantized matvec per token than as
-/// dequantize-then-sgemm.
-public let batchedMatmulThreshold = 8
-
-/// out[n × w.rows] (+)= x[n × w.columns] · Wᵀ, choosing the kernel by batch size.
-func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, into out: UnsafeMutablePointer<Float>,
-             accumulate: Bool = false, state: ForwardState) {
-    if n >= batchedMatmulThreshold {
-        let input = batchedInput(x, rows: n, columns: w.columns, for: w.type, state: state)
-        matmul(w, input, out, ldOut: w.rows, accumulate: accumulate, pool: state.pool, scratch: state.matmulScratch)
-        return
-    }
-    for i in 0..<n {
-        let xi = x + i * w.columns
-        state.quantized.prepare(xi, count: w.columns, for: w.type)
-        matvec(w, xi, state.quantized, out + i * w.rows, accumulate: accumulate, pool: state.pool)
+/// A weight matrix and where its outputs go: (rows of the batch, w.rows) f32.
+struct Projection {
+    let w: WeightMatrix
+    let out: UnsafeMutablePointer<Float>
+    init(_ w: WeightMatrix, _ out: UnsafeMutablePointer<Float>) {
+        self.w = w
+        self.out = out
     }
 }
 
-/// The batch input a `type` matmul multiplies (Quant.prepareBatch: 8-bit rounded or
-/// quantized rows, or x itself for float weights), held in state.matmulScratch.
-func batchedInput(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, for type: GGMLType,
-                  state: ForwardState) -> BatchInput {
-    prepareBatch(x, rows: n, columns: columns, for: type, pool: state.pool, scratch: state.matmulScratch)
+/// out[n × w.rows] (+)= x[n × w.columns] · Wᵀ: rows [0, d) by the dot kernels, the rest by
+/// the batched matmul (see ForwardBatch).
+func project(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int, decodeRows d: Int,
+             into out: UnsafeMutablePointer<Float>, accumulate: Bool = false, state: ForwardState) {
+    projectTogether(Projection(w, out), input: x, rows: n, decodeRows: d, accumulate: accumulate, state: state)
 }
 
 /// Adds bias[width] to each of n rows.

@@ -11,7 +11,7 @@ struct HealthRoutes {
         }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.render(load: state.engine?.load, governor: state.governorState))))
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: state.metrics.render(load: state.engine?.load, scheduler: state.engine?.stats, governor: state.governorState))))
         }
     }
 
