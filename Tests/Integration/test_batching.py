@@ -4,6 +4,7 @@ reuse in each protocol's field, and requests that cannot fit are refused with 40
 import json
 import subprocess
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
@@ -106,3 +107,58 @@ def test_prompt_plus_max_tokens_beyond_the_context_is_a_400_naming_both(wide):
     assert r.status_code == 400
     message = r.json()["error"]["message"]
     assert "5000" in message and "2048" in message, message
+
+
+def test_n_choices_share_the_prompt_and_differ_by_seed(wide):
+    client = openai.OpenAI(base_url=wide.url + "/v1", api_key="none", max_retries=0)
+    prompt = "Write one sentence about the sea. " * 8
+    reply = client.completions.create(model=MODEL_NAME, prompt=prompt, max_tokens=12, n=3, temperature=1.0, seed=7)
+    assert [c.index for c in reply.choices] == [0, 1, 2]
+    assert len({c.text for c in reply.choices}) > 1, "seeds 7, 8, 9 give different samples"
+    assert reply.usage.completion_tokens == 36 or all(c.finish_reason == "stop" for c in reply.choices)
+    again = client.completions.create(model=MODEL_NAME, prompt=prompt, max_tokens=12, n=3, temperature=1.0, seed=7)
+    assert [c.text for c in again.choices] == [c.text for c in reply.choices], "seeded choices repeat"
+    greedy = client.chat.completions.create(model=MODEL_NAME, max_tokens=8, temperature=0, n=2,
+                                            messages=[{"role": "user", "content": "Say hello."}])
+    assert greedy.choices[0].message.content == greedy.choices[1].message.content
+    with pytest.raises(openai.BadRequestError, match="'n'"):
+        client.completions.create(model=MODEL_NAME, prompt="Hi", max_tokens=4, n=9)
+    with pytest.raises(openai.BadRequestError, match="'n'"):
+        client.completions.create(model=MODEL_NAME, prompt="Hi", max_tokens=4, n=2, stream=True)
+
+
+def test_a_small_kv_budget_queues_or_preempts_but_loses_nothing():
+    # SmolLM2 keeps 23,040 bytes of keys and values a position (30 layers x 384 f16), so
+    # 24 MiB holds 1,092 positions: less than 6 requests of ~360 need at once.
+    server = Server("--max-workers", "6", "--queue-size", "6", "--kv-budget-mib", "24")
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        prompt = "Count slowly: " + ", ".join(str(i) for i in range(60))
+
+        def ask(i):
+            return client.completions.create(model=MODEL_NAME, prompt=prompt + f" ({i})", max_tokens=160, temperature=0)
+
+        with ThreadPoolExecutor(6) as pool:
+            replies = list(pool.map(ask, range(6)))
+        assert all(r.usage.completion_tokens > 0 for r in replies)
+        scheduler = requests.get(server.url + "/health?verbose=1", timeout=5).json()["scheduler"]
+        assert scheduler["kv_blocks"]["used"] == 0, scheduler
+        assert scheduler["preemptions"] > 0, f"the budget was meant to run out: {scheduler}"
+    finally:
+        server.stop()
+
+
+def test_cancelled_stream_frees_its_blocks_at_once(wide):
+    r = requests.post(wide.url + "/v1/completions", stream=True, timeout=30,
+                      json={"model": MODEL_NAME, "prompt": "1, 2, 3,", "max_tokens": 1000, "stream": True})
+    lines = r.iter_lines()
+    for _ in range(5):
+        next(lines)
+    assert requests.get(wide.url + "/health?verbose=1", timeout=5).json()["scheduler"]["kv_blocks"]["used"] > 0
+    r.close()
+    for _ in range(50):
+        scheduler = requests.get(wide.url + "/health?verbose=1", timeout=5).json()["scheduler"]
+        if scheduler["kv_blocks"]["used"] == 0:
+            break
+        time.sleep(0.1)
+    assert scheduler["kv_blocks"]["used"] == 0, scheduler

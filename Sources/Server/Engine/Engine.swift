@@ -187,24 +187,36 @@ public final class Engine: @unchecked Sendable {
 
     /// Admits a request (prompt already tokenized by `promptTokens`) or throws `busy`.
     public func submit(_ request: InferenceRequest, prompt: [Int32]) throws -> GenerationHandle {
-        var continuation: AsyncStream<GenerationEvent>.Continuation!
-        let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
-        let job = Job(request: request, prompt: prompt, continuation: continuation)
-        let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
-        continuation.onTermination = { _ in job.cancel(); wake() }
+        try submit([request], prompt: prompt)[0]
+    }
 
+    /// Admits generations that share one prompt (parallel samples) all together, or none:
+    /// the later ones find the first one's prompt blocks in the prefix cache.
+    public func submit(_ requests: [InferenceRequest], prompt: [Int32]) throws -> [GenerationHandle] {
+        let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
+        var jobs: [Job] = [], handles: [GenerationHandle] = []
+        for request in requests {
+            var continuation: AsyncStream<GenerationEvent>.Continuation!
+            let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
+            let job = Job(request: request, prompt: prompt, continuation: continuation)
+            continuation.onTermination = { _ in job.cancel(); wake() }
+            jobs.append(job)
+            handles.append(GenerationHandle(events: events, promptTokens: prompt.count, job: job, wake: wake))
+        }
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw EngineError.shuttingDown }
         let freeWorkers = options.maxWorkers - active.count
-        guard waiting.count < freeWorkers + options.queueSize else {
+        guard waiting.count + jobs.count <= freeWorkers + options.queueSize else {
             throw EngineError.busy(workers: options.maxWorkers, queued: waiting.count)
         }
-        admitted += 1
-        job.order = admitted
-        waiting.append(job)
+        for job in jobs {
+            admitted += 1
+            job.order = admitted
+            waiting.append(job)
+        }
         condition.signal()
-        return GenerationHandle(events: events, promptTokens: prompt.count, job: job, wake: wake)
+        return handles
     }
 
     /// Workers generating, and requests waiting for one.
@@ -274,6 +286,7 @@ public final class Engine: @unchecked Sendable {
     func retire(_ job: Job) {
         job.cache?.releaseAll()
         job.cache = nil
+        recordKVUsage()
         condition.lock()
         active.removeAll { $0 === job }
         condition.unlock()

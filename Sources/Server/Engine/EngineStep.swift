@@ -50,7 +50,10 @@ extension Engine {
         var waitingForBlocks = false
         for job in jobs where job.pending == nil && !job.isCancelled && budget > 0
             && !preemptedThisStep.contains(ObjectIdentifier(job)) {
-            if job.cache == nil { start(job) }
+            if job.cache == nil {
+                if prefillingSamePrefix(as: job, among: jobs, inBatch: inBatch) { continue }
+                start(job)
+            }
             guard let cache = job.cache else { continue }
             let n = min(job.input.count - cache.count, budget, appendable(cache))
             guard n > 0 else { waitingForBlocks = true; continue }
@@ -111,6 +114,21 @@ extension Engine {
             s.queueSeconds += job.summary.queueSeconds
             s.promptTokens += job.prompt.count
             s.promptTokensCached += reused
+        }
+    }
+
+    /// Whether an older job is still computing a prompt that starts with the same block as
+    /// `job`'s (this step's rows included: their blocks are published after the pass): then `job` waits for that prompt's blocks to enter the prefix cache instead of
+    /// computing them a second time (clients sharing a system prompt, parallel samples).
+    private func prefillingSamePrefix(as job: Job, among jobs: [Job], inBatch: Set<ObjectIdentifier>) -> Bool {
+        guard options.prefixCache else { return false }
+        let bs = kvPool.blockSize
+        guard job.input.count > bs else { return false }
+        return jobs.contains { other in
+            guard other !== job, other.order < job.order, other.pending == nil, !other.isCancelled,
+                  let cache = other.cache, other.input.count > bs,
+                  cache.count < other.input.count || inBatch.contains(ObjectIdentifier(other)) else { return false }
+            return other.input[..<bs] == job.input[..<bs]
         }
     }
 
@@ -204,12 +222,19 @@ extension Engine {
 
     private func recordStep() {
         let rows = batch.count, decode = batch.decodeRows
-        let used = kvPool.usedBlocks, cached = kvPool.cachedBlocks
         statistics.withLock { s in
             s.steps += 1
             s.rows += rows
             s.lastBatchRows = rows
             s.lastDecodeRows = decode
+        }
+        recordKVUsage()
+    }
+
+    /// Brings the KV block counts up to date (after a pass, and when a job lets go of its blocks).
+    func recordKVUsage() {
+        let used = kvPool.usedBlocks, cached = kvPool.cachedBlocks
+        statistics.withLock { s in
             s.kvBlocksUsed = used
             s.kvBlocksCached = cached
         }

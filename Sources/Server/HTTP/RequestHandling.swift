@@ -81,6 +81,33 @@ extension ServerState {
         }
     }
 
+    /// Admits `samples` generations of one request together (OpenAI's `n`), or none. With a
+    /// seed, sample i uses seed + i, so the choices differ yet repeat run to run.
+    func start(_ engine: Engine, _ request: InferenceRequest, samples: Int) throws -> [GenerationHandle] {
+        guard samples > 1 else { return [try start(engine, request)] }
+        let prompt = try engine.promptTokens(for: request)
+        let requests = (0..<samples).map { i in
+            var r = request
+            r.sampling.seed = request.sampling.seed.map { $0 &+ UInt64(i) }
+            return r
+        }
+        return try engine.submit(requests, prompt: prompt)
+    }
+
+    /// Every choice's whole generation (see `collect` for one).
+    func collect(_ handles: [GenerationHandle], request: Request, record: RequestRecord) async throws -> [CompletedGeneration] {
+        let results = try await request.body.consumeWithCancellationOnInboundClose { _ in
+            try await withThrowingTaskGroup(of: (Int, CompletedGeneration).self) { group in
+                for (i, handle) in handles.enumerated() { group.addTask { (i, try await handle.collect()) } }
+                var results = [CompletedGeneration?](repeating: nil, count: handles.count)
+                for try await (i, result) in group { results[i] = result }
+                return results.compactMap { $0 }
+            }
+        }
+        record.summary = OpenAIResponse.combined(results)
+        return results
+    }
+
     /// A streamed response whose request is logged when the stream ends.
     func stream(_ handle: GenerationHandle, _ encoder: StreamEncoder, record: RequestRecord) -> Response {
         streamResponse(handle, encoder: encoder) { [self] summary in

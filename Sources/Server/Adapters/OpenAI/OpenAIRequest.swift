@@ -9,6 +9,10 @@ struct OpenAIRequest {
     var inference: InferenceRequest
     var stream = false
     var includeUsage = false
+    /// Choices to generate for the prompt (OpenAI's `n`): parallel samples sharing its KV blocks.
+    var choices = 1
+    /// The most choices one request may ask for.
+    static let maxChoices = 8
     /// Completions only: the prompt text is returned before the completion.
     var echoPrompt: String?
 
@@ -66,9 +70,7 @@ struct OpenAIRequest {
         var inference = InferenceRequest(input: input)
         inference.sampling = try readSampling(fields)
         inference.stop = try fields.strings("stop") ?? []
-        if let n = try fields.int("n"), n != 1 {
-            throw APIError.invalid("'n' must be 1: this server generates one choice per request", parameter: "n")
-        }
+        let choices = try fields.int("n", in: 1...maxChoices) ?? 1
         if let format = try fields.object("response_format") {
             switch try format.requiredString("type") {
             case "text": break
@@ -80,6 +82,10 @@ struct OpenAIRequest {
         }
         var request = OpenAIRequest(model: try fields.string("model"), inference: inference)
         request.stream = try fields.bool("stream") ?? false
+        request.choices = choices
+        if choices > 1 && request.stream {
+            throw APIError.invalid("'n' > 1 is supported without streaming only; set 'stream' to false or 'n' to 1", parameter: "n")
+        }
         if let options = try fields.object("stream_options") {
             request.includeUsage = try options.bool("include_usage") ?? false
         }

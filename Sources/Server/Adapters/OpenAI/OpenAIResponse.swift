@@ -39,20 +39,29 @@ enum OpenAIResponse {
                 "text_offset": .array(offsets)]
     }
 
-    static func chat(id: String, model: String, result: CompletedGeneration, withLogprobs: Bool,
+    /// One response for `results`, the choices of one request (`n`, each from the same prompt).
+    static func chat(id: String, model: String, results: [CompletedGeneration], withLogprobs: Bool,
                      tools: Set<String>) -> JSONValue {
-        let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
-        var message: JSONValue = ["role": "assistant", "content": content.map { .string($0) } ?? nil, "refusal": nil]
-        if !calls.isEmpty, case .object(var members) = message {
-            members.append((key: "tool_calls", value: .array(calls.enumerated().map { toolCall($1) })))
-            message = .object(members)
+        let choices: [JSONValue] = results.enumerated().map { index, result in
+            let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
+            var message: JSONValue = ["role": "assistant", "content": content.map { .string($0) } ?? nil, "refusal": nil]
+            if !calls.isEmpty, case .object(var members) = message {
+                members.append((key: "tool_calls", value: .array(calls.enumerated().map { toolCall($1) })))
+                message = .object(members)
+            }
+            return ["index": .int(index), "message": message,
+                    "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
+                    "finish_reason": calls.isEmpty ? finishReason(result.summary) : "tool_calls"]
         }
         return ["id": .string(id), "object": "chat.completion", "created": .int(unixTime), "model": .string(model),
-                "system_fingerprint": "swiftlm",
-                "choices": [["index": 0, "message": message,
-                             "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
-                             "finish_reason": calls.isEmpty ? finishReason(result.summary) : "tool_calls"]],
-                "usage": usage(result.summary)]
+                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results))]
+    }
+
+    /// The usage of a request's choices: the prompt once, the completions summed.
+    static func combined(_ results: [CompletedGeneration]) -> GenerationSummary {
+        var summary = results.first?.summary ?? GenerationSummary(reason: .cancelled)
+        summary.completionTokens = results.reduce(0) { $0 + $1.summary.completionTokens }
+        return summary
     }
 
     static func toolCall(_ call: ParsedToolCall, index: Int? = nil) -> JSONValue {
@@ -63,13 +72,14 @@ enum OpenAIResponse {
         return .object(members)
     }
 
-    static func completion(id: String, model: String, result: CompletedGeneration, echo: String?, withLogprobs: Bool) -> JSONValue {
-        ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
-         "system_fingerprint": "swiftlm",
-         "choices": [["index": 0, "text": .string((echo ?? "") + result.text),
-                      "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
-                      "finish_reason": finishReason(result.summary)]],
-         "usage": usage(result.summary)]
+    static func completion(id: String, model: String, results: [CompletedGeneration], echo: String?, withLogprobs: Bool) -> JSONValue {
+        let choices: [JSONValue] = results.enumerated().map { index, result in
+            ["index": .int(index), "text": .string((echo ?? "") + result.text),
+             "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
+             "finish_reason": finishReason(result.summary)]
+        }
+        return ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
+                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results))]
     }
 
     static func model(_ name: String, created: Int) -> JSONValue {

@@ -17,15 +17,15 @@ struct OpenAIRoutes {
             var request = request
             let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
-            let handle = try state.start(engine, parsed.inference)
+            let handles = try state.start(engine, parsed.inference, samples: parsed.choices)
             let name = parsed.model ?? state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
-            if parsed.stream {
+            if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
                                                              tools: parsed.inference.declaredToolNames), record: record)
             }
-            let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, result: result, withLogprobs: withLogprobs,
+            let results = try await state.collect(handles, request: request, record: record)
+            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, results: results, withLogprobs: withLogprobs,
                                                                     tools: parsed.inference.declaredToolNames)))
         }
     }
@@ -35,16 +35,16 @@ struct OpenAIRoutes {
             var request = request
             let parsed = try OpenAIRequest.completion(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
-            let handle = try state.start(engine, parsed.inference)
+            let handles = try state.start(engine, parsed.inference, samples: parsed.choices)
             let name = parsed.model ?? state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
-            if parsed.stream {
+            if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage,
                                                                    withLogprobs: withLogprobs, echo: parsed.echoPrompt),
                                     record: record)
             }
-            let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, result: result,
+            let results = try await state.collect(handles, request: request, record: record)
+            return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, results: results,
                                                           echo: parsed.echoPrompt, withLogprobs: withLogprobs)))
         }
     }
