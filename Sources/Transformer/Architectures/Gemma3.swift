@@ -76,7 +76,6 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         localRoPE.prepare(upTo: batch.positionEnd)
         globalRoPE.prepare(upTo: batch.positionEnd)
         try embed(batch.tokens, from: embedding, into: state.hidden)
-        state.lastDecodeRows = batch.decodeRows
         let width = config.embeddingLength
         scale(state.hidden, by: Float(width).squareRoot(), count: n * width)
         for (l, layer) in layers.enumerated() {
@@ -140,7 +139,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
                                   epsilon: config.rmsEpsilon, into: out)
     }
 
-    public func computeLogits(rows: [Int], state: ForwardState) {
-        outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
+    public func computeLogits(rows: [Int], path: LogitPath, state: ForwardState) {
+        outputLogits(rows: rows, path: path, norm: outputNorm, output: output, config: config, state: state)
     }
 }

@@ -65,7 +65,6 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
         try checkBatch(batch, state: state, maxPositions: rope.maxPositions)
         rope.prepare(upTo: batch.positionEnd)
         try embed(batch.tokens, from: embedding, into: state.hidden)
-        state.lastDecodeRows = batch.decodeRows
         for (l, layer) in layers.enumerated() {
             attentionBlock(l, layer, batch, state: state)
             feedForwardBlock(l, layer, rows: batch.count, decodeRows: batch.decodeRows, state: state)
@@ -114,7 +113,7 @@ public final class LlamaModel: LanguageModel, @unchecked Sendable {
                                   epsilon: config.rmsEpsilon, into: state.normed)
     }
 
-    public func computeLogits(rows: [Int], state: ForwardState) {
-        outputLogits(rows: rows, norm: outputNorm, output: output, config: config, state: state)
+    public func computeLogits(rows: [Int], path: LogitPath, state: ForwardState) {
+        outputLogits(rows: rows, path: path, norm: outputNorm, output: output, config: config, state: state)
     }
 }

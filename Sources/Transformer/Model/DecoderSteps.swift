@@ -48,9 +48,10 @@ func normalizeRows(_ x: UnsafePointer<Float>, rows: Range<Int>, width: Int, weig
     }
 }
 
-/// Logits of `rows` (ascending) of the last batch: final norm, then the output matrix (decode
-/// rows by the dot kernels, prompt rows by the batched matmul, as in the pass), into state.logits.
-func outputLogits(rows: [Int], norm: [Float], output: WeightMatrix, config: ModelConfig, state: ForwardState) {
+/// Logits of `rows` of the last batch: final norm, then the output matrix, into state.logits;
+/// by the dot kernels (as many rows at a time as the state has decode rows) or the batched matmul.
+func outputLogits(rows: [Int], path: LogitPath, norm: [Float], output: WeightMatrix, config: ModelConfig,
+                  state: ForwardState) {
     precondition(rows.count <= state.logitRows, "more logit rows than ForwardState holds")
     let width = config.embeddingLength
     norm.withUnsafeBufferPointer { w in
@@ -59,6 +60,15 @@ func outputLogits(rows: [Int], norm: [Float], output: WeightMatrix, config: Mode
                     epsilon: config.rmsEpsilon)
         }
     }
-    let decode = rows.prefix { $0 < state.lastDecodeRows }.count
-    project(output, state.normed, rows: rows.count, decodeRows: decode, into: state.logits, state: state)
+    guard path == .dotKernels else {
+        project(output, state.normed, rows: rows.count, decodeRows: 0, into: state.logits, state: state)
+        return
+    }
+    var first = 0
+    while first < rows.count {
+        let count = min(state.maxDecodeRows, rows.count - first)
+        project(output, state.normed + first * width, rows: count, decodeRows: count,
+                into: state.logits + first * output.rows, state: state)
+        first += count
+    }
 }

@@ -26,8 +26,6 @@ public final class ForwardState: @unchecked Sendable {
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
     /// Per decode row: the row in its partner formats, for the dot kernels.
     let decodeActivations: [QuantizedActivations]
-    /// Decode rows of the last forward batch (computeLogits takes them by the dot kernels).
-    var lastDecodeRows = 0
     /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
     public let logits: UnsafeMutablePointer<Float>
     public let vocabularySize: Int

@@ -8,14 +8,28 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Computes every row of `batch` (their tokens already appended to their caches), writing
     /// their keys and values and leaving the final hidden states in `state` for `computeLogits`.
     func forward(_ batch: ForwardBatch, state: ForwardState) throws
-    /// Logits of `rows` (ascending row indices) of the last forward batch, written to
-    /// state.logitRow(0...).
-    func computeLogits(rows: [Int], state: ForwardState)
+    /// Logits of `rows` of the last forward batch, written to state.logitRow(0...).
+    func computeLogits(rows: [Int], path: LogitPath, state: ForwardState)
+}
+
+/// How logits are computed from final hidden states: a row's logits are the same in any batch
+/// either way, but the two ways round differently.
+public enum LogitPath: Sendable {
+    /// The dot kernels, row by row: what generation samples from, whatever kind the row was.
+    case dotKernels
+    /// The batched matmul: many rows at once (perplexity scores every row of a batch).
+    case batched
 }
 
 extension LanguageModel {
+    /// Logits to sample from, for rows of any kind (the dot kernels).
+    public func computeLogits(rows: [Int], state: ForwardState) {
+        computeLogits(rows: rows, path: .dotKernels, state: state)
+    }
+
+    /// Logits of many rows (perplexity), by the batched matmul.
     public func computeLogits(rows: Range<Int>, state: ForwardState) {
-        computeLogits(rows: Array(rows), state: state)
+        computeLogits(rows: Array(rows), path: .batched, state: state)
     }
 }
 
