@@ -17,12 +17,26 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.short, .customLong("repetitions")], help: "Timed repetitions of each test.") var reps: Int = 5
     @Option(name: [.short, .customLong("output")], help: "md or json.") var output: Output = .md
     @Option(name: .customLong("batch"), help: "Prompt batch size.") var batch: Int = 512
+    @Option(name: .customLong("parallel"),
+            help: "Also decode -n tokens in this many sequences at once, one pass per step (comma-separated counts).")
+    var parallel: String?
     @OptionGroup var weights: WeightOptions
 
     func validate() throws {
         guard prompt >= 0, gen >= 0, prompt + gen > 0 else { throw ValidationError("-p and -n must be ≥ 0, not both 0") }
         guard reps >= 1 else { throw ValidationError("-r must be ≥ 1, got \(reps)") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
+        _ = try parallelCounts()
+    }
+
+    func parallelCounts() throws -> [Int] {
+        guard let parallel else { return [] }
+        return try parallel.split(separator: ",").map {
+            guard let n = Int($0), (1...256).contains(n) else {
+                throw ValidationError("--parallel takes counts from 1 to 256, comma-separated; got '\(parallel)'")
+            }
+            return n
+        }
     }
 
     func run() throws {
@@ -38,6 +52,10 @@ struct BenchCommand: ParsableCommand {
         var results: [BenchmarkResult] = []
         if prompt > 0 { results.append(try session.benchmarkPrompt(tokens: prompt, repetitions: reps, threads: threadCount)) }
         if gen > 0 { results.append(try session.benchmarkGeneration(tokens: gen, repetitions: reps, threads: threadCount)) }
+        for sequences in try parallelCounts() where gen > 0 {
+            results.append(try loaded.benchmarkParallelGeneration(sequences: sequences, tokens: gen, repetitions: reps,
+                                                                   threads: threadCount, pool: session.state.pool))
+        }
         let size = loaded.file.fileSize
         let parameters = loaded.file.tensors.reduce(0) { $0 + $1.elementCount }
         switch output {
