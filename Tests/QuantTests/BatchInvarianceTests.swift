@@ -35,4 +35,35 @@ final class BatchInvarianceTests: XCTestCase {
             }
         }
     }
+
+    /// A kernel's four-row form gives each row exactly its one-row result.
+    func testFourRowDotsEqualOneRowDots() {
+        var rng = SeededGenerator(seed: 78)
+        let rows = 21, columns = 512
+        var checked = 0
+        for type in types {
+            guard let kernel = type.traits?.dot, let dot4 = kernel.dotRows4 else { continue }
+            checked += 1
+            let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
+            let xs = (0..<4).map { _ in rng.normals(columns, scale: 2) }
+            let acts = xs.map { x -> QuantizedActivations in
+                let q = QuantizedActivations(capacity: columns)
+                q.prepare(x, count: columns, for: type)
+                return q
+            }
+            bytes.withUnsafeBytes { raw in
+                let w = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                for count in 1...4 {
+                    var together = [Float](repeating: .nan, count: 4 * rows)
+                    dot4(w, 0..<rows, ActivationQuad(acts[0..<count]), count, &together, rows, false)
+                    for j in 0..<count {
+                        var alone = [Float](repeating: .nan, count: rows)
+                        kernel.dotRows(w, 0..<rows, acts[j], xs[j], &alone, false)
+                        assertBitEqual(Array(together[(j * rows)..<((j + 1) * rows)]), alone, "\(type.name) row \(j) of \(count)")
+                    }
+                }
+            }
+        }
+        print("four-row kernels checked: \(checked) types")
+    }
 }

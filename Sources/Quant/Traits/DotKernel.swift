@@ -29,12 +29,19 @@ public struct DotKernel: Sendable {
     public let level: KernelLevel
     public let dotRows: @Sendable (_ w: WeightMatrix, _ rows: Range<Int>, _ xq: QuantizedActivations,
                                    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void
+    /// Where a type has one: the same dots for up to four activation rows at once, each row's
+    /// arithmetic exactly `dotRows`' (bitwise the same results), the weight decoding shared:
+    /// out[j·outStride + r − rows.lowerBound] (+)= row r · x_j for j < count.
+    public let dotRows4: (@Sendable (_ w: WeightMatrix, _ rows: Range<Int>, _ xq: ActivationQuad, _ count: Int,
+                                     _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ accumulate: Bool) -> Void)?
 
     public init(_ level: KernelLevel,
                 _ dotRows: @escaping @Sendable (WeightMatrix, Range<Int>, QuantizedActivations, UnsafePointer<Float>,
-                                                UnsafeMutablePointer<Float>, Bool) -> Void) {
+                                                UnsafeMutablePointer<Float>, Bool) -> Void,
+                rows4: (@Sendable (WeightMatrix, Range<Int>, ActivationQuad, Int, UnsafeMutablePointer<Float>, Int, Bool) -> Void)? = nil) {
         self.level = level
         self.dotRows = dotRows
+        self.dotRows4 = rows4
     }
 
     /// Row r of w · x alone.
@@ -43,5 +50,28 @@ public struct DotKernel: Sendable {
         var result: Float = 0
         withUnsafeMutablePointer(to: &result) { dotRows(w, r..<(r + 1), xq, x, $0, false) }
         return result
+    }
+}
+
+/// Four activation rows for DotKernel.dotRows4 (unused places repeat the first row).
+public struct ActivationQuad: Sendable {
+    public let a: QuantizedActivations, b: QuantizedActivations, c: QuantizedActivations, d: QuantizedActivations
+    public init(_ rows: ArraySlice<QuantizedActivations>) {
+        let first = rows[rows.startIndex]
+        a = first
+        b = rows.count > 1 ? rows[rows.startIndex + 1] : first
+        c = rows.count > 2 ? rows[rows.startIndex + 2] : first
+        d = rows.count > 3 ? rows[rows.startIndex + 3] : first
+    }
+}
+
+extension WeightMatrix {
+    /// out[j·outStride + i] (+)= v[j] for j < count: one weight row's results for a quad.
+    @inlinable @inline(__always)
+    func storeQuad(_ v: SIMD4<Float>, _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ count: Int, _ accumulate: Bool) {
+        for j in 0..<count {
+            let o = out + j * outStride
+            o.pointee = accumulate ? o.pointee + v[j] : v[j]
+        }
     }
 }

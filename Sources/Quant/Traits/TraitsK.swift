@@ -41,7 +41,14 @@ extension QuantTraits {
     static var q4_KFast: [DotKernel] {
         var kernels: [DotKernel] = []
         #if AVX512
-        kernels.append(DotKernel(.avx512VNNI) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_KAVX512($0, xq.q8K, blocks: w.columns / 256) } })
+        kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_KAVX512($0, xq.q8K, blocks: w.columns / 256) } },
+                                 rows4: { w, rows, xs, count, out, stride, acc in
+            var row = w.data + rows.lowerBound * w.rowBytes
+            for i in 0..<rows.count {
+                w.storeQuad(dotQ4_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256), out + i, stride, count, acc)
+                row += w.rowBytes
+            }
+        }))
         #endif
         #if AVX2
         kernels.append(DotKernel(.avx2) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_KAVX2($0, xq.q8K, blocks: w.columns / 256) } })
@@ -75,7 +82,14 @@ extension QuantTraits {
     static var q6_KFast: [DotKernel] {
         var kernels: [DotKernel] = []
         #if AVX512
-        kernels.append(DotKernel(.avx512VNNI) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ6_KAVX512($0, xq.q8K, blocks: w.columns / 256) } })
+        kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ6_KAVX512($0, xq.q8K, blocks: w.columns / 256) } },
+                                 rows4: { w, rows, xs, count, out, stride, acc in
+            var row = w.data + rows.lowerBound * w.rowBytes
+            for i in 0..<rows.count {
+                w.storeQuad(dotQ6_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256), out + i, stride, count, acc)
+                row += w.rowBytes
+            }
+        }))
         #endif
         #if AVX2
         kernels.append(DotKernel(.avx2) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ6_KAVX2($0, xq.q8K, blocks: w.columns / 256) } })

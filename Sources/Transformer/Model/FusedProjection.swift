@@ -50,17 +50,18 @@ private func projectDecodeRows(_ first: Projection, _ second: Projection?, _ thi
     // Captured once, outside the parallel loop: taking them from `state` per chunk would
     // retain and release shared objects from every thread (measured: 5–7% of a decode step).
     let rows = state.decodeActivations, first0 = rows[0]
+    let quads = d > 1 ? stride(from: 0, to: d, by: 4).map { ActivationQuad(rows[$0..<min(d, $0 + 4)]) } : []
     // Chunks of whole matrices' rows: a chunk may span two matrices, so split it at the seams.
     state.pool.parallelForDynamic(total, grain: matvecGrain(rows: total, threads: state.pool.activeThreads)) { range in
-        dotTiles(first, range.clamped(to: 0..<rowsA), offset: 0, input: x, rows: rows, first: first0, count: d,
+        dotTiles(first, range.clamped(to: 0..<rowsA), offset: 0, input: x, rows: rows, quads: quads, first: first0, count: d,
                  accumulate: accumulate)
         if let second {
-            dotTiles(second, range.clamped(to: rowsA..<(rowsA + rowsB)), offset: rowsA, input: x, rows: rows, first: first0,
+            dotTiles(second, range.clamped(to: rowsA..<(rowsA + rowsB)), offset: rowsA, input: x, rows: rows, quads: quads, first: first0,
                      count: d, accumulate: accumulate)
         }
         if let third {
             dotTiles(third, range.clamped(to: (rowsA + rowsB)..<total), offset: rowsA + rowsB, input: x, rows: rows,
-                     first: first0, count: d, accumulate: accumulate)
+                     quads: quads, first: first0, count: d, accumulate: accumulate)
         }
     }
 }
@@ -70,7 +71,8 @@ private func projectDecodeRows(_ first: Projection, _ second: Projection?, _ thi
 /// no tile to reuse).
 @inline(__always)
 private func dotTiles(_ p: Projection, _ range: Range<Int>, offset: Int, input x: UnsafePointer<Float>,
-                      rows: [QuantizedActivations], first: QuantizedActivations, count d: Int, accumulate: Bool) {
+                      rows: [QuantizedActivations], quads: [ActivationQuad], first: QuantizedActivations, count d: Int,
+                      accumulate: Bool) {
     guard !range.isEmpty else { return }
     let weightRows = (range.lowerBound - offset)..<(range.upperBound - offset)
     guard d > 1 else {
@@ -80,6 +82,16 @@ private func dotTiles(_ p: Projection, _ range: Range<Int>, offset: Int, input x
     let columns = p.w.columns
     let tile = max(2, 16_384 / max(1, p.w.rowBytes))
     var start = weightRows.lowerBound
+    if let dot4 = p.w.kernel?.dotRows4 {   // four rows per pass over the tile, its decoding shared
+        while start < weightRows.upperBound {
+            let t = start..<min(weightRows.upperBound, start + tile)
+            for (g, quad) in quads.enumerated() {
+                dot4(p.w, t, quad, min(4, d - 4 * g), p.out + 4 * g * p.w.rows + t.lowerBound, p.w.rows, accumulate)
+            }
+            start = t.upperBound
+        }
+        return
+    }
     while start < weightRows.upperBound {
         let t = start..<min(weightRows.upperBound, start + tile)
         for i in 0..<d {

@@ -66,6 +66,51 @@ public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
     return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(minAcc)
 }
 
+/// dotQ4_KAVX512 for four activation rows: the codes, scales and mins of each super-block are
+/// decoded once, then each row takes exactly q4_KBlock's steps (bitwise the same results).
+@inlinable
+public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1: Q8KActivations, _ x2: Q8KActivations,
+                            _ x3: Q8KActivations, blocks: Int) -> SIMD4<Float> {
+    var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
+    let low4 = _mm512_set1_epi8(0x0F)
+    let nibbleShift = halves16(0, 4)
+    for b in 0..<blocks {
+        let block = row + b * BlockFormat.q4_KBytes
+        let (scales, mins) = unpackScalesK4(block + 4)
+        let scale16 = widenBytes(scales)
+        var w = (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512())
+        var s = w
+        w.0 = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 16), nibbleShift), low4)
+        w.1 = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 48), nibbleShift), low4)
+        w.2 = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 80), nibbleShift), low4)
+        w.3 = _mm512_and_si512(_mm512_srlv_epi16(broadcast32(block + 112), nibbleShift), low4)
+        s.0 = _mm512_permutexvar_epi16(halves16(0, 1), scale16)
+        s.1 = _mm512_permutexvar_epi16(halves16(2, 3), scale16)
+        s.2 = _mm512_permutexvar_epi16(halves16(4, 5), scale16)
+        s.3 = _mm512_permutexvar_epi16(halves16(6, 7), scale16)
+        let dm = loadHalfPair(block, block + 2)
+        let d = _mm_cvtss_f32(dm), dmin = _mm_cvtss_f32(_mm_movehdup_ps(dm))
+        @inline(__always) func one(_ x: Q8KActivations, _ acc: inout __m512, _ minAcc: inout __m512) {
+            let a = UnsafeRawPointer(x.quants + b * 256)
+            var isum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w.0, a.loadUnaligned(as: __m512i.self)), s.0)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(w.1, a.loadUnaligned(fromByteOffset: 64, as: __m512i.self)), s.1)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(w.2, a.loadUnaligned(fromByteOffset: 128, as: __m512i.self)), s.2)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(w.3, a.loadUnaligned(fromByteOffset: 192, as: __m512i.self)), s.3)
+            let da = x.scales[b]
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * da), acc)
+            let m = _mm512_zextsi256_si512(minProducts(mins, x.groupSums + b * 16))
+            minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin * da), minAcc)
+        }
+        one(x0, &acc0, &min0)
+        one(x1, &acc1, &min1)
+        one(x2, &acc2, &min2)
+        one(x3, &acc3, &min3)
+    }
+    return SIMD4(_mm512_reduce_add_ps(acc0) - _mm512_reduce_add_ps(min0), _mm512_reduce_add_ps(acc1) - _mm512_reduce_add_ps(min1),
+                 _mm512_reduce_add_ps(acc2) - _mm512_reduce_add_ps(min2), _mm512_reduce_add_ps(acc3) - _mm512_reduce_add_ps(min3))
+}
+
 @inlinable
 public func dotQ5_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps(), minAcc = _mm512_setzero_ps()
@@ -140,5 +185,46 @@ public func dotQ6_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
         q6_KBlock(row + b * BlockFormat.q6_KBytes, x.quants + b * 256, x.groupSums + b * 16, x.scales[b], &acc)
     }
     return _mm512_reduce_add_ps(acc)
+}
+
+/// dotQ6_KAVX512 for four activation rows: each super-block's codes and scales decoded once,
+/// then each row takes exactly q6_KBlock's steps (bitwise the same results).
+@inlinable
+public func dotQ6_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1: Q8KActivations, _ x2: Q8KActivations,
+                            _ x3: Q8KActivations, blocks: Int) -> SIMD4<Float> {
+    var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    let low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30)
+    for b in 0..<blocks {
+        let block = row + b * BlockFormat.q6_KBytes
+        let scales = _mm256_cvtepi8_epi16((block + 192).loadUnaligned(as: __m128i.self))
+        let scale16 = _mm512_castsi256_si512(scales)
+        var q = (_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512())
+        for h in 0..<2 {
+            let ql = (block + 64 * h).loadUnaligned(as: __m512i.self)
+            let qh = broadcast32(block + 128 + 32 * h)
+            let q01 = _mm512_or_si512(_mm512_and_si512(ql, low4), _mm512_and_si512(_mm512_sllv_epi16(qh, halves16(4, 2)), bits45))
+            let q23 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                      _mm512_and_si512(_mm512_srlv_epi16(qh, halves16(0, 2)), bits45))
+            if h == 0 { q.0 = q01; q.1 = q23 } else { q.2 = q01; q.3 = q23 }
+        }
+        let s0 = _mm512_permutexvar_epi16(quarters16(0), scale16), s1 = _mm512_permutexvar_epi16(quarters16(4), scale16)
+        let s2 = _mm512_permutexvar_epi16(quarters16(8), scale16), s3 = _mm512_permutexvar_epi16(quarters16(12), scale16)
+        let d = loadHalf(block, 208)
+        @inline(__always) func one(_ x: Q8KActivations, _ acc: inout __m512) {
+            let a = UnsafeRawPointer(x.quants + b * 256)
+            var isum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(q.0, a.loadUnaligned(as: __m512i.self)), s0)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q.1, a.loadUnaligned(fromByteOffset: 64, as: __m512i.self)), s1)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q.2, a.loadUnaligned(fromByteOffset: 128, as: __m512i.self)), s2)
+            isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q.3, a.loadUnaligned(fromByteOffset: 192, as: __m512i.self)), s3)
+            let offset = _mm256_madd_epi16(scales, UnsafeRawPointer(x.groupSums + b * 16).loadUnaligned(as: __m256i.self))
+            isum = _mm512_sub_epi32(isum, _mm512_slli_epi32(_mm512_zextsi256_si512(offset), 5))
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * x.scales[b]), acc)
+        }
+        one(x0, &acc0)
+        one(x1, &acc1)
+        one(x2, &acc2)
+        one(x3, &acc3)
+    }
+    return SIMD4(_mm512_reduce_add_ps(acc0), _mm512_reduce_add_ps(acc1), _mm512_reduce_add_ps(acc2), _mm512_reduce_add_ps(acc3))
 }
 #endif
