@@ -33,7 +33,14 @@ extension QuantTraits {
     static var q4_1Fast: [DotKernel] {
         var kernels: [DotKernel] = []
         #if AVX512_VBMI
-        kernels.append(DotKernel(.avx512VBMI) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_1VBMI($0, xq.q8, blocks: w.columns / 32) } })
+        kernels.append(DotKernel(.avx512VBMI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_1VBMI($0, xq.q8, blocks: w.columns / 32) } },
+                                 rows4: { w, rows, xs, count, out, stride, acc in
+            var row = w.data + rows.lowerBound * w.rowBytes
+            for i in 0..<rows.count {
+                w.storeQuad(dotQ4_1VBMIx4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32), out + i, stride, count, acc)
+                row += w.rowBytes
+            }
+        }))
         #endif
         #if AVX512
         kernels.append(DotKernel(.avx512VNNI) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_1AVX512($0, xq.q8, blocks: w.columns / 32) } })
@@ -87,7 +94,14 @@ extension QuantTraits {
     static var q8_0Fast: [DotKernel] {
         var kernels: [DotKernel] = []
         #if AVX512
-        kernels.append(DotKernel(.avx512VNNI) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ8_0AVX512($0, xq.q8, blocks: w.columns / 32) } })
+        kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ8_0AVX512($0, xq.q8, blocks: w.columns / 32) } },
+                                 rows4: { w, rows, xs, count, out, stride, acc in
+            var row = w.data + rows.lowerBound * w.rowBytes
+            for i in 0..<rows.count {
+                w.storeQuad(dotQ8_0AVX512x4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32), out + i, stride, count, acc)
+                row += w.rowBytes
+            }
+        }))
         #endif
         #if AVX2
         kernels.append(DotKernel(.avx2) { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ8_0AVX2($0, xq.q8, blocks: w.columns / 32) } })

@@ -124,4 +124,39 @@ public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
     if b < blocks { tail = dotQ8_0Portable(row + b * BlockFormat.q8_0Bytes, x, firstBlock: b, blocks: blocks - b) }
     return _mm512_reduce_add_ps(acc) + tail
 }
+
+/// dotQ8_0AVX512 for four activation rows: each pair of blocks loaded, its magnitudes and
+/// signs taken once, then each row takes exactly q8_0Pair's steps (bitwise the same results).
+@inlinable
+public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
+                            _ x3: Q8Activations, blocks: Int) -> SIMD4<Float> {
+    var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    let zero = _mm512_setzero_si512()
+    var b = 0
+    while b + 2 <= blocks {
+        let block0 = row + b * BlockFormat.q8_0Bytes, block1 = block0 + BlockFormat.q8_0Bytes
+        let d0 = loadHalf(block0), d1 = loadHalf(block1)
+        let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
+        let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))
+        let w = _mm512_permutex2var_epi64(w0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), w1)
+        let negative = _mm512_movepi8_mask(w), magnitude = _mm512_abs_epi8(w)
+        @inline(__always) func one(_ x: Q8Activations, _ acc: inout __m512) {
+            let a = q8Pair(x, b)
+            let signed = _mm512_mask_sub_epi8(a, negative, zero, a)
+            let isum = _mm512_dpbusd_epi32(zero, magnitude, signed)
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(d0 * x.scales[b], d1 * x.scales[b + 1]), acc)
+        }
+        one(x0, &acc0)
+        one(x1, &acc1)
+        one(x2, &acc2)
+        one(x3, &acc3)
+        b += 2
+    }
+    @inline(__always) func finish(_ x: Q8Activations, _ acc: __m512) -> Float {
+        var tail: Float = 0
+        if b < blocks { tail = dotQ8_0Portable(row + b * BlockFormat.q8_0Bytes, x, firstBlock: b, blocks: blocks - b) }
+        return _mm512_reduce_add_ps(acc) + tail
+    }
+    return SIMD4(finish(x0, acc0), finish(x1, acc1), finish(x2, acc2), finish(x3, acc3))
+}
 #endif

@@ -73,6 +73,36 @@ public func dotQ4_1VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int
                     offset: _mm512_mask_reduce_add_ps(0xAA, _mm512_castps256_ps512(offsets)))
 }
 
+/// dotQ4_1VBMI for four activation rows: each group's nibbles and scales gathered once, then
+/// each row takes exactly the one-row kernel's steps (bitwise the same results).
+@inlinable
+public func dotQ4_1VBMIx4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
+                          _ x3: Q8Activations, blocks: Int) -> SIMD4<Float> {
+    var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
+    var off0 = _mm256_setzero_ps(), off1 = off0, off2 = off0, off3 = off0
+    var b = 0
+    while b + 4 <= blocks {
+        let group = row + b * BlockFormat.q4_1Bytes
+        let first = group.loadUnaligned(as: __m512i.self)
+        let nibbles = gatherNibbles(first, q4_1NibbleIndex, (group + 16).loadUnaligned(as: __m512i.self))
+        let dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first)))
+        @inline(__always) func one(_ x: Q8Activations, _ acc: inout __m512, _ offsets: inout __m256) {
+            let scaled = _mm256_mul_ps(dm, UnsafeRawPointer(x.scaleSums + 2 * b).loadUnaligned(as: __m256.self))
+            offsets = _mm256_add_ps(offsets, scaled)
+            acc = _mm512_fmadd_ps(groupProducts(nibbles, x, b), spreadScales(_mm512_castps256_ps512(scaled), stride: 2), acc)
+        }
+        one(x0, &acc0, &off0)
+        one(x1, &acc1, &off1)
+        one(x2, &acc2, &off2)
+        one(x3, &acc3, &off3)
+        b += 4
+    }
+    @inline(__always) func rest(_ x: Q8Activations, _ acc: inout __m512, _ offsets: __m256) -> Float {
+        q4_1Rest(row, x, from: b, blocks: blocks, &acc, offset: _mm512_mask_reduce_add_ps(0xAA, _mm512_castps256_ps512(offsets)))
+    }
+    return SIMD4(rest(x0, &acc0, off0), rest(x1, &acc1, off1), rest(x2, &acc2, off2), rest(x3, &acc3, off3))
+}
+
 @inlinable
 public func dotQ4_0VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps()
