@@ -162,3 +162,13 @@ def test_cancelled_stream_frees_its_blocks_at_once(wide):
             break
         time.sleep(0.1)
     assert scheduler["kv_blocks"]["used"] == 0, scheduler
+
+
+def test_ignore_eos_runs_to_max_tokens(wide):
+    # llama.cpp's field: the end-of-generation token is never sampled.
+    body = {"model": MODEL_NAME, "max_tokens": 48, "temperature": 0,
+            "messages": [{"role": "user", "content": "Say only: yes"}]}
+    short = requests.post(wide.url + "/v1/chat/completions", json=body, timeout=60).json()
+    assert short["choices"][0]["finish_reason"] == "stop" and short["usage"]["completion_tokens"] < 48
+    long = requests.post(wide.url + "/v1/chat/completions", json={**body, "ignore_eos": True}, timeout=60).json()
+    assert long["usage"]["completion_tokens"] == 48 and long["choices"][0]["finish_reason"] == "length"

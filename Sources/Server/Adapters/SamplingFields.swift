@@ -3,7 +3,7 @@ import Transformer
 
 /// Reads sampling settings that the protocols share under the same names (temperature,
 /// top_p, top_k, min_p, seed, and the penalties: repeat_penalty, repeat_last_n,
-/// frequency_penalty, presence_penalty), starting from llama.cpp's defaults.
+/// frequency_penalty, presence_penalty; llama.cpp's ignore_eos), starting from llama.cpp's defaults.
 func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 0...2) throws -> SamplingParameters {
     var p = SamplingParameters()
     if let t = try fields.double("temperature", in: temperatureRange) { p.temperature = Float(t) }
@@ -16,6 +16,7 @@ func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 
     if let v = try fields.double("frequency_penalty", in: -2...2) { p.frequencyPenalty = Float(v) }
     if let v = try fields.double("presence_penalty", in: -2...2) { p.presencePenalty = Float(v) }
     if let v = try fields.int("seed") { p.seed = UInt64(bitPattern: Int64(v)) }
+    p.ignoreEndOfGeneration = try fields.bool("ignore_eos") ?? false
     return p
 }
 

@@ -76,6 +76,8 @@ public final class Generation {
     private var logSoftmax: LogSoftmax?
     private var detokenizer: StreamingDetokenizer
     private var stopper: StopMatcher
+    /// With `ignoreEndOfGeneration`: the tokens masked out before sampling.
+    private var endTokens: [Int32] = []
 
     /// `prompt`: every token in the context before the first generated one (the penalty
     /// window starts there). `sampler`: pass one to continue its random sequence (the turns
@@ -93,6 +95,9 @@ public final class Generation {
         if let top = parameters.topLogprobs { logSoftmax = LogSoftmax(top: top, vocabularySize: vocabularySize) }
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stopper = StopMatcher(stops: parameters.stop)
+        if parameters.sampling.ignoreEndOfGeneration {
+            endTokens = (0..<Int32(vocabularySize)).filter { tokenizer.isEndOfGeneration($0) }
+        }
     }
 
     /// Chooses the next token from `logits` (the model's output for the last token fed, one per
@@ -105,6 +110,7 @@ public final class Generation {
         // The constraint ranks the model's own logits; the penalties then act among what it left.
         json?.restrict(logits, count: vocabularySize, tokenizer: tokenizer)
         penalties?.apply(logits, count: vocabularySize)
+        for t in endTokens { logits[Int(t)] = -.infinity }
         let token = sampler.sample(logits, count: vocabularySize)
         if tokenizer.isEndOfGeneration(token) { return finish(.endOfGeneration) }
         if json?.accept(token, tokenizer: tokenizer) == false {

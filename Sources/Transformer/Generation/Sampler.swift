@@ -13,6 +13,9 @@ public struct SamplingParameters: Sendable, Equatable {
     /// `SamplingParameters.wholeContext`: every token in the context (llama.cpp's -1).
     public var repeatLastN: Int = 64
     public var seed: UInt64? = nil       // nil: a random seed
+    /// llama.cpp's ignore_eos: end-of-generation tokens are never sampled (benchmarks that
+    /// want every request to run to its max_tokens).
+    public var ignoreEndOfGeneration = false
 
     /// `repeatLastN` for a window as long as the context.
     public static let wholeContext = Int.max
