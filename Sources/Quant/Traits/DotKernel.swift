@@ -31,7 +31,8 @@ public struct DotKernel: Sendable {
                                    _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void
     /// Where a type has one: the same dots for up to four activation rows at once, each row's
     /// arithmetic exactly `dotRows`' (bitwise the same results), the weight decoding shared:
-    /// out[j·outStride + r − rows.lowerBound] (+)= row r · x_j for j < count.
+    /// out[j·outStride + r − rows.lowerBound] (+)= row r · x_j for j < count (rows past count
+    /// are not computed).
     public let dotRows4: (@Sendable (_ w: WeightMatrix, _ rows: Range<Int>, _ xq: ActivationQuad, _ count: Int,
                                      _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ accumulate: Bool) -> Void)?
 

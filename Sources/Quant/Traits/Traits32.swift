@@ -37,7 +37,7 @@ extension QuantTraits {
                                  rows4: { w, rows, xs, count, out, stride, acc in
             var row = w.data + rows.lowerBound * w.rowBytes
             for i in 0..<rows.count {
-                w.storeQuad(dotQ4_1VBMIx4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32), out + i, stride, count, acc)
+                w.storeQuad(dotQ4_1VBMIx4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count), out + i, stride, count, acc)
                 row += w.rowBytes
             }
         }))
@@ -98,7 +98,7 @@ extension QuantTraits {
                                  rows4: { w, rows, xs, count, out, stride, acc in
             var row = w.data + rows.lowerBound * w.rowBytes
             for i in 0..<rows.count {
-                w.storeQuad(dotQ8_0AVX512x4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32), out + i, stride, count, acc)
+                w.storeQuad(dotQ8_0AVX512x4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count), out + i, stride, count, acc)
                 row += w.rowBytes
             }
         }))

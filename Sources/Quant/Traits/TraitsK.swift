@@ -45,7 +45,7 @@ extension QuantTraits {
                                  rows4: { w, rows, xs, count, out, stride, acc in
             var row = w.data + rows.lowerBound * w.rowBytes
             for i in 0..<rows.count {
-                w.storeQuad(dotQ4_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256), out + i, stride, count, acc)
+                w.storeQuad(dotQ4_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count), out + i, stride, count, acc)
                 row += w.rowBytes
             }
         }))
@@ -86,7 +86,7 @@ extension QuantTraits {
                                  rows4: { w, rows, xs, count, out, stride, acc in
             var row = w.data + rows.lowerBound * w.rowBytes
             for i in 0..<rows.count {
-                w.storeQuad(dotQ6_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256), out + i, stride, count, acc)
+                w.storeQuad(dotQ6_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count), out + i, stride, count, acc)
                 row += w.rowBytes
             }
         }))

@@ -129,7 +129,7 @@ public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
 /// signs taken once, then each row takes exactly q8_0Pair's steps (bitwise the same results).
 @inlinable
 public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
-                            _ x3: Q8Activations, blocks: Int) -> SIMD4<Float> {
+                            _ x3: Q8Activations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     let zero = _mm512_setzero_si512()
     var b = 0
@@ -147,9 +147,9 @@ public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: 
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(d0 * x.scales[b], d1 * x.scales[b + 1]), acc)
         }
         one(x0, &acc0)
-        one(x1, &acc1)
-        one(x2, &acc2)
-        one(x3, &acc3)
+        if count > 1 { one(x1, &acc1) }
+        if count > 2 { one(x2, &acc2) }
+        if count > 3 { one(x3, &acc3) }
         b += 2
     }
     @inline(__always) func finish(_ x: Q8Activations, _ acc: __m512) -> Float {
@@ -157,6 +157,7 @@ public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: 
         if b < blocks { tail = dotQ8_0Portable(row + b * BlockFormat.q8_0Bytes, x, firstBlock: b, blocks: blocks - b) }
         return _mm512_reduce_add_ps(acc) + tail
     }
-    return SIMD4(finish(x0, acc0), finish(x1, acc1), finish(x2, acc2), finish(x3, acc3))
+    return SIMD4(finish(x0, acc0), count > 1 ? finish(x1, acc1) : 0, count > 2 ? finish(x2, acc2) : 0,
+                 count > 3 ? finish(x3, acc3) : 0)
 }
 #endif

@@ -70,7 +70,7 @@ public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
 /// decoded once, then each row takes exactly q4_KBlock's steps (bitwise the same results).
 @inlinable
 public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1: Q8KActivations, _ x2: Q8KActivations,
-                            _ x3: Q8KActivations, blocks: Int) -> SIMD4<Float> {
+                            _ x3: Q8KActivations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
     let low4 = _mm512_set1_epi8(0x0F)
@@ -103,9 +103,9 @@ public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1:
             minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin * da), minAcc)
         }
         one(x0, &acc0, &min0)
-        one(x1, &acc1, &min1)
-        one(x2, &acc2, &min2)
-        one(x3, &acc3, &min3)
+        if count > 1 { one(x1, &acc1, &min1) }
+        if count > 2 { one(x2, &acc2, &min2) }
+        if count > 3 { one(x3, &acc3, &min3) }
     }
     return SIMD4(_mm512_reduce_add_ps(acc0) - _mm512_reduce_add_ps(min0), _mm512_reduce_add_ps(acc1) - _mm512_reduce_add_ps(min1),
                  _mm512_reduce_add_ps(acc2) - _mm512_reduce_add_ps(min2), _mm512_reduce_add_ps(acc3) - _mm512_reduce_add_ps(min3))
@@ -191,7 +191,7 @@ public func dotQ6_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
 /// then each row takes exactly q6_KBlock's steps (bitwise the same results).
 @inlinable
 public func dotQ6_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1: Q8KActivations, _ x2: Q8KActivations,
-                            _ x3: Q8KActivations, blocks: Int) -> SIMD4<Float> {
+                            _ x3: Q8KActivations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     let low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30)
     for b in 0..<blocks {
@@ -221,9 +221,9 @@ public func dotQ6_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1:
             acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * x.scales[b]), acc)
         }
         one(x0, &acc0)
-        one(x1, &acc1)
-        one(x2, &acc2)
-        one(x3, &acc3)
+        if count > 1 { one(x1, &acc1) }
+        if count > 2 { one(x2, &acc2) }
+        if count > 3 { one(x3, &acc3) }
     }
     return SIMD4(_mm512_reduce_add_ps(acc0), _mm512_reduce_add_ps(acc1), _mm512_reduce_add_ps(acc2), _mm512_reduce_add_ps(acc3))
 }

@@ -74,10 +74,11 @@ public func dotQ4_1VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int
 }
 
 /// dotQ4_1VBMI for four activation rows: each group's nibbles and scales gathered once, then
-/// each row takes exactly the one-row kernel's steps (bitwise the same results).
+/// each row takes exactly the one-row kernel's steps (bitwise the same results); rows from
+/// `count` on are skipped (their results are 0).
 @inlinable
 public func dotQ4_1VBMIx4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
-                          _ x3: Q8Activations, blocks: Int) -> SIMD4<Float> {
+                          _ x3: Q8Activations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     var off0 = _mm256_setzero_ps(), off1 = off0, off2 = off0, off3 = off0
     var b = 0
@@ -92,15 +93,16 @@ public func dotQ4_1VBMIx4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8
             acc = _mm512_fmadd_ps(groupProducts(nibbles, x, b), spreadScales(_mm512_castps256_ps512(scaled), stride: 2), acc)
         }
         one(x0, &acc0, &off0)
-        one(x1, &acc1, &off1)
-        one(x2, &acc2, &off2)
-        one(x3, &acc3, &off3)
+        if count > 1 { one(x1, &acc1, &off1) }
+        if count > 2 { one(x2, &acc2, &off2) }
+        if count > 3 { one(x3, &acc3, &off3) }
         b += 4
     }
     @inline(__always) func rest(_ x: Q8Activations, _ acc: inout __m512, _ offsets: __m256) -> Float {
         q4_1Rest(row, x, from: b, blocks: blocks, &acc, offset: _mm512_mask_reduce_add_ps(0xAA, _mm512_castps256_ps512(offsets)))
     }
-    return SIMD4(rest(x0, &acc0, off0), rest(x1, &acc1, off1), rest(x2, &acc2, off2), rest(x3, &acc3, off3))
+    return SIMD4(rest(x0, &acc0, off0), count > 1 ? rest(x1, &acc1, off1) : 0, count > 2 ? rest(x2, &acc2, off2) : 0,
+                 count > 3 ? rest(x3, &acc3, off3) : 0)
 }
 
 @inlinable
