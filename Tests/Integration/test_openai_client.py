@@ -128,7 +128,7 @@ def test_errors_raise_the_client_exceptions(client):
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model=MODEL_NAME, messages=[{"role": "wizard", "content": "x"}])
     with pytest.raises(openai.BadRequestError):
-        client.chat.completions.create(model=MODEL_NAME, messages=[{"role": "user", "content": "x"}], n=2)
+        client.chat.completions.create(model=MODEL_NAME, messages=[{"role": "user", "content": "x"}], n=9)
     with pytest.raises(openai.NotFoundError):
         client.chat.completions.create(model="no-such-model", messages=[{"role": "user", "content": "x"}])
     with pytest.raises(openai.NotFoundError):

@@ -33,10 +33,6 @@ public final class KVBlockPool: @unchecked Sendable {
     private var clock: UInt64 = 0
     private var cachedIdle = 0                // indexed blocks with no references
 
-    /// Lookups and hits of `attachCachedPrefix`, in blocks, since creation.
-    public private(set) var prefixLookups = 0
-    public private(set) var prefixHits = 0
-
     /// A pool of `blockCount` blocks for a model of this shape; nil when the memory cannot be reserved.
     public init?(layers: Int, keyWidth: Int, valueWidth: Int, blockCount: Int, blockSize: Int = KVBlockPool.defaultBlockSize) {
         self.blockSize = max(1, blockSize)
@@ -149,13 +145,8 @@ public final class KVBlockPool: @unchecked Sendable {
         return h == 0 ? 1 : h
     }
 
-    /// The cached block for prefix key `k`, if any (counts a lookup and a hit).
-    func lookup(_ k: UInt64) -> Int32? {
-        prefixLookups += 1
-        guard let block = index[k] else { return nil }
-        prefixHits += 1
-        return block
-    }
+    /// The cached block for prefix key `k`, if any.
+    func lookup(_ k: UInt64) -> Int32? { index[k] }
 
     /// Indexes `block` (full, computed from prompt tokens) under prefix key `k`, unless another
     /// block already holds that prefix.
