@@ -67,12 +67,19 @@ public struct ActivationQuad: Sendable {
 }
 
 extension WeightMatrix {
-    /// out[j·outStride + i] (+)= v[j] for j < count: one weight row's results for a quad.
+    /// out[j·outStride + r − rows.lowerBound] (+)= dot(start of row r)[j] for r in rows and
+    /// j < count: the row loop of every four-row kernel (dotRows4), as `eachRow` is of dotRows.
     @inlinable @inline(__always)
-    func storeQuad(_ v: SIMD4<Float>, _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ count: Int, _ accumulate: Bool) {
-        for j in 0..<count {
-            let o = out + j * outStride
-            o.pointee = accumulate ? o.pointee + v[j] : v[j]
+    func eachRowQuad(_ rows: Range<Int>, _ out: UnsafeMutablePointer<Float>, _ outStride: Int, _ count: Int,
+                     _ accumulate: Bool, _ dot: (UnsafeRawPointer) -> SIMD4<Float>) {
+        var row = data + rows.lowerBound * rowBytes
+        for i in 0..<rows.count {
+            let v = dot(row)
+            for j in 0..<count {
+                let o = out + j * outStride + i
+                o.pointee = accumulate ? o.pointee + v[j] : v[j]
+            }
+            row += rowBytes
         }
     }
 }

@@ -35,11 +35,7 @@ extension QuantTraits {
         #if AVX512_VBMI
         kernels.append(DotKernel(.avx512VBMI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_1VBMI($0, xq.q8, blocks: w.columns / 32) } },
                                  rows4: { w, rows, xs, count, out, stride, acc in
-            var row = w.data + rows.lowerBound * w.rowBytes
-            for i in 0..<rows.count {
-                w.storeQuad(dotQ4_1VBMIx4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count), out + i, stride, count, acc)
-                row += w.rowBytes
-            }
+            w.eachRowQuad(rows, out, stride, count, acc) { dotQ4_1VBMIx4($0, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count) }
         }))
         #endif
         #if AVX512
@@ -96,11 +92,7 @@ extension QuantTraits {
         #if AVX512
         kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ8_0AVX512($0, xq.q8, blocks: w.columns / 32) } },
                                  rows4: { w, rows, xs, count, out, stride, acc in
-            var row = w.data + rows.lowerBound * w.rowBytes
-            for i in 0..<rows.count {
-                w.storeQuad(dotQ8_0AVX512x4(row, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count), out + i, stride, count, acc)
-                row += w.rowBytes
-            }
+            w.eachRowQuad(rows, out, stride, count, acc) { dotQ8_0AVX512x4($0, xs.a.q8, xs.b.q8, xs.c.q8, xs.d.q8, blocks: w.columns / 32, count: count) }
         }))
         #endif
         #if AVX2

@@ -43,11 +43,7 @@ extension QuantTraits {
         #if AVX512
         kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ4_KAVX512($0, xq.q8K, blocks: w.columns / 256) } },
                                  rows4: { w, rows, xs, count, out, stride, acc in
-            var row = w.data + rows.lowerBound * w.rowBytes
-            for i in 0..<rows.count {
-                w.storeQuad(dotQ4_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count), out + i, stride, count, acc)
-                row += w.rowBytes
-            }
+            w.eachRowQuad(rows, out, stride, count, acc) { dotQ4_KAVX512x4($0, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count) }
         }))
         #endif
         #if AVX2
@@ -84,11 +80,7 @@ extension QuantTraits {
         #if AVX512
         kernels.append(DotKernel(.avx512VNNI, { w, rows, xq, _, out, acc in w.eachRow(rows, out, acc) { dotQ6_KAVX512($0, xq.q8K, blocks: w.columns / 256) } },
                                  rows4: { w, rows, xs, count, out, stride, acc in
-            var row = w.data + rows.lowerBound * w.rowBytes
-            for i in 0..<rows.count {
-                w.storeQuad(dotQ6_KAVX512x4(row, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count), out + i, stride, count, acc)
-                row += w.rowBytes
-            }
+            w.eachRowQuad(rows, out, stride, count, acc) { dotQ6_KAVX512x4($0, xs.a.q8K, xs.b.q8K, xs.c.q8K, xs.d.q8K, blocks: w.columns / 256, count: count) }
         }))
         #endif
         #if AVX2

@@ -36,9 +36,6 @@ final class Job: @unchecked Sendable {
 
     var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
     func cancel() { cancelled.store(true, ordering: .relaxed) }
-
-    /// Prompt rows still to run (0 when decoding).
-    var inputRemaining: Int { pending == nil ? input.count - (cache?.count ?? 0) : 0 }
 }
 
 /// The caller's side of a submitted request: its events, and a way to stop it.

@@ -72,26 +72,23 @@ extension ServerState {
     /// A request that raced a reload (it picked the old engine just as it stopped admitting)
     /// goes to the new one instead of being refused.
     func start(_ engine: Engine, _ request: InferenceRequest) throws -> GenerationHandle {
-        let prompt = try engine.promptTokens(for: request)
-        do {
-            return try engine.submit(request, prompt: prompt)
-        } catch EngineError.shuttingDown {
-            guard let current = self.engine, current !== engine else { throw EngineError.shuttingDown }
-            return try current.submit(request, prompt: try current.promptTokens(for: request))
-        }
+        try start(engine, request, samples: 1)[0]
     }
 
     /// Admits `samples` generations of one request together (OpenAI's `n`), or none. With a
     /// seed, sample i uses seed + i, so the choices differ yet repeat run to run.
     func start(_ engine: Engine, _ request: InferenceRequest, samples: Int) throws -> [GenerationHandle] {
-        guard samples > 1 else { return [try start(engine, request)] }
-        let prompt = try engine.promptTokens(for: request)
-        let requests = (0..<samples).map { i in
+        let requests = (0..<max(1, samples)).map { i in
             var r = request
             r.sampling.seed = request.sampling.seed.map { $0 &+ UInt64(i) }
             return r
         }
-        return try engine.submit(requests, prompt: prompt)
+        do {
+            return try engine.submit(requests, prompt: try engine.promptTokens(for: request))
+        } catch EngineError.shuttingDown {
+            guard let current = self.engine, current !== engine else { throw EngineError.shuttingDown }
+            return try current.submit(requests, prompt: try current.promptTokens(for: request))
+        }
     }
 
     /// Every choice's whole generation (see `collect` for one).

@@ -156,14 +156,6 @@ public final class KVBlockPool: @unchecked Sendable {
         key[Int(block)] = k
     }
 
-    /// Drops every idle cached block (a model reload, or a test wanting a cold cache).
-    public func clearPrefixCache() {
-        for b in 0..<blockCount where key[b] != nil && references[b] == 0 {
-            unindex(Int32(b))
-            free.append(Int32(b))
-        }
-    }
-
     private func unindex(_ block: Int32) {
         guard let k = key[Int(block)] else { return }
         index[k] = nil

@@ -26,6 +26,8 @@ public final class ForwardState: @unchecked Sendable {
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
     /// Per decode row: the row in its partner formats, for the dot kernels.
     let decodeActivations: [QuantizedActivations]
+    /// The same rows four at a time, for the four-row kernels (group g: rows 4g ..< 4g + 4).
+    let decodeQuads: [ActivationQuad]
     /// (logitRows, vocabulary): logits of the rows asked for by `computeLogits`.
     public let logits: UnsafeMutablePointer<Float>
     public let vocabularySize: Int
@@ -51,7 +53,11 @@ public final class ForwardState: @unchecked Sendable {
         gate = .allocate(capacity: max(1, feedForwardRows * ffn))
         up = .allocate(capacity: max(1, feedForwardRows * ffn))
         scores = (0..<pool.maxThreads).map { _ in .allocate(capacity: max(1, contextCapacity)) }
-        decodeActivations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
+        let activations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
+        decodeActivations = activations
+        decodeQuads = stride(from: 0, to: activations.count, by: 4).map {
+            ActivationQuad(activations[$0..<min(activations.count, $0 + 4)])
+        }
         vocabularySize = config.vocabularySize
         logits = .allocate(capacity: self.logitRows * config.vocabularySize)
     }

@@ -49,8 +49,7 @@ private func projectDecodeRows(_ first: Projection, _ second: Projection?, _ thi
     let total = rowsA + rowsB + rowsC
     // Captured once, outside the parallel loop: taking them from `state` per chunk would
     // retain and release shared objects from every thread (measured: 5–7% of a decode step).
-    let rows = state.decodeActivations, first0 = rows[0]
-    let quads = d > 1 ? stride(from: 0, to: d, by: 4).map { ActivationQuad(rows[$0..<min(d, $0 + 4)]) } : []
+    let rows = state.decodeActivations, quads = state.decodeQuads, first0 = rows[0]
     // Chunks of whole matrices' rows: a chunk may span two matrices, so split it at the seams.
     state.pool.parallelForDynamic(total, grain: matvecGrain(rows: total, threads: state.pool.activeThreads)) { range in
         dotTiles(first, range.clamped(to: 0..<rowsA), offset: 0, input: x, rows: rows, quads: quads, first: first0, count: d,
@@ -85,8 +84,8 @@ private func dotTiles(_ p: Projection, _ range: Range<Int>, offset: Int, input x
     if let dot4 = p.w.kernel?.dotRows4 {   // four rows per pass over the tile, its decoding shared
         while start < weightRows.upperBound {
             let t = start..<min(weightRows.upperBound, start + tile)
-            for (g, quad) in quads.enumerated() {
-                dot4(p.w, t, quad, min(4, d - 4 * g), p.out + 4 * g * p.w.rows + t.lowerBound, p.w.rows, accumulate)
+            for g in 0..<((d + 3) / 4) {
+                dot4(p.w, t, quads[g], min(4, d - 4 * g), p.out + 4 * g * p.w.rows + t.lowerBound, p.w.rows, accumulate)
             }
             start = t.upperBound
         }
