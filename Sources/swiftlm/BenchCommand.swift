@@ -20,13 +20,23 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("parallel"),
             help: "Also decode -n tokens in this many sequences at once, one pass per step (comma-separated counts).")
     var parallel: String?
+    @Option(name: .customLong("prompt-file"),
+            help: "With --draft-model or --lookup: generate -n greedy tokens after this file's text, with and without speculation (repeatable).")
+    var promptFiles: [String] = []
     @OptionGroup var weights: WeightOptions
+    @OptionGroup var speculation: SpeculationFlags
 
     func validate() throws {
         guard prompt >= 0, gen >= 0, prompt + gen > 0 else { throw ValidationError("-p and -n must be ≥ 0, not both 0") }
         guard reps >= 1 else { throw ValidationError("-r must be ≥ 1, got \(reps)") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
         _ = try parallelCounts()
+        if !promptFiles.isEmpty && !speculation.enabled {
+            throw ValidationError("--prompt-file measures speculative decoding: add --draft-model PATH or --lookup")
+        }
+        if speculation.enabled && promptFiles.isEmpty {
+            throw ValidationError("--draft-model and --lookup are measured on real text: add --prompt-file FILE")
+        }
     }
 
     func parallelCounts() throws -> [Int] {
@@ -42,11 +52,18 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let loaded = try loadModel(model, residency: weights.residency)
         let threadCount = try threadCount(threads)
-        let contextLength = max(prompt, gen) + 1
+        let promptTexts = try promptFiles.map { path -> String in
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CLIError("cannot read --prompt-file \(path) as UTF-8 text") }
+            return text
+        }
+        let promptTokens = promptTexts.map { loaded.tokenizer.encode($0, addSpecial: true, parseSpecial: true) }
+        let contextLength = max(prompt, gen, (promptTokens.map(\.count).max() ?? 0) + gen) + 1
         guard contextLength <= loaded.config.contextLength else {
             throw CLIError("the tests need \(contextLength) positions; the model's context is \(loaded.config.contextLength)")
         }
-        let session = loaded.makeSession(contextLength: contextLength, batchSize: batch, pool: ThreadPoolProvider(threads: threadCount))
+        let pool = ThreadPoolProvider(threads: threadCount)
+        let session = loaded.makeSession(contextLength: contextLength, batchSize: batch, pool: pool,
+                                         decodeRows: speculation.decodeRows)
         let kernels = KernelInfo.description
         log("bench: \(loaded.config.name), \(threadCount) threads, kernels: \(kernels), weights in \(loaded.weightsLocation)")
         var results: [BenchmarkResult] = []
@@ -55,6 +72,17 @@ struct BenchCommand: ParsableCommand {
         for sequences in try parallelCounts() where gen > 0 {
             results.append(try loaded.benchmarkParallelGeneration(sequences: sequences, tokens: gen, repetitions: reps,
                                                                    threads: threadCount, pool: session.state.pool))
+        }
+        var speculative: [SpeculativeBenchmarkResult] = []
+        if let speculating = try speculation.make(target: loaded, contextLength: contextLength, pool: pool,
+                                                  residency: weights.residency) {
+            for (path, tokens) in zip(promptFiles, promptTokens) where gen > 0 {
+                let label = URL(fileURLWithPath: path).lastPathComponent
+                let result = try session.benchmarkSpeculation(prompt: tokens, tokens: gen, repetitions: reps, threads: threadCount,
+                                                              speculation: speculating, label: label)
+                speculative.append(result)
+                results += [result.plain, result.speculative]
+            }
         }
         let size = loaded.file.fileSize
         let parameters = loaded.file.tensors.reduce(0) { $0 + $1.elementCount }
@@ -66,6 +94,9 @@ struct BenchCommand: ParsableCommand {
                  "threads": r.threads, "kernels": kernels, "avg_ts": r.averageTokensPerSecond,
                  "stddev_ts": r.standardDeviationTokensPerSecond, "samples_ts": r.samplesTokensPerSecond,
                  "samples_ns": r.samplesSeconds.map { Int($0 * 1e9) }]
+            } + speculative.map { r -> [String: Any] in
+                ["test": r.speculative.test, "speedup": r.speedup, "n_drafted": r.counts.drafted,
+                 "n_accepted": r.counts.accepted, "acceptance_rate": r.counts.acceptanceRate]
             }))
         case .md:
             print("| model | size | params | kernels | threads | test | t/s |")
@@ -73,6 +104,10 @@ struct BenchCommand: ParsableCommand {
             for r in results {
                 print(String(format: "| %@ | %@ | %.2f M | %@ | %d | %@ | %.2f ± %.2f |", loaded.config.name, formatBytes(size),
                              Double(parameters) / 1e6, kernels, r.threads, r.test, r.averageTokensPerSecond, r.standardDeviationTokensPerSecond))
+            }
+            for r in speculative {
+                print(String(format: "\n%@: %.2f× plain decoding; drafted %d, accepted %d (%.0f%%)", r.speculative.test, r.speedup,
+                             r.counts.drafted, r.counts.accepted, 100 * r.counts.acceptanceRate))
             }
         }
     }

@@ -17,6 +17,7 @@ struct ChatCommand: ParsableCommand {
     @Option(name: .customLong("ctx"), help: "Context length in tokens.") var ctx: Int = 4096
     @OptionGroup var penalties: PenaltyOptions
     @OptionGroup var weights: WeightOptions
+    @OptionGroup var speculation: SpeculationFlags
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be ≥ 1, got \(n)") }
@@ -36,8 +37,10 @@ struct ChatCommand: ParsableCommand {
         let loaded = try loadModel(model, residency: weights.residency)
         let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer)
         if prompt.isFallback { log("swiftlm: the model has no chat template; using ChatML") }
-        let session = loaded.makeSession(contextLength: min(ctx, loaded.config.contextLength),
-                                         pool: ThreadPoolProvider(threads: try threadCount(threads)))
+        let pool = ThreadPoolProvider(threads: try threadCount(threads))
+        let contextLength = min(ctx, loaded.config.contextLength)
+        let session = loaded.makeSession(contextLength: contextLength, pool: pool, decodeRows: speculation.decodeRows)
+        let speculating = try speculation.make(target: loaded, contextLength: contextLength, pool: pool, residency: weights.residency)
         // One sampler for the whole conversation: a seeded chat continues one random sequence.
         let sampler = Sampler(parameters: sampling, vocabularySize: loaded.config.vocabularySize)
         let start = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
@@ -61,7 +64,7 @@ struct ChatCommand: ParsableCommand {
             let parameters = GenerationParameters(sampling: sampling, maxTokens: min(n, session.contextLength - tokens.count))
             let generation = session.makeGeneration(parameters, prompt: tokens, sampler: sampler)
             var answer = ""
-            _ = try session.generate(prompt: tokens, with: generation) { step in
+            _ = try session.generate(prompt: tokens, with: generation, speculation: speculating) { step in
                 answer += step.text
                 emit(step.text)
                 return true

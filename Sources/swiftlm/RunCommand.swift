@@ -25,6 +25,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("prune-mask"), help: "Apply a pruning mask (from swiftlm prune --save-mask) at load time.") var pruneMask: String?
     @OptionGroup var penalties: PenaltyOptions
     @OptionGroup var weights: WeightOptions
+    @OptionGroup var speculation: SpeculationFlags
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
@@ -44,7 +45,9 @@ struct RunCommand: ParsableCommand {
         let loaded = try loadModel(model, pruneMask: pruneMask, threads: threadCount, residency: weights.residency)
         let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
         log("swiftlm: \(loaded.config.architecture) \(loaded.config.name), \(threadCount) threads, ctx \(contextLength), loaded in \(String(format: "%.2f", loaded.loadSeconds)) s, weights in \(loaded.weightsLocation)")
-        let session = loaded.makeSession(contextLength: contextLength, pool: ThreadPoolProvider(threads: threadCount))
+        let pool = ThreadPoolProvider(threads: threadCount)
+        let session = loaded.makeSession(contextLength: contextLength, pool: pool, decodeRows: speculation.decodeRows)
+        let speculating = try speculation.make(target: loaded, contextLength: contextLength, pool: pool, residency: weights.residency)
         let promptTokens: [Int32]
         if chat {
             let prompt = try ChatPrompt(file: loaded.file, tokenizer: loaded.tokenizer)
@@ -62,7 +65,7 @@ struct RunCommand: ParsableCommand {
                                                 prompt: promptTokens)
         var generated: [Int32] = []
         var output = ""
-        let (reason, timings) = try session.generate(prompt: promptTokens, with: generation) { step in
+        let (reason, timings) = try session.generate(prompt: promptTokens, with: generation, speculation: speculating) { step in
             if let token = step.token { generated.append(token) }
             if json { output += step.text } else { emit(step.text) }
             return true
@@ -78,6 +81,7 @@ struct RunCommand: ParsableCommand {
                     "prompt_s": timings.promptSeconds, "prompt_tokens_per_s": timings.promptTokensPerSecond,
                     "generation_s": timings.generationSeconds, "generation_tokens_per_s": timings.generationTokensPerSecond,
                     "prompt_n": timings.promptTokens, "generation_n": timings.generatedTokens,
+                    "draft_n": timings.drafted, "draft_accepted_n": timings.accepted,
                 ] as [String: Any],
             ] as [String: Any]))
         } else {
@@ -85,6 +89,10 @@ struct RunCommand: ParsableCommand {
             log(String(format: "swiftlm: prompt %d tokens %.1f t/s, generated %d tokens %.1f t/s (%@)",
                        timings.promptTokens, timings.promptTokensPerSecond, timings.generatedTokens,
                        timings.generationTokensPerSecond, reason.shortName))
+            if speculating != nil {
+                log(String(format: "swiftlm: drafted %d tokens, accepted %d (%.0f%%)", timings.drafted, timings.accepted,
+                           timings.drafted > 0 ? 100 * Double(timings.accepted) / Double(timings.drafted) : 0))
+            }
         }
     }
 

@@ -41,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var governor: GovernorOptions
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
     @OptionGroup var weights: WeightOptions
+    @OptionGroup var speculation: SpeculationFlags
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
@@ -97,6 +98,16 @@ struct ServeCommand: AsyncParsableCommand {
         options.engine.promptRowsWhileDecoding = promptRowsWhileDecoding
         options.engine.prefixCache = !noPrefixCache
         options.kvBudgetMiB = kvBudgetMiB
+        if speculation.enabled {
+            if let draft = speculation.draftModel, !FileManager.default.fileExists(atPath: draft) {
+                throw CLIError("draft model file not found: \(draft)")
+            }
+            var s = SpeculationOptions(draftModelPath: speculation.draftModel)
+            s.maximum = speculation.draftMax
+            s.minimum = speculation.draftMin
+            s.minProbability = speculation.draftPMin
+            options.speculation = s
+        }
 
         var launch = LaunchOptions(governor: governor.configuration(maxThreads: options.engine.threads),
                                    sensors: governor.sensors())

@@ -29,6 +29,9 @@ public struct EngineOptions: Sendable {
     /// Measure the fastest thread count at start (and again when decoding slows down a lot)
     /// instead of using `threads`, which is then the most it may use.
     public var autoThreads = false
+    /// Speculative decoding (--draft-model, --lookup): a request decoding alone verifies
+    /// drafted tokens in its pass; nil: none.
+    public var speculation: SpeculationSettings?
     public init() {}
 
     var resolvedKVPositions: Int { kvBudgetPositions ?? contextLength * maxWorkers }
@@ -91,7 +94,8 @@ public final class Engine: @unchecked Sendable {
         options.contextLength = max(1, min(options.contextLength, model.config.contextLength))
         options.maxWorkers = max(1, options.maxWorkers)
         options.queueSize = max(0, options.queueSize)
-        options.batchSize = max(options.batchSize, options.maxWorkers)
+        let decodeRows = max(options.maxWorkers, options.speculation?.decodeRows ?? 1)
+        options.batchSize = max(options.batchSize, decodeRows)
         options.promptRowsWhileDecoding = max(1, options.promptRowsWhileDecoding)
         self.options = options
         do {
@@ -106,8 +110,8 @@ public final class Engine: @unchecked Sendable {
         }
         self.kvPool = kvPool
         pool = ThreadPool(threads: options.threads)
-        state = ForwardState(config: model.config, maxBatch: options.batchSize, maxDecodeRows: options.maxWorkers,
-                             contextCapacity: options.contextLength, pool: pool, logitRows: options.maxWorkers)
+        state = ForwardState(config: model.config, maxBatch: options.batchSize, maxDecodeRows: decodeRows,
+                             contextCapacity: options.contextLength, pool: pool, logitRows: decodeRows)
         tuner = ThreadTuner(maxThreads: options.threads)
         statistics.withLock { $0.kvBlocksTotal = kvPool.blockCount }
         // The thread keeps the engine alive until it has drained after `shutdown()`, so an

@@ -42,7 +42,11 @@ extension Engine {
 
         for job in jobs where job.pending != nil {
             guard appendDecodeRow(job, jobs: jobs, inBatch: inBatch), let cache = job.cache else { continue }
-            sampled.append((job, batch.add(cache, rows: 1, decode: true)))
+            // Speculation only for a request decoding alone: with other rows in the pass the
+            // cores are already busy with rows, and extra ones cost nearly what they save.
+            let drafts = jobs.count == 1 ? draft(for: job, cache: cache) : []
+            let first = batch.add(cache, rows: 1 + drafts.count, decode: true)
+            for k in 0...drafts.count { sampled.append((job, first + k)) }
             inBatch.insert(ObjectIdentifier(job))
         }
         var budget = options.batchSize - batch.count
@@ -83,8 +87,16 @@ extension Engine {
         while next < sampled.count {
             let part = sampled[next..<min(sampled.count, next + state.logitRows)]
             model.model.computeLogits(rows: part.map(\.row), state: state)
-            for (k, item) in part.enumerated() { sample(item.job, logits: state.logitRow(k)) }
+            for (k, item) in part.enumerated() {
+                if item.job.drafts.isEmpty { sample(item.job, logits: state.logitRow(k)) } else { verify(item.job, logits: state.logitRow(k)) }
+            }
             next += part.count
+        }
+        let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
+        for job in jobs where !job.drafts.isEmpty {
+            job.speculation?.record(rows: job.drafts.count + 1, seconds: stepSeconds, drafted: job.drafts.count,
+                                    accepted: job.keptDrafts)
+            job.drafts.removeAll()
         }
         let decodeRows = batch.decodeRows
         if options.autoThreads && decodeRows == 1 && batch.count == 1 && pool.activeThreads == tuner.best
@@ -185,6 +197,50 @@ extension Engine {
         preemptedThisStep.insert(ObjectIdentifier(job))
         statistics.withLock { $0.preemptions += 1 }
         logger.info("KV blocks exhausted: request \(job.order) preempted at \(job.input.count) tokens; it resumes when blocks free up")
+    }
+
+    /// Drafts for `job` (decoding alone) appended to its cache after its pending token, or none:
+    /// when speculation is off, the policy finds it does not pay, or the KV blocks run short.
+    private func draft(for job: Job, cache: KVCache) -> [Int32] {
+        job.drafts = []
+        job.keptDrafts = 0
+        job.verified = false
+        guard let settings = options.speculation, let generation = job.generation else { return [] }
+        if job.speculation == nil {
+            job.speculation = settings.makeSpeculation(contextLength: options.contextLength, pool: ThreadPoolProvider(pool: pool))
+        }
+        // Each kept draft is a generated token: stop where max_tokens and the context would.
+        var limit = min(options.contextLength - cache.count, state.maxDecodeRows - 1)
+        if let maxTokens = generation.parameters.maxTokens { limit = min(limit, maxTokens - generation.generatedTokens - 1) }
+        let drafts: [Int32]
+        do {
+            drafts = try job.speculation!.drafts(after: cache.tokens, limit: limit, vocabularySize: model.config.vocabularySize)
+        } catch {
+            logger.warning("request \(job.order): drafting failed (\(error)); it continues without speculation")
+            job.speculation = nil
+            return []
+        }
+        guard !drafts.isEmpty, (try? cache.append(drafts, asPrompt: false)) == true else { return [] }
+        job.drafts = drafts
+        job.summary.draftedTokens += drafts.count
+        return drafts
+    }
+
+    /// One row of a speculating job's pass, in order: the token its logits choose is kept while
+    /// it is the next draft (already in the cache); the first that is not — or the one after
+    /// the last draft — becomes the pending token, and the drafts after it leave the cache.
+    private func verify(_ job: Job, logits: UnsafeMutablePointer<Float>) {
+        guard !job.verified, let cache = job.cache else { return }   // settled, or finished, earlier in this pass
+        let index = job.keptDrafts
+        sample(job, logits: logits)
+        guard job.cache != nil, let token = job.pending else { job.verified = true; return }
+        if index < job.drafts.count && token == job.drafts[index] {
+            job.keptDrafts += 1
+            job.summary.acceptedDraftTokens += 1
+            return
+        }
+        cache.truncate(to: cache.count - (job.drafts.count - index))
+        job.verified = true
     }
 
     /// One step of the job's generation pipeline on the logits of its last row.

@@ -47,6 +47,9 @@ public struct GenerationSummary: Sendable {
     public var queueSeconds = 0.0
     public var promptSeconds = 0.0
     public var generationSeconds = 0.0
+    /// Speculative decoding: tokens drafted, and of those kept.
+    public var draftedTokens = 0
+    public var acceptedDraftTokens = 0
 }
 
 /// What the engine reports while it works on a request, in order: text deltas, then exactly

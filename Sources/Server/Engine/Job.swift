@@ -22,6 +22,13 @@ final class Job: @unchecked Sendable {
     var generation: Generation?         // made when the job first runs
     /// The sampled token the next decode row feeds; nil while prompt rows are due.
     var pending: Int32?
+    /// Its drafter and draft-length policy, made when it first decodes alone with speculation on.
+    var speculation: Speculation?
+    /// Tokens drafted after `pending` in the pass being run; a job whose rows are being
+    /// verified, and how many of its drafts were kept so far in that pass.
+    var drafts: [Int32] = []
+    var keptDrafts = 0
+    var verified = false
     var summary: GenerationSummary
     var promptStart: Date?
     var generationStart: Date?

@@ -64,6 +64,7 @@ extension ServerState {
             if s.generationSeconds > 0 && s.completionTokens > 1 {
                 line += String(format: " %.1f t/s", Double(s.completionTokens) / s.generationSeconds)
             }
+            if s.draftedTokens > 0 { line += " drafted=\(s.draftedTokens) accepted=\(s.acceptedDraftTokens)" }
         }
         logger.info("\(line)")
     }

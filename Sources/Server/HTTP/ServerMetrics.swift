@@ -18,6 +18,8 @@ public final class ServerMetrics: Sendable {
     let busyWorkers: Gauge
     let residentBytes: Gauge
     let timeToFirstToken: ValueHistogram
+    let draftedTokens: Counter
+    let acceptedDraftTokens: Counter
 
     init() {
         promptTokens = registry.makeCounter(descriptor: described("swiftlm_prompt_tokens_total", "Prompt tokens processed."))
@@ -27,6 +29,8 @@ public final class ServerMetrics: Sendable {
         queueLength = registry.makeGauge(descriptor: described("swiftlm_queue_length", "Requests waiting for a worker."))
         busyWorkers = registry.makeGauge(descriptor: described("swiftlm_busy_workers", "Workers generating."))
         residentBytes = registry.makeGauge(descriptor: described("swiftlm_resident_memory_bytes", "Resident memory of the process."))
+        draftedTokens = registry.makeCounter(descriptor: described("swiftlm_speculative_drafted_tokens_total", "Tokens drafted for speculative decoding."))
+        acceptedDraftTokens = registry.makeCounter(descriptor: described("swiftlm_speculative_accepted_tokens_total", "Drafted tokens the model kept (acceptance rate: accepted / drafted)."))
         timeToFirstToken = registry.makeValueHistogram(descriptor: described("swiftlm_time_to_first_token_seconds", "Queue wait plus prompt processing."), buckets: requestBuckets)
     }
 
@@ -46,6 +50,8 @@ public final class ServerMetrics: Sendable {
             generationTokensPerSecond.set(Double(summary.completionTokens) / summary.generationSeconds)
         }
         timeToFirstToken.record(summary.queueSeconds + summary.promptSeconds)
+        draftedTokens.increment(by: Int64(summary.draftedTokens))
+        acceptedDraftTokens.increment(by: Int64(summary.acceptedDraftTokens))
     }
 
     /// The exposition text, with the gauges that are read rather than counted brought up to date.

@@ -22,6 +22,20 @@ public struct ServerOptions: Sendable {
     public var residency: WeightResidency = .automatic
     /// KV memory for all requests, MiB; nil: the engine's default (context × workers).
     public var kvBudgetMiB: Int?
+    /// Speculative decoding (--draft-model or --lookup); nil: none.
+    public var speculation: SpeculationOptions?
 
     public init(modelPath: String) { self.modelPath = modelPath }
+}
+
+/// How the server drafts: a draft model loaded with each model (and checked against its
+/// vocabulary), or prompt lookup; with llama.cpp's draft-length limits.
+public struct SpeculationOptions: Sendable {
+    /// nil: prompt lookup.
+    public var draftModelPath: String?
+    public var maximum = 8
+    public var minimum = 0
+    public var minProbability: Float = 0.75
+
+    public init(draftModelPath: String?) { self.draftModelPath = draftModelPath }
 }

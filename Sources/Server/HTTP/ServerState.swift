@@ -63,6 +63,16 @@ public final class ServerState: Sendable {
             if let mib = options.kvBudgetMiB {
                 engineOptions.kvBudgetPositions = max(1, (mib << 20) / KVBlockPool.bytesPerPosition(model.config))
             }
+            if let s = options.speculation {
+                let source: SpeculationSettings.Source
+                if let draft = s.draftModelPath {
+                    source = .draftModel(try LoadedModel(path: draft, residency: options.residency))
+                } else {
+                    source = .promptLookup
+                }
+                engineOptions.speculation = try SpeculationSettings(source: source, target: model, maximum: s.maximum,
+                                                                    minimum: s.minimum, minProbability: s.minProbability)
+            }
             engine = try Engine(model: model, options: engineOptions, logger: logger)
         } catch {
             throw APIError.invalid("cannot load \(path): \(error)")

@@ -14,6 +14,9 @@ public struct GenerationTimings: Sendable, Codable {
     public var promptSeconds = 0.0
     public var generatedTokens = 0
     public var generationSeconds = 0.0
+    /// Speculative decoding: tokens drafted, and of those accepted (0 without speculation).
+    public var drafted = 0
+    public var accepted = 0
     public var promptTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
     public var generationTokensPerSecond: Double { generationSeconds > 0 ? Double(generatedTokens) / generationSeconds : 0 }
 }
@@ -31,13 +34,15 @@ public final class Session {
     public var tokens: [Int32] { cache.tokens }
 
     /// `logitRows`: how many rows' logits one `computeLogits` call may produce (perplexity
-    /// scores many rows per batch; generation needs one).
-    public init(model: LoadedModel, contextLength: Int, batchSize: Int, pool: ThreadPool, logitRows: Int = 1) {
+    /// scores many rows per batch; generation needs one). `decodeRows`: how many decode rows
+    /// one pass may hold (speculative verification feeds the pending token and its drafts).
+    public init(model: LoadedModel, contextLength: Int, batchSize: Int, pool: ThreadPool, logitRows: Int = 1,
+                decodeRows: Int = 1) {
         loaded = model
-        self.batchSize = max(1, batchSize)
+        self.batchSize = max(1, batchSize, decodeRows)
         cache = KVCache(config: model.config, capacity: contextLength)
-        state = ForwardState(config: model.config, maxBatch: self.batchSize, contextCapacity: contextLength,
-                             pool: pool, logitRows: logitRows)
+        state = ForwardState(config: model.config, maxBatch: self.batchSize, maxDecodeRows: decodeRows,
+                             contextCapacity: contextLength, pool: pool, logitRows: max(logitRows, decodeRows))
     }
 
     public var contextLength: Int { cache.capacity }
@@ -71,6 +76,15 @@ public final class Session {
     public func feedOne(_ token: Int32) throws {
         try forward(CollectionOfOne(token), decode: true)
         loaded.model.computeLogits(rows: firstRow, state: state)
+    }
+
+    /// Feeds `input` as decode rows in one pass — each row's logits exactly those of feeding the
+    /// tokens one at a time with feedOne (a row's arithmetic depends only on its kind) — and
+    /// leaves row i's logits in state.logitRow(i). At most state.maxDecodeRows tokens.
+    public func feedDecodeRows(_ input: [Int32]) throws {
+        guard !input.isEmpty else { return }
+        try forward(input, decode: true)
+        loaded.model.computeLogits(rows: Array(0..<input.count), state: state)
     }
 
     private func forward(_ input: some Collection<Int32>, decode: Bool) throws {

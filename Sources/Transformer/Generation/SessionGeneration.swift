@@ -36,10 +36,11 @@ extension Session {
                    contextLength: contextLength, sampler: sampler)
     }
 
-    /// Feeds `prompt` (reusing the cached prefix the rule allows), then steps `generation` one
-    /// token at a time until it finishes or `onStep` returns false (then `cancelled`). `onStep`
-    /// sees every step, the finishing one included.
-    public func generate(prompt: [Int32], with generation: Generation,
+    /// Feeds `prompt` (reusing the cached prefix the rule allows), then steps `generation` until
+    /// it finishes or `onStep` returns false (then `cancelled`). `onStep` sees every step, the
+    /// finishing one included. With `speculation`, each pass verifies drafted tokens as well
+    /// (same output, see Speculation); without, it feeds one token a pass.
+    public func generate(prompt: [Int32], with generation: Generation, speculation: Speculation? = nil,
                          onStep: (GenerationStep) -> Bool) throws -> (reason: FinishReason, timings: GenerationTimings) {
         var timings = GenerationTimings()
         let promptStart = Date()
@@ -48,16 +49,45 @@ extension Session {
         timings.promptTokens = prompt.count - cached
         timings.promptSeconds = Date().timeIntervalSince(promptStart)
         let generationStart = Date()
+        let before = speculation?.counts ?? SpeculationCounts()
         var reason = FinishReason.cancelled
+        var step = generation.next(logits: state.logitRow(0))
         while true {
-            let step = generation.next(logits: state.logitRow(0))
             let more = onStep(step)
             if let finished = step.finished { reason = finished; break }
-            guard more, let token = step.token else { break }
-            try feedOne(token)
+            guard more, let pending = step.token else { break }
+            let limit = min(draftRoom(generation), state.maxDecodeRows - 1)
+            let drafts = try speculation?.drafts(after: tokens + [pending], limit: limit,
+                                                 vocabularySize: loaded.config.vocabularySize) ?? []
+            let passStart = Date()
+            if drafts.isEmpty { try feedOne(pending) } else { try feedDecodeRows([pending] + drafts) }
+            let seconds = Date().timeIntervalSince(passStart)
+            // Row i's logits choose the token after row i's; a draft is kept while it is that token.
+            var kept = 0, cancelled = false
+            step = generation.next(logits: state.logitRow(0))
+            while kept < drafts.count, step.finished == nil, step.token == drafts[kept] {
+                guard onStep(step) else { cancelled = true; break }
+                kept += 1
+                step = generation.next(logits: state.logitRow(kept))
+            }
+            rewind(to: tokens.count - (drafts.count - kept))   // rows past the last kept one
+            speculation?.record(rows: drafts.count + 1, seconds: seconds, drafted: drafts.count, accepted: kept)
+            if cancelled { break }
         }
         timings.generatedTokens = generation.generatedTokens
         timings.generationSeconds = Date().timeIntervalSince(generationStart)
+        if let speculation {
+            timings.drafted = speculation.counts.drafted - before.drafted
+            timings.accepted = speculation.counts.accepted - before.accepted
+        }
         return (reason, timings)
+    }
+
+    /// How many drafts the next pass may verify: each kept draft is a generated token fed to
+    /// the cache, so drafts stop where max_tokens or the context would.
+    private func draftRoom(_ generation: Generation) -> Int {
+        let context = contextLength - tokens.count - 1
+        guard let limit = generation.parameters.maxTokens else { return context }
+        return min(context, limit - generation.generatedTokens - 1)
     }
 }

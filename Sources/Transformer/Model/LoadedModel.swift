@@ -37,8 +37,9 @@ public final class LoadedModel: @unchecked Sendable {
 
     /// A cache and forward state sized for `contextLength` tokens.
     public func makeSession(contextLength: Int? = nil, batchSize: Int = 512, pool: ThreadPoolProvider,
-                            logitRows: Int = 1) -> Session {
+                            logitRows: Int = 1, decodeRows: Int = 1) -> Session {
         let ctx = min(contextLength ?? config.contextLength, config.contextLength)
-        return Session(model: self, contextLength: ctx, batchSize: batchSize, pool: pool.pool, logitRows: logitRows)
+        return Session(model: self, contextLength: ctx, batchSize: batchSize, pool: pool.pool, logitRows: logitRows,
+                       decodeRows: decodeRows)
     }
 }

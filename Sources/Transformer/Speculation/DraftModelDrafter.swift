@@ -1,0 +1,57 @@
+import Foundation
+
+/// Drafting with a smaller model of the same vocabulary: it decodes greedily ahead of the
+/// target, stopping early where it is unsure. Its cache follows the target's sequence: on each
+/// call it keeps the prefix it shares with the context (the accepted tokens) and feeds the rest.
+public final class DraftModelDrafter: Drafter {
+    public let session: Session
+    /// The draft stops before a token its own probability puts below this (llama.cpp's
+    /// --draft-p-min), unless fewer than `minimum` tokens are drafted yet.
+    public let minProbability: Float
+    public let minimum: Int
+    /// Seconds of one draft decode step, smoothed.
+    public private(set) var secondsPerDraftToken = 0.0
+
+    public init(session: Session, minProbability: Float = 0.75, minimum: Int = 0) {
+        self.session = session
+        self.minProbability = minProbability
+        self.minimum = minimum
+    }
+
+    public func propose(after context: [Int32], limit: Int) throws -> [Int32] {
+        let room = session.contextLength - context.count
+        let limit = min(limit, room)
+        guard limit > 0, !context.isEmpty else { return [] }
+        // Keep what is shared, leaving at least the last token to feed: its logits start the draft.
+        let keep = min(Session.sharedPrefixLength(session.tokens, context), context.count - 1)
+        session.rewind(to: keep)
+        if context.count - keep == 1 {
+            try session.feedOne(context[keep])
+        } else {
+            try session.feed(Array(context[keep...]))
+        }
+        var drafts: [Int32] = []
+        let vocabulary = session.loaded.config.vocabularySize
+        while true {
+            let logits = session.state.logitRow(0)
+            let token = Sampler.argmax(logits, count: vocabulary)
+            if minProbability > 0 && drafts.count >= minimum && Self.probability(of: token, logits, count: vocabulary) < minProbability {
+                break
+            }
+            drafts.append(token)
+            if drafts.count == limit || session.loaded.tokenizer.isEndOfGeneration(token) { break }
+            let start = Date()
+            try session.feedOne(token)
+            secondsPerDraftToken += 0.2 * (Date().timeIntervalSince(start) - secondsPerDraftToken)
+        }
+        return drafts
+    }
+
+    /// The softmax probability of `token`.
+    static func probability(of token: Int32, _ logits: UnsafePointer<Float>, count: Int) -> Float {
+        let top = logits[Int(token)]
+        var sum: Float = 0
+        for i in 0..<count { sum += expf(logits[i] - top) }
+        return 1 / sum
+    }
+}

@@ -1,0 +1,102 @@
+/// Speculative decoding for one sequence: a drafter proposes tokens, the target verifies the
+/// pending token and the drafts in one pass of decode rows, and keeps the drafts its own
+/// sampling chooses. Decode rows give a token exactly the logits one-at-a-time decoding gives,
+/// and the generation pipeline (penalties, sampler, stops) sees the rows in order and stops at
+/// the first token that differs from the draft, so the output is the output without
+/// speculation: for greedy decoding token for token; for sampling, drawing from the target and
+/// comparing with a deterministic draft is the speculative-sampling rule for a one-hot draft
+/// distribution, which leaves the target's distribution unchanged.
+public final class Speculation {
+    public let drafter: any Drafter
+    public let policy: DraftLengthPolicy
+    public private(set) var counts = SpeculationCounts()
+
+    public init(drafter: any Drafter, policy: DraftLengthPolicy) {
+        self.drafter = drafter
+        self.policy = policy
+    }
+
+    /// Drafts to follow `context` (the sequence up to and including the token the next pass
+    /// feeds), at most `limit` (what max_tokens, the context and the pass's rows leave), cut
+    /// before any id outside the target's `vocabularySize` (a draft vocabulary may have a few
+    /// more tokens). Empty when the policy finds drafting does not pay.
+    public func drafts(after context: [Int32], limit: Int, vocabularySize: Int) throws -> [Int32] {
+        let length = policy.nextLength(limit: limit)
+        guard length > 0 else { return [] }
+        var drafts = try drafter.propose(after: context, limit: length)
+        policy.draftSecondsPerToken = drafter.secondsPerDraftToken
+        if let outside = drafts.firstIndex(where: { $0 < 0 || Int($0) >= vocabularySize }) { drafts.removeSubrange(outside...) }
+        if drafts.count < policy.minimum { drafts.removeAll() }
+        return drafts
+    }
+
+    /// Records a verification pass of `rows` rows that kept `accepted` of `drafted` drafts.
+    public func record(rows: Int, seconds: Double, drafted: Int, accepted: Int) {
+        policy.record(rows: rows, seconds: seconds, drafted: drafted, accepted: accepted)
+        counts.drafted += drafted
+        counts.accepted += accepted
+        if drafted > 0 { counts.passes += 1 }
+    }
+}
+
+/// A draft model that cannot draft for the target, with the reason.
+public struct SpeculationError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// How a target drafts: the draft model or prompt lookup, and the draft-length limits
+/// (llama.cpp's --draft-max, --draft-min, --draft-p-min). Each sequence gets a Speculation
+/// of its own from it (a draft model session holds that sequence's draft cache).
+public struct SpeculationSettings: Sendable {
+    public enum Source: Sendable {
+        case draftModel(LoadedModel)
+        case promptLookup
+    }
+    public var source: Source
+    public var maximum: Int
+    public var minimum: Int
+    public var minProbability: Float
+
+    /// Throws, naming the first difference, unless a draft model shares `target`'s vocabulary.
+    public init(source: Source, target: LoadedModel, maximum: Int = 8, minimum: Int = 0, minProbability: Float = 0.75) throws {
+        if case .draftModel(let draft) = source,
+           let mismatch = draftVocabularyMismatch(target: target.tokenizer.vocabulary, draft: draft.tokenizer.vocabulary) {
+            throw SpeculationError(description: "the draft model \(draft.path) cannot draft for \(target.path): \(mismatch)")
+        }
+        self.source = source
+        self.maximum = max(1, maximum)
+        self.minimum = max(0, min(minimum, self.maximum))
+        self.minProbability = minProbability
+    }
+
+    /// Decode rows a verification pass may need: the pending token and the longest draft.
+    public var decodeRows: Int { maximum + 1 }
+
+    /// Speculation for one sequence of up to `contextLength` tokens.
+    public func makeSpeculation(contextLength: Int, pool: ThreadPoolProvider) -> Speculation {
+        let drafter: any Drafter
+        switch source {
+        case .draftModel(let draft):
+            drafter = DraftModelDrafter(session: draft.makeSession(contextLength: contextLength, pool: pool),
+                                        minProbability: minProbability, minimum: minimum)
+        case .promptLookup:
+            drafter = PromptLookupDrafter()
+        }
+        return Speculation(drafter: drafter, policy: DraftLengthPolicy(maximum: maximum, minimum: minimum))
+    }
+}
+
+extension Speculation {
+    /// Drafting with `draft` for sessions of `target`: throws, naming the first difference,
+    /// unless the two share a vocabulary.
+    public static func withDraftModel(_ draft: LoadedModel, target: LoadedModel, contextLength: Int, pool: ThreadPoolProvider,
+                                      maximum: Int, minimum: Int = 0, minProbability: Float = 0.75) throws -> Speculation {
+        try SpeculationSettings(source: .draftModel(draft), target: target, maximum: maximum, minimum: minimum,
+                                minProbability: minProbability).makeSpeculation(contextLength: contextLength, pool: pool)
+    }
+
+    /// Prompt-lookup drafting (no second model).
+    public static func withPromptLookup(maximum: Int, minimum: Int = 0) -> Speculation {
+        Speculation(drafter: PromptLookupDrafter(), policy: DraftLengthPolicy(maximum: maximum, minimum: minimum))
+    }
+}
