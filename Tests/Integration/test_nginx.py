@@ -52,6 +52,21 @@ def session_homes(proxy: Nginx, candidates: list[str]) -> dict[str, int]:
     return homes
 
 
+def conversation_cached_tokens(proxy: Nginx, session: str | None) -> list[int]:
+    """Three turns sharing a long system prompt, one after the other: the prompt tokens each
+    turn found in the prefix cache of the replica that served it."""
+    system = f"This is conversation {session}. " + " ".join(f"Rule {i}: answer briefly." for i in range(40))
+    headers = {"X-Session-Id": session} if session else {}
+    cached = []
+    for turn in range(3):
+        reply = openai_client(proxy.url).chat.completions.create(
+            model=MODEL_NAME, max_tokens=2, temperature=0, extra_headers=headers,
+            messages=[{"role": "system", "content": system}, {"role": "user", "content": f"Question {turn}?"}])
+        assert reply.usage.prompt_tokens > 250, reply.usage
+        cached.append(reply.usage.prompt_tokens_details.cached_tokens)
+    return cached
+
+
 class StreamRecord:
     def __init__(self, kind: str, session: str):
         self.kind, self.session = kind, session
@@ -117,6 +132,13 @@ def test_replica_killed_under_load_loses_no_request_and_sessions_stay_put():
                         chosen.append(by_port[p].pop())
             return chosen
         sessions, stream_sessions = spread(THREADS), spread(THREADS)
+        # Why the affinity: a conversation that keeps its session header finds its prompt in
+        # its replica's prefix cache turn after turn; without the header the next turn goes
+        # round-robin to a replica that has never seen it.
+        with_session = conversation_cached_tokens(proxy, "prefix-check")
+        assert min(with_session[1:]) >= 200, with_session
+        without = conversation_cached_tokens(proxy, None)
+        assert min(without[1:]) < 40, without
         victim_port = homes[sessions[0]]
         victim = replicas[ports.index(victim_port)]
         survivors = [p for p in ports if p != victim_port]
@@ -211,7 +233,8 @@ def test_replica_killed_under_load_loses_no_request_and_sessions_stay_put():
             judged += 1
         assert judged >= 3, f"only {judged} streams judged"
         print(f"60 requests in {elapsed:.1f} s; kill after {done_at_kill}; {len(retried)} retried; "
-              f"{judged} streams judged")
+              f"{judged} streams judged; cached prompt tokens by turn: {with_session} with a session, "
+              f"{without} without")
     finally:
         proxy.stop()
         for r in replicas:
