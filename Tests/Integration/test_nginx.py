@@ -139,7 +139,10 @@ def test_replica_killed_under_load_loses_no_request_and_sessions_stay_put():
         assert min(with_session[1:]) >= 200, with_session
         without = conversation_cached_tokens(proxy, None)
         assert min(without[1:]) < 40, without
-        victim_port = homes[sessions[0]]
+        # The replica to kill: one that is home to conversations, and to the fewest streams but
+        # one (most streams run on survivors and get judged; one may be cut by the kill).
+        streams_on = {p: sum(homes[s] == p for s in stream_sessions) for p in ports}
+        victim_port = min({homes[s] for s in sessions}, key=lambda p: (streams_on[p] == 0, streams_on[p]))
         victim = replicas[ports.index(victim_port)]
         survivors = [p for p in ports if p != victim_port]
         log_start = len(proxy.log_lines())
