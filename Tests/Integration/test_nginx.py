@@ -203,8 +203,8 @@ def test_replica_killed_under_load_loses_no_request_and_sessions_stay_put():
         retried = [l for l in after if victim_port in l.ports and l.final_port != victim_port]
         assert retried, "no request was retried after the kill: the failover was not exercised"
 
-        # 2. Sessions: each lands on one replica while it lives; those of the killed replica
-        #    move together to a single other one.
+        # 2. Sessions: each lands on one replica while it lives; each of the killed replica's
+        #    then lands on one other (the next on the hash ring for its key).
         for session in sessions:
             served = [l.final_port for l in chat if l.session == session]
             assert len(served) == REQUESTS_PER_THREAD // 2
