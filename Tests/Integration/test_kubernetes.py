@@ -2,6 +2,7 @@
 and a container command that the real `swiftlm serve` takes (it is started with exactly those
 arguments, only the model path, address, port and threads swapped for loopback ones), whose
 probe paths, port and autoscaling metric are the ones that server really serves."""
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -37,7 +38,7 @@ class DeploymentServer(Server):
     def __init__(self, args: list[str], port: int):
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        self.log_path = Path("/tmp") / f"swiftlm-k8s-{port}.log"
+        self.log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"swiftlm-k8s-{port}.log"  # as conftest.Server
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([str(BINARY), *args], stdout=self.log, stderr=subprocess.STDOUT)
         self.wait_healthy(60)
