@@ -6,6 +6,7 @@ when its tests end.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -73,12 +74,40 @@ class Server:
         raise RuntimeError("no VmRSS")
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop_process(self.process, signal.SIGTERM, timeout=10)
         self.log.close()
+
+
+def stop_process(process: subprocess.Popen, sig: int, timeout: float):
+    """Sends `sig`, waits up to `timeout` seconds for the exit, else kills."""
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# A prompt that keeps a small model writing for many tokens under greedy decoding.
+COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,"
+
+
+class HeldStream:
+    """A long streaming generation kept open, holding a worker until closed (its line iterator
+    too: dropping the iterator makes urllib3 close the connection, which the server rightly
+    treats as a disconnect)."""
+
+    def __init__(self, url: str, max_tokens: int = 1500, headers: dict[str, str] | None = None):
+        self.response = requests.post(url + "/v1/completions", stream=True, timeout=60, headers=headers or {},
+                                      json={"model": MODEL_NAME, "prompt": COUNTING, "max_tokens": max_tokens,
+                                            "temperature": 0, "stream": True})
+        assert self.response.status_code == 200, self.response.text
+        self.lines = self.response.iter_lines()
+        next(self.lines)
+
+    def close(self):
+        self.response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()
 
 
 @pytest.fixture(scope="session")

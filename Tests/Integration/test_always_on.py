@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from conftest import BINARY, MODEL_NAME, Server, model_path
+from conftest import BINARY, MODEL_NAME, Server, model_path, stop_process
 
 
 def child_pid(parent: int, timeout: float = 10) -> int:
@@ -51,11 +51,7 @@ def supervised():
         assert time.time() < deadline, s.log_path.read_text()
         time.sleep(0.05)
     yield s
-    s.process.send_signal(signal.SIGTERM)
-    try:
-        s.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        s.process.kill()
+    stop_process(s.process, signal.SIGTERM, timeout=30)
     s.log.close()
 
 

@@ -11,31 +11,10 @@ import openai
 import pytest
 import requests
 
-from conftest import MODEL_NAME, Server
-
-# A prompt that keeps a small model writing for many tokens under greedy decoding.
-COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,"
-
-
-class HeldStream:
-    """A long streaming generation kept open (its line iterator too: dropping the iterator
-    makes urllib3 close the connection, which the server rightly treats as a disconnect)."""
-
-    def __init__(self, server: Server, max_tokens: int = 1500):
-        self.response = requests.post(server.url + "/v1/completions", stream=True, timeout=60,
-                                      json={"model": MODEL_NAME, "prompt": COUNTING, "max_tokens": max_tokens,
-                                            "temperature": 0, "stream": True})
-        assert self.response.status_code == 200
-        self.lines = self.response.iter_lines()
-        next(self.lines)
-
-    def close(self):
-        self.response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
-        self.response.close()
-
+from conftest import COUNTING, MODEL_NAME, HeldStream, Server
 
 def hold_worker(server: Server, max_tokens: int = 1500) -> HeldStream:
-    return HeldStream(server, max_tokens)
+    return HeldStream(server.url, max_tokens)
 
 
 def wait_until_idle(server: Server, timeout: float) -> float:

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HTTPTypes
 import JSON
 import Transformer
 
@@ -116,6 +117,9 @@ func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
     var headers: HTTPFields = [:]
     headers[.contentType] = encoder.contentType
     headers[.cacheControl] = "no-cache"
+    // Tells nginx (and proxies that honour it) to pass each event on as it comes instead of
+    // buffering the response: a buffered stream reaches the client in bursts, or at the end.
+    headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
     let body = ResponseBody { writer in
         var summary: GenerationSummary?
         defer {
