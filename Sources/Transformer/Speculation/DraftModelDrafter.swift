@@ -38,8 +38,10 @@ public final class DraftModelDrafter: Drafter {
             if minProbability > 0 && drafts.count >= minimum && Self.probability(of: token, logits, count: vocabulary) < minProbability {
                 break
             }
+            // An end token ends generation whether drafted or not: drafting it saves nothing.
+            if session.loaded.tokenizer.isEndOfGeneration(token) { break }
             drafts.append(token)
-            if drafts.count == limit || session.loaded.tokenizer.isEndOfGeneration(token) { break }
+            if drafts.count == limit { break }
             let start = Date()
             try session.feedOne(token)
             secondsPerDraftToken += 0.2 * (Date().timeIntervalSince(start) - secondsPerDraftToken)

@@ -1,0 +1,64 @@
+"""Speculative decoding in the server: the same text as without it, drafts counted in /metrics,
+and a draft model of another vocabulary refused at load with the difference named.
+
+The reference is `swiftlm run --temp 0` without speculation (itself held to llama.cpp's
+tokens by the Swift tests); the client is the official openai package.
+"""
+import re
+import time
+
+import openai
+import requests
+
+from conftest import Server, model_path, run_cli
+
+# A prompt whose answer quotes its input, so prompt lookup has matches to draft from.
+QUOTE = ("Repeat the following list exactly, one item per line:\n"
+         "apples, pears, plums, cherries, apricots, peaches, grapes, melons, lemons, limes\n"
+         "apples, pears, plums, cherries, apricots, peaches, grapes, melons, lemons, limes\n")
+PROMPTS = [QUOTE, "The three primary colors are", "def fibonacci(n):"]
+
+
+def metric(url: str, name: str) -> float:
+    text = requests.get(url + "/metrics", timeout=5).text
+    m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def test_lookup_and_draft_model_keep_the_greedy_text():
+    references = {p: run_cli(p, 48, chat=False)["text"] for p in PROMPTS}
+    for flags in (("--lookup",), ("--draft-model", model_path(), "--draft-p-min", "0")):
+        server = Server("--max-workers", "2", *flags)
+        try:
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key="none")
+            for prompt in PROMPTS:
+                reply = client.completions.create(model="smollm2", prompt=prompt, max_tokens=48, temperature=0)
+                assert reply.choices[0].text == references[prompt], f"{flags[0]} changed the text of {prompt!r}"
+                streamed = "".join(c.choices[0].text for c in client.completions.create(
+                    model="smollm2", prompt=prompt, max_tokens=48, temperature=0, stream=True) if c.choices)
+                assert streamed == references[prompt], f"{flags[0]} changed the streamed text of {prompt!r}"
+            drafted = metric(server.url, "swiftlm_speculative_drafted_tokens_total")
+            accepted = metric(server.url, "swiftlm_speculative_accepted_tokens_total")
+            assert drafted > 0 and 0 < accepted <= drafted, (flags[0], drafted, accepted)
+            if flags[0] == "--draft-model":
+                # A model drafting for itself is right but where its catch-up (prompt rows, which
+                # round differently from decode rows) tips a near tie.
+                assert accepted >= 0.9 * drafted, (drafted, accepted)
+            assert "drafted=" in server.log_path.read_text()
+        finally:
+            server.stop()
+
+
+def test_draft_model_with_another_vocabulary_is_refused():
+    server = Server("--draft-model", model_path("gemma3-270m"), wait=False)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and "cannot draft" not in server.log_path.read_text():
+            time.sleep(0.1)
+        log = server.log_path.read_text()
+        assert "cannot draft" in log and "tokenizer model" in log, log[-2000:]
+        if server.process.poll() is None:   # still up, answering that it failed to load
+            health = requests.get(server.url + "/health", timeout=5)
+            assert health.status_code == 503 and "cannot draft" in health.json()["error"]
+    finally:
+        server.stop()
