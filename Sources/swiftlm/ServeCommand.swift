@@ -106,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             s.maximum = speculation.draftMax
             s.minimum = speculation.draftMin
             s.minProbability = speculation.draftPMin
+            s.adaptive = !speculation.draftFixed
             options.speculation = s
         }
 

@@ -14,6 +14,9 @@ struct SpeculationFlags: ParsableArguments {
     var draftMin: Int = 0
     @Option(name: .customLong("draft-p-min"), help: "The draft model stops at a token it gives less than this probability.")
     var draftPMin: Float = 0.75
+    @Flag(name: .customLong("draft-fixed"),
+          help: "Always draft --draft-max tokens (as llama.cpp does) instead of adapting the length to the measured acceptance and costs.")
+    var draftFixed = false
 
     func validate() throws {
         if draftModel != nil && lookup { throw ValidationError("--draft-model and --lookup are two ways of drafting: choose one") }
@@ -41,7 +44,7 @@ struct SpeculationFlags: ParsableArguments {
         }
         do {
             return try SpeculationSettings(source: source, target: target, maximum: draftMax, minimum: draftMin,
-                                           minProbability: draftPMin)
+                                           minProbability: draftPMin, adaptive: !draftFixed)
         } catch let error as SpeculationError {
             throw CLIError(error.description)
         }

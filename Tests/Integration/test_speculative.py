@@ -27,7 +27,9 @@ def metric(url: str, name: str) -> float:
 
 def test_lookup_and_draft_model_keep_the_greedy_text():
     references = {p: run_cli(p, 48, chat=False)["text"] for p in PROMPTS}
-    for flags in (("--lookup",), ("--draft-model", model_path(), "--draft-p-min", "0")):
+    # --draft-fixed: draft every time (the adaptive length would stop where drafting does not
+    # pay, leaving little to verify).
+    for flags in (("--lookup", "--draft-fixed"), ("--draft-model", model_path(), "--draft-p-min", "0", "--draft-fixed")):
         server = Server("--max-workers", "2", *flags)
         try:
             client = openai.OpenAI(base_url=server.url + "/v1", api_key="none")

@@ -36,11 +36,11 @@ final class SpeculativeDecodingTests: XCTestCase {
         let speculation: Speculation
         if let draft {
             let drafter = try LoadedModel(path: TestModels.path(draft))
-            // p-min 0: draft the whole length every time, so rejections and long passes both occur.
+            // p-min 0 and a fixed length: draft 8 every time, so rejections and long passes both occur.
             speculation = try Speculation.withDraftModel(drafter, target: loaded, contextLength: 1024, pool: pool,
-                                                         maximum: 8, minProbability: 0)
+                                                         maximum: 8, minProbability: 0, adaptive: false)
         } else {
-            speculation = Speculation.withPromptLookup(maximum: 8)
+            speculation = Speculation.withPromptLookup(maximum: 8, adaptive: false)
         }
         for (index, prompt) in try prompts(model).enumerated() {
             let plain = try generate(session, prompt, maxTokens: maxTokens, speculation: nil)
@@ -72,7 +72,7 @@ final class SpeculativeDecodingTests: XCTestCase {
         for (context, maxTokens) in [(1024, 37), (prompt.count + 20, 100)] {
             let session = loaded.makeSession(contextLength: context, pool: pool, decodeRows: 9)
             let speculation = try Speculation.withDraftModel(loaded, target: loaded, contextLength: context, pool: pool,
-                                                             maximum: 8, minProbability: 0)
+                                                             maximum: 8, minProbability: 0, adaptive: false)
             let plain = try generate(session, prompt, maxTokens: maxTokens, speculation: nil)
             let fast = try generate(session, prompt, maxTokens: maxTokens, speculation: speculation)
             XCTAssertEqual(fast.0, plain.0)
@@ -92,7 +92,7 @@ final class SpeculativeDecodingTests: XCTestCase {
         let words = full.1.split(separator: " ")
         let stop = String(words[min(words.count - 1, 12)])
         let speculation = try Speculation.withDraftModel(loaded, target: loaded, contextLength: 1024, pool: pool,
-                                                         maximum: 8, minProbability: 0)
+                                                         maximum: 8, minProbability: 0, adaptive: false)
         let plain = try generate(session, prompt, maxTokens: 40, speculation: nil, stop: [stop])
         let fast = try generate(session, prompt, maxTokens: 40, speculation: speculation, stop: [stop])
         XCTAssertEqual(plain.2, .stopSequence)
@@ -123,9 +123,9 @@ final class SpeculativeDecodingTests: XCTestCase {
             }
             let plain = try run(nil)
             let speculation = try Speculation.withDraftModel(loaded, target: loaded, contextLength: 1024, pool: pool,
-                                                             maximum: 6, minProbability: 0)
+                                                             maximum: 6, minProbability: 0, adaptive: false)
             XCTAssertEqual(try run(speculation), plain, "case \(index): seeded sampling changed by a draft model")
-            XCTAssertEqual(try run(Speculation.withPromptLookup(maximum: 6)), plain, "case \(index): changed by prompt lookup")
+            XCTAssertEqual(try run(Speculation.withPromptLookup(maximum: 6, adaptive: false)), plain, "case \(index): changed by prompt lookup")
             drafted += speculation.counts.drafted
         }
         XCTAssertGreaterThan(drafted, 0, "nothing was drafted, so nothing was verified")
@@ -154,6 +154,34 @@ final class SpeculativeDecodingTests: XCTestCase {
         XCTAssertLessThan(chiSquare, 18.47, "produced tokens are not distributed as p (chi-square \(chiSquare), 4 degrees of freedom, p < 0.001)")
         let rate = Double(accepted) / Double(trials), sd = (p[1] * (1 - p[1]) / Double(trials)).squareRoot()
         XCTAssertEqual(rate, p[1], accuracy: 4 * sd, "acceptance rate \(rate), expected p(d) = \(p[1])")
+    }
+
+    /// The adaptive length follows measured costs: long drafts when extra rows are nearly free
+    /// and drafts are right, none (bar rare probes) when an extra row costs more than a pass.
+    func testDraftLengthFollowsMeasuredCosts() {
+        let cheap = DraftLengthPolicy(maximum: 8)
+        XCTAssertEqual(cheap.nextLength(limit: 8), 0, "the first pass is plain: it measures the cost to beat")
+        cheap.record(rows: 1, seconds: 0.030, drafted: 0, accepted: 0)
+        for _ in 0..<10 {
+            let k = cheap.nextLength(limit: 8)
+            cheap.record(rows: k + 1, seconds: 0.030 + 0.002 * Double(k), drafted: k, accepted: k)
+        }
+        XCTAssertEqual(cheap.nextLength(limit: 8), 8)
+        XCTAssertEqual(cheap.nextLength(limit: 3), 3, "never past the limit")
+
+        let dear = DraftLengthPolicy(maximum: 8)
+        dear.record(rows: 1, seconds: 0.030, drafted: 0, accepted: 0)
+        var drafted = 0
+        for _ in 0..<300 {
+            let k = dear.nextLength(limit: 8)
+            drafted += k
+            dear.record(rows: k + 1, seconds: 0.030 + 0.035 * Double(k), drafted: k, accepted: k)
+        }
+        XCTAssertLessThan(drafted, 20, "drafting went on where every extra row costs more than a pass")
+
+        let fixed = DraftLengthPolicy(maximum: 5, adaptive: false)
+        XCTAssertEqual(fixed.nextLength(limit: 8), 5)
+        XCTAssertEqual(fixed.nextLength(limit: 2), 2)
     }
 
     /// Prompt lookup proposes what followed the most recent earlier match of the longest tail n-gram.

@@ -36,6 +36,7 @@ public struct SpeculationOptions: Sendable {
     public var maximum = 8
     public var minimum = 0
     public var minProbability: Float = 0.75
+    public var adaptive = true
 
     public init(draftModelPath: String?) { self.draftModelPath = draftModelPath }
 }

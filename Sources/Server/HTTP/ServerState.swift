@@ -71,7 +71,8 @@ public final class ServerState: Sendable {
                     source = .promptLookup
                 }
                 engineOptions.speculation = try SpeculationSettings(source: source, target: model, maximum: s.maximum,
-                                                                    minimum: s.minimum, minProbability: s.minProbability)
+                                                                    minimum: s.minimum, minProbability: s.minProbability,
+                                                                    adaptive: s.adaptive)
             }
             engine = try Engine(model: model, options: engineOptions, logger: logger)
         } catch {

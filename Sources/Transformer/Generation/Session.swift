@@ -81,10 +81,11 @@ public final class Session {
     /// Feeds `input` as decode rows in one pass — each row's logits exactly those of feeding the
     /// tokens one at a time with feedOne (a row's arithmetic depends only on its kind) — and
     /// leaves row i's logits in state.logitRow(i). At most state.maxDecodeRows tokens.
-    public func feedDecodeRows(_ input: [Int32]) throws {
+    /// `lastOnly`: only the last row's logits, in state.logitRow(0) (a draft model catching up).
+    public func feedDecodeRows(_ input: [Int32], lastOnly: Bool = false) throws {
         guard !input.isEmpty else { return }
         try forward(input, decode: true)
-        loaded.model.computeLogits(rows: Array(0..<input.count), state: state)
+        loaded.model.computeLogits(rows: lastOnly ? [input.count - 1] : Array(0..<input.count), state: state)
     }
 
     private func forward(_ input: some Collection<Int32>, decode: Bool) throws {

@@ -25,8 +25,14 @@ public final class DraftModelDrafter: Drafter {
         // Keep what is shared, leaving at least the last token to feed: its logits start the draft.
         let keep = min(Session.sharedPrefixLength(session.tokens, context), context.count - 1)
         session.rewind(to: keep)
-        if context.count - keep == 1 {
-            try session.feedOne(context[keep])
+        // Catching up: usually the target's own token after the kept drafts, and the last draft
+        // (never fed here) when all were kept. A few tokens go as decode rows in one pass (prompt
+        // rows would take the batched matmul, dear for so few); the pass counts as a draft step.
+        let behind = context.count - keep
+        let start = Date()
+        if behind <= session.state.maxDecodeRows {
+            try session.feedDecodeRows(Array(context[keep...]), lastOnly: true)
+            measure(since: start)
         } else {
             try session.feed(Array(context[keep...]))
         }
@@ -44,9 +50,14 @@ public final class DraftModelDrafter: Drafter {
             if drafts.count == limit { break }
             let start = Date()
             try session.feedOne(token)
-            secondsPerDraftToken += 0.2 * (Date().timeIntervalSince(start) - secondsPerDraftToken)
+            measure(since: start)
         }
         return drafts
+    }
+
+    private func measure(since start: Date) {
+        let seconds = Date().timeIntervalSince(start)
+        secondsPerDraftToken = secondsPerDraftToken == 0 ? seconds : secondsPerDraftToken + 0.2 * (seconds - secondsPerDraftToken)
     }
 
     /// The softmax probability of `token`.

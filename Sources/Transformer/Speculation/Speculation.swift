@@ -56,9 +56,12 @@ public struct SpeculationSettings: Sendable {
     public var maximum: Int
     public var minimum: Int
     public var minProbability: Float
+    /// false: always draft `maximum` tokens instead of adapting the length to measured costs.
+    public var adaptive: Bool
 
     /// Throws, naming the first difference, unless a draft model shares `target`'s vocabulary.
-    public init(source: Source, target: LoadedModel, maximum: Int = 8, minimum: Int = 0, minProbability: Float = 0.75) throws {
+    public init(source: Source, target: LoadedModel, maximum: Int = 8, minimum: Int = 0, minProbability: Float = 0.75,
+                adaptive: Bool = true) throws {
         if case .draftModel(let draft) = source,
            let mismatch = draftVocabularyMismatch(target: target.tokenizer.vocabulary, draft: draft.tokenizer.vocabulary) {
             throw SpeculationError(description: "the draft model \(draft.path) cannot draft for \(target.path): \(mismatch)")
@@ -67,6 +70,7 @@ public struct SpeculationSettings: Sendable {
         self.maximum = max(1, maximum)
         self.minimum = max(0, min(minimum, self.maximum))
         self.minProbability = minProbability
+        self.adaptive = adaptive
     }
 
     /// Decode rows a verification pass may need: the pending token and the longest draft.
@@ -77,12 +81,13 @@ public struct SpeculationSettings: Sendable {
         let drafter: any Drafter
         switch source {
         case .draftModel(let draft):
-            drafter = DraftModelDrafter(session: draft.makeSession(contextLength: contextLength, pool: pool),
+            let session = draft.makeSession(contextLength: contextLength, pool: pool, decodeRows: maximum + 2)
+            drafter = DraftModelDrafter(session: session,
                                         minProbability: minProbability, minimum: minimum)
         case .promptLookup:
             drafter = PromptLookupDrafter()
         }
-        return Speculation(drafter: drafter, policy: DraftLengthPolicy(maximum: maximum, minimum: minimum))
+        return Speculation(drafter: drafter, policy: DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive))
     }
 }
 
@@ -90,13 +95,15 @@ extension Speculation {
     /// Drafting with `draft` for sessions of `target`: throws, naming the first difference,
     /// unless the two share a vocabulary.
     public static func withDraftModel(_ draft: LoadedModel, target: LoadedModel, contextLength: Int, pool: ThreadPoolProvider,
-                                      maximum: Int, minimum: Int = 0, minProbability: Float = 0.75) throws -> Speculation {
+                                      maximum: Int, minimum: Int = 0, minProbability: Float = 0.75,
+                                      adaptive: Bool = true) throws -> Speculation {
         try SpeculationSettings(source: .draftModel(draft), target: target, maximum: maximum, minimum: minimum,
-                                minProbability: minProbability).makeSpeculation(contextLength: contextLength, pool: pool)
+                                minProbability: minProbability, adaptive: adaptive)
+            .makeSpeculation(contextLength: contextLength, pool: pool)
     }
 
     /// Prompt-lookup drafting (no second model).
-    public static func withPromptLookup(maximum: Int, minimum: Int = 0) -> Speculation {
-        Speculation(drafter: PromptLookupDrafter(), policy: DraftLengthPolicy(maximum: maximum, minimum: minimum))
+    public static func withPromptLookup(maximum: Int, minimum: Int = 0, adaptive: Bool = true) -> Speculation {
+        Speculation(drafter: PromptLookupDrafter(), policy: DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive))
     }
 }
