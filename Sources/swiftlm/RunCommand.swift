@@ -82,6 +82,7 @@ struct RunCommand: ParsableCommand {
                     "generation_s": timings.generationSeconds, "generation_tokens_per_s": timings.generationTokensPerSecond,
                     "prompt_n": timings.promptTokens, "generation_n": timings.generatedTokens,
                     "draft_n": timings.drafted, "draft_accepted_n": timings.accepted,
+                    "draft_acceptance_rate": timings.drafted > 0 ? Double(timings.accepted) / Double(timings.drafted) : 0,
                 ] as [String: Any],
             ] as [String: Any]))
         } else {
