@@ -118,4 +118,6 @@ public final class BPETokenizer: Tokenizer {
     public func isEndOfGeneration(_ token: Int32) -> Bool {
         special.endOfGeneration.contains(token)
     }
+
+    public var fillInTheMiddle: FillInTheMiddleTokens { special.fillInTheMiddle }
 }

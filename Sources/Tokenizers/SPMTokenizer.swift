@@ -96,4 +96,6 @@ public final class SPMTokenizer: Tokenizer {
     public func isEndOfGeneration(_ token: Int32) -> Bool {
         special.endOfGeneration.contains(token)
     }
+
+    public var fillInTheMiddle: FillInTheMiddleTokens { special.fillInTheMiddle }
 }

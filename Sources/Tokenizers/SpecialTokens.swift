@@ -7,6 +7,7 @@ struct SpecialTokens: Sendable {
     var endOfGeneration: Set<Int32> = []
     /// CONTROL, USER_DEFINED and UNKNOWN tokens, longest text first (ties by id).
     var partitionOrder: [Int32] = []
+    var fillInTheMiddle = FillInTheMiddleTokens()
 
     // Texts llama.cpp recognises when the file does not name the token.
     static let endOfTurnTexts = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
@@ -62,12 +63,14 @@ struct SpecialTokens: Sendable {
         }
         let eot = resolve(vocabulary.eotID, Self.endOfTurnTexts)
         let eom = resolve(vocabulary.eomID, ["<|eom_id|>"])
-        _ = resolve(vocabulary.fimPreID, Self.fimPrefixTexts)
-        _ = resolve(vocabulary.fimSufID, Self.fimSuffixTexts)
-        _ = resolve(vocabulary.fimMidID, Self.fimMiddleTexts)
+        let fimPre = resolve(vocabulary.fimPreID, Self.fimPrefixTexts)
+        let fimSuf = resolve(vocabulary.fimSufID, Self.fimSuffixTexts)
+        let fimMid = resolve(vocabulary.fimMidID, Self.fimMiddleTexts)
         let fimPad = resolve(vocabulary.fimPadID, Self.fimPadTexts)
         let fimRep = resolve(vocabulary.fimRepID, Self.fimRepoTexts)
         let fimSep = resolve(vocabulary.fimSepID, Self.fimSeparatorTexts)
+        fillInTheMiddle = FillInTheMiddleTokens(prefix: fimPre, suffix: fimSuf, middle: fimMid,
+                                                repository: fimRep, fileSeparator: fimSep)
 
         // CONTROL tokens named "unused" are unused.
         let unused = Array("unused".utf8)
@@ -110,5 +113,22 @@ struct SpecialTokens: Sendable {
             endOfGeneration.remove(slashS)
             attributes[Int(slashS)] = .normal
         }
+    }
+}
+
+/// A vocabulary's fill-in-the-middle markers, named by the file or found by their text as
+/// llama.cpp does; nil for each the model lacks.
+public struct FillInTheMiddleTokens: Sendable, Equatable {
+    public var prefix: Int32?, suffix: Int32?, middle: Int32?
+    /// Repository-level markers (Qwen2.5-Coder's <|repo_name|> and <|file_sep|>).
+    public var repository: Int32?, fileSeparator: Int32?
+
+    public init(prefix: Int32? = nil, suffix: Int32? = nil, middle: Int32? = nil,
+                repository: Int32? = nil, fileSeparator: Int32? = nil) {
+        self.prefix = prefix
+        self.suffix = suffix
+        self.middle = middle
+        self.repository = repository
+        self.fileSeparator = fileSeparator
     }
 }

@@ -9,6 +9,13 @@ public protocol Tokenizer: Sendable {
     /// Whether generation stops at `token`: eos, eot, eom and the other end-of-generation
     /// tokens llama.cpp recognises.
     func isEndOfGeneration(_ token: Int32) -> Bool
+    /// The fill-in-the-middle markers the vocabulary has (llama.cpp's /infill uses them).
+    var fillInTheMiddle: FillInTheMiddleTokens { get }
+}
+
+extension Tokenizer {
+    /// None, for tokenizers made without a vocabulary's special tokens (test doubles).
+    public var fillInTheMiddle: FillInTheMiddleTokens { FillInTheMiddleTokens() }
 }
 
 public struct TokenizerError: Error, CustomStringConvertible, Sendable {

@@ -30,6 +30,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("admin-key"), help: "Key for /admin routes (default: the API key).") var adminKey: String?
     @Option(name: .customLong("shutdown-timeout"), help: "Seconds SIGTERM waits for requests in flight.") var shutdownTimeout = 30.0
     @Option(name: .customLong("alias"), help: "The model's name for clients (default: the file name).") var alias: String?
+    @Flag(name: .customLong("strict-model-name"),
+          help: "Refuse (404) requests naming another model; by default any name is answered by the one model served.")
+    var strictModelName = false
+    @Option(name: .customLong("cors-origin"),
+            help: "Let pages from this origin call the server (repeatable; '*' for any). Local origins (localhost, 127.0.0.1, [::1]) always may.")
+    var corsOrigins: [String] = []
+    @Flag(name: .customLong("slots"), help: "Serve GET /slots (llama-server's per-slot state).") var slots = false
     @Flag(name: .customLong("prompt-cache"), help: .hidden)   // kept for old command lines: the prefix cache is now on by default
     var promptCache = false
     @Option(name: .customLong("report-url"), help: "POST a JSON status report to this URL every --report-interval seconds.")
@@ -61,6 +68,11 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be ≥ 1024, got \(maxBodyBytes)") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
         if let adminKey, adminKey.isEmpty { throw ValidationError("--admin-key must not be empty") }
+        for origin in corsOrigins where origin != "*" {
+            guard let url = URL(string: origin), url.scheme != nil, url.host != nil, url.path.isEmpty else {
+                throw ValidationError("--cors-origin must be '*' or an origin such as https://example.com (scheme, host, optional port; no path), got '\(origin)'")
+            }
+        }
         if let reportURL {
             guard let url = URL(string: reportURL), ["http", "https"].contains(url.scheme ?? "") else {
                 throw ValidationError("--report-url must be an http or https URL, got '\(reportURL)'")
@@ -82,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.port = port
         options.apiKey = apiKey
         options.alias = alias
+        options.strictModelName = strictModelName
+        options.corsOrigins = corsOrigins
+        options.slotsEndpoint = slots
         options.adminKey = adminKey
         options.maxBodyBytes = maxBodyBytes
         options.engine.maxWorkers = maxWorkers

@@ -68,5 +68,3 @@ def test_errors_raise_the_client_exceptions(client):
         client.messages.create(model=MODEL_NAME, max_tokens=0, messages=[{"role": "user", "content": "x"}])
     with pytest.raises(anthropic.BadRequestError):
         client.messages.create(model=MODEL_NAME, max_tokens=4, messages=[{"role": "system", "content": "x"}])
-    with pytest.raises(anthropic.NotFoundError):
-        client.messages.create(model="no-such-model", max_tokens=4, messages=[{"role": "user", "content": "x"}])

@@ -46,9 +46,12 @@ def test_full_server_refuses_with_503_and_retry_after(single):
             openai.OpenAI(base_url=single.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
                 model=MODEL_NAME, messages=[{"role": "user", "content": "Hi"}])
         assert e.value.status_code == 503
-        with pytest.raises(anthropic.ServiceUnavailableError):
+        # Anthropic documents 529 overloaded_error for this; its client raises OverloadedError.
+        with pytest.raises(anthropic.OverloadedError) as e:
             anthropic.Anthropic(base_url=single.url, api_key="x", max_retries=0).messages.create(
                 model=MODEL_NAME, max_tokens=4, messages=[{"role": "user", "content": "Hi"}])
+        assert e.value.status_code == 529
+        assert e.value.body["error"]["type"] == "overloaded_error"
         with pytest.raises(ollama.ResponseError) as e:
             ollama.Client(host=single.url).chat(model=MODEL_NAME, messages=[{"role": "user", "content": "Hi"}])
         assert e.value.status_code == 503

@@ -4,17 +4,24 @@ import HTTPTypes
 /// wrong. Each protocol renders it in its own error shape (see `APIProtocol.errorBody`).
 public struct APIError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable {
-        case invalidRequest, authentication, notFound, tooLarge, busy, loading, server
+        case invalidRequest, authentication, forbidden, notFound, tooLarge, busy, loading, notSupported, server
     }
     public let kind: Kind
     public let message: String
     /// The request field at fault, when there is one (OpenAI's `param`).
     public let parameter: String?
+    /// A machine-readable reason beyond the kind (OpenAI's `code`): `contextLengthExceeded`,
+    /// `invalidAPIKey`.
+    public let code: String?
 
-    public init(_ kind: Kind, _ message: String, parameter: String? = nil) {
+    public static let contextLengthExceeded = "context_length_exceeded"
+    public static let invalidAPIKey = "invalid_api_key"
+
+    public init(_ kind: Kind, _ message: String, parameter: String? = nil, code: String? = nil) {
         self.kind = kind
         self.message = message
         self.parameter = parameter
+        self.code = code
     }
 
     public static func invalid(_ message: String, parameter: String? = nil) -> APIError {
@@ -25,9 +32,11 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         switch kind {
         case .invalidRequest: return .badRequest
         case .authentication: return .unauthorized
+        case .forbidden: return .forbidden
         case .notFound: return .notFound
         case .tooLarge: return .contentTooLarge
         case .busy, .loading: return .serviceUnavailable
+        case .notSupported: return .notImplemented
         case .server: return .internalServerError
         }
     }
@@ -38,7 +47,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public init(_ error: EngineError) {
         switch error {
         case .busy, .shuttingDown: self.init(.busy, error.description)
-        case .contextOverflow, .generationOverflow, .kvBudget, .emptyPrompt, .invalidToken, .template:
+        case .contextOverflow, .generationOverflow:
+            self.init(.invalidRequest, error.description, code: Self.contextLengthExceeded)
+        case .kvBudget, .emptyPrompt, .invalidToken, .template:
             self.init(.invalidRequest, error.description)
         }
     }

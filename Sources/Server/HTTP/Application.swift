@@ -7,6 +7,8 @@ import ServiceLifecycle
 /// `swiftlm serve` runs it; the tests run the same thing on loopback.
 public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
+    // Outermost, so that error responses carry CORS headers too and preflights skip the key.
+    router.add(middleware: CORSMiddleware(extraOrigins: Set(state.options.corsOrigins)))
     router.add(middleware: NotFoundMiddleware(retryAfterSeconds: state.options.retryAfterSeconds))
     if let key = state.options.apiKey, !key.isEmpty {
         router.add(middleware: APIKeyMiddleware(key: key, retryAfterSeconds: state.options.retryAfterSeconds))
@@ -15,6 +17,7 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     AnthropicRoutes(state: state).register(on: router)
     OllamaRoutes(state: state).register(on: router)
     NativeRoutes(state: state).register(on: router)
+    LlamaCppRoutes(state: state).register(on: router)
     HealthRoutes(state: state).register(on: router)
     AdminRoutes(state: state).register(on: router)
     return Application(

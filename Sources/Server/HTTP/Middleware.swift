@@ -1,11 +1,15 @@
 import Hummingbird
 import HTTPTypes
 
-/// The protocol a path belongs to, for errors raised before a route runs.
+/// The protocol a path belongs to, for errors raised before a route runs. OpenAI's routes
+/// answer with and without the /v1 prefix, as llama-server's do.
 func protocolForPath(_ path: String) -> APIProtocol {
     if path.hasPrefix("/v1/messages") { return .anthropic }
     if path.hasPrefix("/api/") { return .ollama }
     if path.hasPrefix("/v1/") { return .openAI }
+    for prefix in ["/chat/completions", "/completions", "/models"] where path == prefix || path.hasPrefix(prefix + "/") {
+        return .openAI
+    }
     return .native
 }
 
@@ -21,7 +25,8 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
         if path == "/health" || path.hasPrefix("/admin/") { return try await next(request, context) }
         let given = presentedKey(request)
         guard let given, constantTimeEqual(given, key) else {
-            let error = APIError(.authentication, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "invalid API key")
+            let error = APIError(.authentication, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "invalid API key",
+                                 code: APIError.invalidAPIKey)
             return errorResponse(error, protocol: protocolForPath(path), retryAfterSeconds: retryAfterSeconds)
         }
         return try await next(request, context)

@@ -72,23 +72,40 @@ extension ServerState {
     /// Tokenizes and admits a request; the record keeps the summary once it is known.
     /// A request that raced a reload (it picked the old engine just as it stopped admitting)
     /// goes to the new one instead of being refused.
-    func start(_ engine: Engine, _ request: InferenceRequest) throws -> GenerationHandle {
-        try start(engine, request, samples: 1)[0]
+    func start(_ engine: Engine, _ request: InferenceRequest, logitBias: LogitBias = LogitBias(),
+               contextLimit: Int? = nil) throws -> GenerationHandle {
+        try start(engine, request, samples: 1, logitBias: logitBias, contextLimit: contextLimit)[0]
     }
 
     /// Admits `samples` generations of one request together (OpenAI's `n`), or none. With a
-    /// seed, sample i uses seed + i, so the choices differ yet repeat run to run.
-    func start(_ engine: Engine, _ request: InferenceRequest, samples: Int) throws -> [GenerationHandle] {
-        let requests = (0..<max(1, samples)).map { i in
-            var r = request
-            r.sampling.seed = request.sampling.seed.map { $0 &+ UInt64(i) }
-            return r
+    /// seed, sample i uses seed + i, so the choices differ yet repeat run to run. `logitBias`
+    /// is resolved with the model's tokenizer; `contextLimit` (Ollama's num_ctx) is a context
+    /// smaller than the server's, which prompt and output must fit together.
+    func start(_ engine: Engine, _ request: InferenceRequest, samples: Int, logitBias: LogitBias = LogitBias(),
+               contextLimit: Int? = nil) throws -> [GenerationHandle] {
+        func admit(_ engine: Engine) throws -> [GenerationHandle] {
+            var request = request
+            request.sampling.logitBias = try logitBias.resolved(engine.model.tokenizer, vocabularySize: engine.model.config.vocabularySize)
+            let prompt = try engine.promptTokens(for: request)
+            if let limit = contextLimit {
+                guard prompt.count < limit else {
+                    throw APIError(.invalidRequest, "the prompt has \(prompt.count) tokens, but the request's context (options.num_ctx) holds \(limit)",
+                                   parameter: "options.num_ctx", code: APIError.contextLengthExceeded)
+                }
+                request.maxTokens = min(request.maxTokens ?? limit, limit - prompt.count)
+            }
+            let requests = (0..<max(1, samples)).map { i in
+                var r = request
+                r.sampling.seed = request.sampling.seed.map { $0 &+ UInt64(i) }
+                return r
+            }
+            return try engine.submit(requests, prompt: prompt)
         }
         do {
-            return try engine.submit(requests, prompt: try engine.promptTokens(for: request))
+            return try admit(engine)
         } catch EngineError.shuttingDown {
             guard let current = self.engine, current !== engine else { throw EngineError.shuttingDown }
-            return try current.submit(requests, prompt: try current.promptTokens(for: request))
+            return try admit(current)
         }
     }
 

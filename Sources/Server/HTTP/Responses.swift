@@ -4,58 +4,10 @@ import HTTPTypes
 import JSON
 import Transformer
 
-/// The protocols the server speaks; each has its own error shape.
-public enum APIProtocol: String, Sendable {
-    case openAI = "openai", anthropic, ollama, native
-
-    /// The error body a client of this protocol expects.
-    func errorBody(_ error: APIError) -> JSONValue {
-        switch self {
-        case .openAI:
-            let type: String
-            switch error.kind {
-            case .invalidRequest, .tooLarge: type = "invalid_request_error"
-            case .authentication: type = "authentication_error"
-            case .notFound: type = "not_found_error"
-            case .busy, .loading: type = "server_busy"
-            case .server: type = "server_error"
-            }
-            return ["error": ["message": .string(error.message), "type": .string(type),
-                              "param": error.parameter.map { .string($0) } ?? .null,
-                              "code": error.kind == .notFound && error.parameter == "model" ? "model_not_found" : .null]]
-        case .anthropic:
-            let type: String
-            switch error.kind {
-            case .invalidRequest: type = "invalid_request_error"
-            case .authentication: type = "authentication_error"
-            case .notFound: type = "not_found_error"
-            case .tooLarge: type = "request_too_large"
-            case .busy, .loading: type = "overloaded_error"
-            case .server: type = "api_error"
-            }
-            return ["type": "error", "error": ["type": .string(type), "message": .string(error.message)]]
-        case .ollama:
-            // Ollama's own wording when its queue is full, which its clients recognise.
-            if error.kind == .busy { return ["error": "server busy, please try again.  maximum pending requests exceeded"] }
-            return ["error": .string(error.message)]
-        case .native:
-            return ["error": ["code": .int(Int(error.status.code)), "message": .string(error.message),
-                              "type": error.kind == .invalidRequest ? "invalid_request_error" : "server_error"]]
-        }
-    }
-}
-
 func jsonResponse(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
     var headers = headers
     headers[.contentType] = "application/json; charset=utf-8"
     return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonText)))
-}
-
-func errorResponse(_ error: APIError, protocol api: APIProtocol, retryAfterSeconds: Int) -> Response {
-    var headers: HTTPFields = [:]
-    if error.kind == .busy || error.kind == .loading { headers[.retryAfter] = String(retryAfterSeconds) }
-    if error.kind == .authentication, api != .anthropic { headers[.wwwAuthenticate] = "Bearer" }
-    return jsonResponse(api.errorBody(error), status: error.status, headers: headers)
 }
 
 /// Reads the whole body (bounded) and parses it as JSON.

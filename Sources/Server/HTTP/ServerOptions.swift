@@ -24,6 +24,13 @@ public struct ServerOptions: Sendable {
     public var kvBudgetMiB: Int?
     /// Speculative decoding (--draft-model or --lookup); nil: none.
     public var speculation: SpeculationOptions?
+    /// Refuse (404) a request naming a model other than the one served; by default any name
+    /// is answered by the one model, as llama-server does.
+    public var strictModelName = false
+    /// Browser origins allowed besides the local ones ("*": any); see `CORSMiddleware`.
+    public var corsOrigins: [String] = []
+    /// Serve llama-server's GET /slots (its --slots).
+    public var slotsEndpoint = false
 
     public init(modelPath: String) { self.modelPath = modelPath }
 }

@@ -179,11 +179,12 @@ public final class ServerState: Sendable {
         }
     }
 
-    /// The engine serving `name`: nil or empty means the loaded model. Names accepted: the
-    /// alias, the file name with or without extension, each also with Ollama's ":latest".
+    /// The engine serving `name`. Any name is the loaded model unless `strictModelName`; then
+    /// nil or empty is, and the alias, the file name with or without extension, each also
+    /// with Ollama's ":latest".
     func engine(forModel name: String?) throws -> Engine {
         let engine = try readyEngine()
-        guard let name, !name.isEmpty else { return engine }
+        guard options.strictModelName, let name, !name.isEmpty else { return engine }
         let bare = name.hasSuffix(":latest") ? String(name.dropLast(7)) : name
         let file = (engine.model.path as NSString).lastPathComponent
         let accepted = [modelName, file, Self.bareName(engine.model.path)]

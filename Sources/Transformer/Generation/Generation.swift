@@ -109,6 +109,7 @@ public final class Generation {
         logSoftmax?.measure(logits, count: vocabularySize)
         // The constraint ranks the model's own logits; the penalties then act among what it left.
         json?.restrict(logits, count: vocabularySize, tokenizer: tokenizer)
+        for (token, bias) in parameters.sampling.logitBias where Int(token) < vocabularySize { logits[Int(token)] += bias }
         penalties?.apply(logits, count: vocabularySize)
         for t in endTokens { logits[Int(t)] = -.infinity }
         let token = sampler.sample(logits, count: vocabularySize)

@@ -16,6 +16,9 @@ public struct SamplingParameters: Sendable, Equatable {
     /// llama.cpp's ignore_eos: end-of-generation tokens are never sampled (benchmarks that
     /// want every request to run to its max_tokens).
     public var ignoreEndOfGeneration = false
+    /// Added to a token's logit before the penalties and the sampler (OpenAI's and llama.cpp's
+    /// logit_bias); -infinity bans the token.
+    public var logitBias: [Int32: Float] = [:]
 
     /// `repeatLastN` for a window as long as the context.
     public static let wholeContext = Int.max

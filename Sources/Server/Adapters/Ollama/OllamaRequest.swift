@@ -10,6 +10,10 @@ struct OllamaRequest {
     var stream = true
     /// /api/generate with an empty prompt only loads the model.
     var loadOnly = false
+    /// `options.num_ctx`: a context smaller than the server's for this request.
+    var contextLength: Int?
+    /// /api/generate with a `suffix`: the answer fills in between `prompt` and it.
+    var fill: InfillPrompt?
 
     static func generate(_ body: JSONValue) throws -> OllamaRequest {
         let fields = try JSONReader(body)
@@ -27,7 +31,14 @@ struct OllamaRequest {
             input = .chat(messages, tools: nil)
         }
         var request = try common(fields, model: model, input: input)
-        request.loadOnly = prompt.isEmpty
+        if let suffix = try fields.string("suffix"), !suffix.isEmpty { request.fill = InfillPrompt(prefix: prompt, suffix: suffix) }
+        for field in ["template", "context"] where fields.has(field) {
+            let empty = fields.value(field).map { $0 == "" || $0 == [] } ?? true
+            guard empty else {
+                throw APIError.invalid("'\(field)' is not supported by this server (the model's own chat template is used; send the conversation to /api/chat)")
+            }
+        }
+        request.loadOnly = prompt.isEmpty && request.fill == nil
         return request
     }
 
@@ -66,8 +77,18 @@ struct OllamaRequest {
         }
     }
 
-    /// Fields both endpoints share: stream, format, options.
+    /// Fields both endpoints share: stream, format, options, keep_alive, think.
     private static func common(_ fields: JSONReader, model: String, input: InferenceRequest.Input) throws -> OllamaRequest {
+        // keep_alive (a duration or seconds) is accepted: the one model stays loaded anyway.
+        if let keepAlive = fields.value("keep_alive") {
+            switch keepAlive {
+            case .int, .number, .string: break
+            default: throw fields.wrongType("keep_alive", "a duration such as \"5m\" or a number of seconds", keepAlive)
+            }
+        }
+        if try fields.bool("think") == true {
+            throw APIError.invalid("'think': the model does not support thinking")
+        }
         var inference = InferenceRequest(input: input)
         if let format = fields.value("format") {
             guard format == "json" else {
@@ -75,13 +96,12 @@ struct OllamaRequest {
             }
             inference.jsonObject = true
         }
-        if let options = try fields.object("options") {
-            inference.sampling = try readSampling(options, temperatureRange: 0...100)
-            inference.stop = try options.strings("stop") ?? []
-            if let n = try options.int("num_predict", in: -2...10_000_000), n >= 0 { inference.maxTokens = n }
-            _ = try options.int("num_ctx", in: 1...10_000_000)
-        }
+        let options = try fields.object("options").map { try OllamaOptions($0) } ?? OllamaOptions()
+        inference.sampling = options.sampling
+        inference.stop = options.stop
+        inference.maxTokens = options.maxTokens
         var request = OllamaRequest(model: model, inference: inference)
+        request.contextLength = options.contextLength
         request.stream = try fields.bool("stream") ?? true
         return request
     }

@@ -15,6 +15,17 @@ struct OpenAIRequest {
     static let maxChoices = 8
     /// Completions only: the prompt text is returned before the completion.
     var echoPrompt: String?
+    /// Resolved to token ids once the model is known.
+    var logitBias = LogitBias()
+
+    /// Chat fields for features this server does not have: refused unless off.
+    static let unsupportedChatFields: [NeutralField] = [
+        .empty("audio"), .empty("prediction"), .empty("functions"), .empty("function_call"), .empty("web_search_options"),
+        NeutralField(name: "modalities", expected: "[\"text\"]") { $0 == ["text"] },
+        NeutralField(name: "reasoning_effort", expected: "absent (the model does not reason)") { _ in false },
+        // Every call the model writes is returned; at most one cannot be promised.
+        NeutralField(name: "parallel_tool_calls", expected: "true") { $0 == .bool(true) },
+    ]
 
     /// POST /v1/chat/completions.
     static func chat(_ body: JSONValue) throws -> OpenAIRequest {
@@ -24,6 +35,16 @@ struct OpenAIRequest {
         let messages = try items.enumerated().map { try readMessage($1, path: "messages[\($0)]") }
         var tools: [JSONValue]?
         if let list = try fields.array("tools") { tools = list.isEmpty ? nil : list }
+        try fields.refuseUnlessNeutral(unsupportedChatFields)
+        if let choice = fields.value("tool_choice") {
+            switch choice {
+            case "auto": break
+            case "none": tools = nil   // the model is not shown the tools, so it cannot call one
+            default:
+                throw APIError.invalid("'tool_choice' \(choice.jsonText) is not supported: the server cannot force a tool call; use \"auto\" or \"none\"",
+                                       parameter: "tool_choice")
+            }
+        }
         var request = try common(fields, input: .chat(messages, tools: tools))
         if try fields.bool("logprobs") == true {
             request.inference.topLogprobs = try fields.int("top_logprobs", in: 0...20) ?? 0
@@ -58,6 +79,11 @@ struct OpenAIRequest {
             throw APIError.invalid("'prompt' must be a string, an array of one string, or an array of token ids, got \(prompt.kindName)", parameter: "prompt")
         }
         var request = try common(fields, input: input)
+        try fields.refuseUnlessNeutral([.empty("suffix")], reason: "(fill-in-the-middle) is served by POST /infill, not here")
+        if let bestOf = try fields.int("best_of"), bestOf != request.choices {
+            throw APIError.invalid("'best_of' other than 'n' is not supported (the server does not rank choices), got \(bestOf)",
+                                   parameter: "best_of")
+        }
         if let n = try fields.int("logprobs", in: 0...20) { request.inference.topLogprobs = n }
         // The legacy endpoint's documented default is 16 tokens.
         request.inference.maxTokens = try fields.int("max_tokens", in: 0...10_000_000) ?? 16
@@ -69,6 +95,9 @@ struct OpenAIRequest {
     private static func common(_ fields: JSONReader, input: InferenceRequest.Input) throws -> OpenAIRequest {
         var inference = InferenceRequest(input: input)
         inference.sampling = try readSampling(fields)
+        // llama-server takes its own sampler fields here too; those not run here must be off.
+        try fields.refuseUnlessNeutral(NeutralField.llamaCppSamplers)
+        try fields.applySamplerSelection(to: &inference.sampling)
         inference.stop = try fields.strings("stop") ?? []
         let choices = try fields.int("n", in: 1...maxChoices) ?? 1
         if let format = try fields.object("response_format") {
@@ -81,6 +110,7 @@ struct OpenAIRequest {
             }
         }
         var request = OpenAIRequest(model: try fields.string("model"), inference: inference)
+        request.logitBias = try LogitBias(fields.value("logit_bias"))
         request.stream = try fields.bool("stream") ?? false
         request.choices = choices
         if choices > 1 && request.stream {

@@ -27,11 +27,11 @@ struct AnthropicRoutes {
             let engine = try state.engine(forModel: parsed.model)
             let handle = try state.start(engine, parsed.inference)
             if parsed.stream {
-                return state.stream(handle, AnthropicStream(model: parsed.model, promptTokens: handle.promptTokens,
+                return state.stream(handle, AnthropicStream(model: state.modelName, promptTokens: handle.promptTokens,
                                                             tools: parsed.inference.declaredToolNames), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: parsed.model, result: result,
+            return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: state.modelName, result: result,
                                                                                tools: parsed.inference.declaredToolNames)))
         }
     }

@@ -23,15 +23,24 @@ struct OllamaRoutes {
             let body = try await readJSON(&request, limit: state.options.maxBodyBytes)
             let parsed = chat ? try OllamaRequest.chat(body) : try OllamaRequest.generate(body)
             let engine = try state.engine(forModel: parsed.model)
-            if parsed.loadOnly { return jsonResponse(OllamaResponse.loaded(model: parsed.model, chat: chat)) }
-            let handle = try state.start(engine, parsed.inference)
+            if parsed.loadOnly { return jsonResponse(OllamaResponse.loaded(model: state.modelName, chat: chat)) }
+            if let numCtx = parsed.contextLength, numCtx > engine.options.contextLength {
+                throw APIError.invalid("'options.num_ctx' is \(numCtx), but this server's context holds \(engine.options.contextLength) tokens (swiftlm serve --ctx)",
+                                       parameter: "options.num_ctx")
+            }
+            var inference = parsed.inference
+            if let fill = parsed.fill {
+                inference.input = .tokens(try fill.tokens(engine.model.tokenizer, contextLength: parsed.contextLength ?? engine.options.contextLength,
+                                                          reserve: inference.maxTokens ?? 0))
+            }
+            let handle = try state.start(engine, inference, contextLimit: parsed.contextLength)
             let loadSeconds = engine.model.loadSeconds
             if parsed.stream {
-                return state.stream(handle, OllamaStream(model: parsed.model, chat: chat, loadSeconds: loadSeconds,
+                return state.stream(handle, OllamaStream(model: state.modelName, chat: chat, loadSeconds: loadSeconds,
                                                          tools: parsed.inference.declaredToolNames), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(OllamaResponse.object(model: parsed.model, text: result.text, chat: chat,
+            return closingConnection(jsonResponse(OllamaResponse.object(model: state.modelName, text: result.text, chat: chat,
                                                       done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds),
                                                       tools: parsed.inference.declaredToolNames)))
         }

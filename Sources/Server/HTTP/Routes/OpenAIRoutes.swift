@@ -1,15 +1,20 @@
 import Hummingbird
 import Transformer
 
-/// POST /v1/chat/completions, POST /v1/completions, GET /v1/models[/{id}].
+/// POST /v1/chat/completions, POST /v1/chat/completions/input_tokens, POST /v1/completions,
+/// GET /v1/models[/{id}]; each also without /v1, as llama-server serves them (an OpenAI
+/// client whose base URL lacks /v1 sends those).
 struct OpenAIRoutes {
     let state: ServerState
 
     func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/chat/completions") { request, _ in await chat(request) }
-        router.post("/v1/completions") { request, _ in await completion(request) }
-        router.get("/v1/models") { _, _ in await models() }
-        router.get("/v1/models/{id}") { _, context in await model(context.parameters.get("id") ?? "") }
+        for prefix in ["/v1", ""] {
+            router.post("\(prefix)/chat/completions") { request, _ in await chat(request) }
+            router.post("\(prefix)/chat/completions/input_tokens") { request, _ in await inputTokens(request) }
+            router.post("\(prefix)/completions") { request, _ in await completion(request) }
+            router.get("\(prefix)/models") { _, _ in await models() }
+            router.get("\(prefix)/models/{id}") { _, context in await model(context.parameters.get("id") ?? "") }
+        }
     }
 
     func chat(_ request: Request) async -> Response {
@@ -17,8 +22,8 @@ struct OpenAIRoutes {
             var request = request
             let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
-            let handles = try state.start(engine, parsed.inference, samples: parsed.choices)
-            let name = parsed.model ?? state.modelName
+            let handles = try state.start(engine, parsed.inference, samples: parsed.choices, logitBias: parsed.logitBias)
+            let name = state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
@@ -35,8 +40,8 @@ struct OpenAIRoutes {
             var request = request
             let parsed = try OpenAIRequest.completion(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
-            let handles = try state.start(engine, parsed.inference, samples: parsed.choices)
-            let name = parsed.model ?? state.modelName
+            let handles = try state.start(engine, parsed.inference, samples: parsed.choices, logitBias: parsed.logitBias)
+            let name = state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage,
@@ -46,6 +51,18 @@ struct OpenAIRoutes {
             let results = try await state.collect(handles, request: request, record: record)
             return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, results: results,
                                                           echo: parsed.echoPrompt, withLogprobs: withLogprobs)))
+        }
+    }
+
+    /// llama-server's count of a chat request's prompt tokens (template and tools applied), as
+    /// `{"input_tokens": n}`; the body is a chat completion request.
+    func inputTokens(_ request: Request) async -> Response {
+        await state.respond(.openAI, route: "input_tokens") { _ in
+            var request = request
+            let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
+            let engine = try state.engine(forModel: parsed.model)
+            guard case let .chat(messages, tools) = parsed.inference.input else { throw APIError.invalid("'messages' is required") }
+            return jsonResponse(["input_tokens": .int(try engine.chatTokens(messages, tools: tools).count)])
         }
     }
 

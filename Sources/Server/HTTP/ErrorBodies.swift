@@ -1,0 +1,72 @@
+import Hummingbird
+import JSON
+
+/// The protocols the server speaks; each has its own error shape.
+public enum APIProtocol: String, Sendable {
+    case openAI = "openai", anthropic, ollama, native
+
+    /// The error body a client of this protocol expects, with the type (and OpenAI's code)
+    /// its official API documents for the kind of failure.
+    func errorBody(_ error: APIError) -> JSONValue {
+        switch self {
+        case .openAI:
+            let type: String
+            switch error.kind {
+            case .invalidRequest, .tooLarge: type = "invalid_request_error"
+            case .authentication: type = "authentication_error"
+            case .forbidden: type = "permission_error"
+            case .notFound: type = "not_found_error"
+            case .busy, .loading: type = "server_busy"
+            case .notSupported: type = "not_supported_error"
+            case .server: type = "server_error"
+            }
+            let code = error.code ?? (error.kind == .notFound && error.parameter == "model" ? "model_not_found" : nil)
+            return ["error": ["message": .string(error.message), "type": .string(type),
+                              "param": error.parameter.map { .string($0) } ?? .null,
+                              "code": code.map { .string($0) } ?? .null]]
+        case .anthropic:
+            let type: String
+            switch error.kind {
+            case .invalidRequest: type = "invalid_request_error"
+            case .authentication: type = "authentication_error"
+            case .forbidden: type = "permission_error"
+            case .notFound: type = "not_found_error"
+            case .tooLarge: type = "request_too_large"
+            case .busy, .loading: type = "overloaded_error"
+            case .server, .notSupported: type = "api_error"
+            }
+            return ["type": "error", "error": ["type": .string(type), "message": .string(error.message)]]
+        case .ollama:
+            // Ollama's own wording when its queue is full, which its clients recognise.
+            if error.kind == .busy { return ["error": "server busy, please try again.  maximum pending requests exceeded"] }
+            return ["error": .string(error.message)]
+        case .native:
+            // llama-server's error types (its utils: format_error_response).
+            let type: String
+            switch error.kind {
+            case .invalidRequest, .tooLarge:
+                type = error.code == APIError.contextLengthExceeded ? "exceed_context_size_error" : "invalid_request_error"
+            case .authentication: type = "authentication_error"
+            case .forbidden: type = "permission_error"
+            case .notFound: type = "not_found_error"
+            case .busy, .loading: type = "unavailable_error"
+            case .notSupported: type = "not_supported_error"
+            case .server: type = "server_error"
+            }
+            return ["error": ["code": .int(Int(status(error).code)), "message": .string(error.message), "type": .string(type)]]
+        }
+    }
+
+    /// The HTTP status for `error` in this protocol: Anthropic documents 529 for overload.
+    func status(_ error: APIError) -> HTTPResponse.Status {
+        if self == .anthropic && error.kind == .busy { return .init(code: 529, reasonPhrase: "Overloaded") }
+        return error.status
+    }
+}
+
+func errorResponse(_ error: APIError, protocol api: APIProtocol, retryAfterSeconds: Int) -> Response {
+    var headers: HTTPFields = [:]
+    if error.kind == .busy || error.kind == .loading { headers[.retryAfter] = String(retryAfterSeconds) }
+    if error.kind == .authentication, api != .anthropic { headers[.wwwAuthenticate] = "Bearer" }
+    return jsonResponse(api.errorBody(error), status: api.status(error), headers: headers)
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Hummingbird
+import JSON
+import Transformer
+
+/// llama-server's own API: POST /completion and /infill, GET /props, and GET /slots when
+/// `--slots` is given (as llama-server's flag).
+struct LlamaCppRoutes {
+    let state: ServerState
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.post("/completion") { request, _ in await completion(request, infill: false) }
+        router.post("/infill") { request, _ in await completion(request, infill: true) }
+        router.get("/props") { _, _ in await props() }
+        router.get("/slots") { _, _ in await slots() }
+    }
+
+    func completion(_ request: Request, infill: Bool) async -> Response {
+        await state.respond(.native, route: infill ? "infill" : "completion") { record in
+            var request = request
+            let body = try await readJSON(&request, limit: state.options.maxBodyBytes)
+            var parsed: LlamaCppRequest
+            let engine = try state.readyEngine()
+            if infill {
+                let (infillRequest, parts) = try LlamaCppRequest.infill(body)
+                parsed = infillRequest
+                let reserve = parsed.inference.maxTokens ?? 0
+                parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength,
+                                                                  reserve: reserve))
+            } else {
+                parsed = try LlamaCppRequest.completion(body)
+            }
+            let handle = try state.start(engine, parsed.inference, logitBias: parsed.logitBias)
+            let model = state.modelName
+            if parsed.stream {
+                return state.stream(handle, LlamaCppStream(parsed, model: model, promptTokens: handle.promptTokens), record: record)
+            }
+            let result = try await state.collect(handle, request: request, record: record)
+            return closingConnection(jsonResponse(LlamaCppResponse.final(parsed, model: model, text: result.text, tokens: result.logprobs,
+                                                                         summary: result.summary)))
+        }
+    }
+
+    /// The server's settings, as llama-server's GET /props reports them.
+    func props() async -> Response {
+        await state.respond(.native, route: "props") { _ in
+            let engine = try state.readyEngine()
+            let tokenizer = engine.model.tokenizer
+            func piece(_ id: Int32?) -> JSONValue {
+                id.map { .string(String(decoding: tokenizer.piece($0, special: true), as: UTF8.self)) } ?? ""
+            }
+            let settings = LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+            return jsonResponse([
+                "default_generation_settings": ["id": 0, "id_task": -1, "n_ctx": .int(engine.options.contextLength),
+                                                "speculative": false, "is_processing": false, "params": settings],
+                "total_slots": .int(engine.options.maxWorkers),
+                "model_alias": .string(state.modelName), "model_path": .string(engine.model.path),
+                "modalities": ["vision": false, "audio": false],
+                "endpoint_slots": .bool(state.options.slotsEndpoint), "endpoint_props": false, "endpoint_metrics": true,
+                "webui": false, "chat_template": .string(ModelDescription(engine: engine, name: state.modelName).chatTemplate ?? ""),
+                "bos_token": piece(tokenizer.vocabulary.bosID), "eos_token": piece(tokenizer.vocabulary.eosID),
+                "build_info": "swiftlm",
+            ])
+        }
+    }
+
+    /// One entry per worker. Requests are not pinned to workers here, so the first `busy`
+    /// slots show as processing.
+    func slots() async -> Response {
+        await state.respond(.native, route: "slots") { _ in
+            guard state.options.slotsEndpoint else {
+                throw APIError(.notSupported, "This server does not support the slots endpoint. Start it with `--slots`")
+            }
+            let engine = try state.readyEngine()
+            let busy = engine.load.busy
+            let settings = LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+            return jsonResponse(.array((0..<engine.options.maxWorkers).map { id in
+                ["id": .int(id), "id_task": -1, "n_ctx": .int(engine.options.contextLength), "speculative": false,
+                 "is_processing": .bool(id < busy), "params": settings]
+            }))
+        }
+    }
+}

@@ -1,0 +1,139 @@
+"""Fields each protocol defines are honoured or refused with a 400 naming them, never dropped:
+logit_bias (OpenAI's and llama.cpp's forms), top_logprobs limits, Ollama's options and
+keep_alive, and the OpenAI fields for features this server does not have."""
+import ollama
+import openai
+import pytest
+import requests
+
+from conftest import MODEL_NAME, run_cli
+
+PROMPT = "The capital of France is"
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0)
+
+
+def token_ids(server, text):
+    return requests.post(server.url + "/tokenize", json={"content": text}, timeout=10).json()["tokens"]
+
+
+def first_tokens(server, n=3, **extra):
+    r = requests.post(server.url + "/completion", json={"prompt": PROMPT, "n_predict": n, "temperature": 0,
+                                                        "return_tokens": True, **extra}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()["tokens"]
+
+
+def test_openai_logit_bias_bans_and_forces_tokens(server, client):
+    greedy = client.completions.create(model=MODEL_NAME, prompt=PROMPT, max_tokens=3, temperature=0, logprobs=0)
+    first = first_tokens(server)[0]
+    banned = client.completions.create(model=MODEL_NAME, prompt=PROMPT, max_tokens=3, temperature=0, logprobs=0,
+                                       logit_bias={str(first): -100})
+    assert banned.choices[0].logprobs.tokens[0] != greedy.choices[0].logprobs.tokens[0]
+    banana = token_ids(server, " banana")[0]
+    forced = client.chat.completions.create(model=MODEL_NAME, max_tokens=2, temperature=0,
+                                            messages=[{"role": "user", "content": "Hi"}], logit_bias={str(banana): 100})
+    piece = requests.post(server.url + "/detokenize", json={"tokens": [banana]}, timeout=10).json()["content"]
+    assert forced.choices[0].message.content.startswith(piece)
+
+
+def test_llamacpp_logit_bias_forms(server):
+    greedy = first_tokens(server)
+    # [[token, false]] bans the token; [[token, bias]] adds to its logit.
+    assert first_tokens(server, logit_bias=[[greedy[0], False]])[0] != greedy[0]
+    banana = token_ids(server, " banana")
+    assert first_tokens(server, logit_bias=[[banana[0], 100]])[0] == banana[0]
+    # Text keys stand for their tokens, in both the object and the pair form.
+    text = requests.post(server.url + "/detokenize", json={"tokens": greedy[:1]}, timeout=10).json()["content"]
+    assert first_tokens(server, logit_bias={text: -100})[0] != greedy[0]
+    assert first_tokens(server, logit_bias=[[text, False]])[0] != greedy[0]
+
+
+@pytest.mark.parametrize("bias", [{"99999999": 5}, {"5": "big"}, [[1]], "x"])
+def test_bad_logit_bias_is_refused(client, bias):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL_NAME, max_tokens=1, messages=[{"role": "user", "content": "Hi"}],
+                                       logit_bias=bias)
+    assert "logit_bias" in e.value.message
+
+
+def test_top_logprobs_limits(client):
+    reply = client.chat.completions.create(model=MODEL_NAME, max_tokens=2, temperature=0, logprobs=True, top_logprobs=20,
+                                           messages=[{"role": "user", "content": "Hi"}])
+    assert all(len(item.top_logprobs) == 20 for item in reply.choices[0].logprobs.content)
+    for bad in (21, -1):
+        with pytest.raises(openai.BadRequestError) as e:
+            client.chat.completions.create(model=MODEL_NAME, max_tokens=1, logprobs=True, top_logprobs=bad,
+                                           messages=[{"role": "user", "content": "Hi"}])
+        assert "top_logprobs" in e.value.message
+
+
+@pytest.mark.parametrize("extra,field", [
+    ({"tool_choice": "required", "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tool_choice"),
+    ({"reasoning_effort": "high"}, "reasoning_effort"),
+    ({"modalities": ["text", "audio"]}, "modalities"),
+    ({"prediction": {"type": "content", "content": "x"}}, "prediction"),
+    ({"mirostat": 2}, "mirostat"),
+])
+def test_openai_fields_for_missing_features_are_refused(client, extra, field):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL_NAME, max_tokens=1, messages=[{"role": "user", "content": "Hi"}],
+                                       extra_body=extra)
+    assert field in e.value.message
+
+
+def test_completion_suffix_is_refused(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.completions.create(model=MODEL_NAME, prompt="def f(", suffix=")\n", max_tokens=1)
+    assert "suffix" in e.value.message
+
+
+@pytest.fixture(scope="module")
+def oclient(server):
+    return ollama.Client(host=server.url)
+
+
+def test_ollama_repeat_last_n_is_honoured(oclient):
+    reference = run_cli(PROMPT, 16, chat=False, extra=("--repeat-penalty", "1.5", "--repeat-last-n", "8"))
+    out = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True,
+                           options={"temperature": 0, "num_predict": 16, "repeat_penalty": 1.5, "repeat_last_n": 8})
+    assert out.response == reference["text"]
+
+
+def test_ollama_num_ctx_bounds_prompt_and_output(oclient):
+    prompt_tokens = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True,
+                                     options={"temperature": 0, "num_predict": 1}).prompt_eval_count
+    out = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True,
+                           options={"temperature": 0, "num_ctx": prompt_tokens + 3, "num_predict": 50, "ignore_eos": True})
+    assert out.eval_count == 3 and out.done_reason == "length"
+    with pytest.raises(ollama.ResponseError) as e:
+        oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True, options={"num_ctx": prompt_tokens - 1})
+    assert e.value.status_code == 400 and "num_ctx" in e.value.error
+    with pytest.raises(ollama.ResponseError) as e:
+        oclient.generate(model=MODEL_NAME, prompt=PROMPT, options={"num_ctx": 100_000})
+    assert e.value.status_code == 400 and "num_ctx" in e.value.error
+
+
+@pytest.mark.parametrize("options,field", [({"mirostat": 1}, "mirostat"), ({"typical_p": 0.5}, "typical_p"),
+                                           ({"tfs_z": 0.9}, "tfs_z"), ({"penalize_newline": True}, "penalize_newline"),
+                                           ({"rope_frequency_base": 10000.0}, "rope_frequency_base"),
+                                           ({"no_such_option": 1}, "no_such_option")])
+def test_ollama_options_not_implemented_are_refused(oclient, options, field):
+    with pytest.raises(ollama.ResponseError) as e:
+        oclient.generate(model=MODEL_NAME, prompt="Hi", options=options)
+    assert e.value.status_code == 400 and field in e.value.error
+
+
+def test_ollama_neutral_options_and_keep_alive_are_accepted(oclient):
+    plain = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True, options={"temperature": 0, "num_predict": 6})
+    out = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True, keep_alive="5m",
+                           options={"temperature": 0, "num_predict": 6, "mirostat": 0, "mirostat_tau": 5.0, "typical_p": 1.0,
+                                    "num_keep": 4, "num_thread": 2, "num_batch": 64, "use_mmap": True})
+    assert out.response == plain.response
+    assert oclient.generate(model=MODEL_NAME, prompt=PROMPT, keep_alive=0, options={"num_predict": 1}).done
+    with pytest.raises(ollama.ResponseError) as e:
+        oclient.chat(model=MODEL_NAME, messages=[{"role": "user", "content": "Hi"}], think=True)
+    assert e.value.status_code == 400 and "think" in e.value.error
