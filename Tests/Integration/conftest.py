@@ -117,6 +117,14 @@ def server():
     s.stop()
 
 
+@pytest.fixture(scope="session")
+def coder():
+    """Qwen2.5-Coder-0.5B: a model with fill-in-the-middle tokens and a chat template that renders tools."""
+    s = Server("--max-workers", "1", model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    yield s
+    s.stop()
+
+
 def run_cli(prompt: str, n: int, chat: bool, extra: tuple[str, ...] = ()) -> dict:
     """`swiftlm run --temp 0 --json`: the reference every protocol must match. `extra`: more
     flags (e.g. penalties)."""

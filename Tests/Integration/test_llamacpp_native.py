@@ -149,13 +149,6 @@ def test_chat_input_tokens_match_usage(server, path):
     assert r.json() == {"input_tokens": reply.usage.prompt_tokens}
 
 
-@pytest.fixture(scope="module")
-def coder():
-    s = Server("--max-workers", "1", model=model_path("qwen2.5-coder-0.5b"), alias="coder")
-    yield s
-    s.stop()
-
-
 def tokenize(server, text):
     return requests.post(server.url + "/tokenize", json={"content": text, "parse_special": True}, timeout=10).json()["tokens"]
 
@@ -198,3 +191,16 @@ def test_ollama_generate_suffix_is_fill_in_the_middle(coder):
     infill = requests.post(coder.url + "/infill", json={"input_prefix": prefix, "input_suffix": suffix, "n_predict": 8,
                                                         "temperature": 0}, timeout=120).json()
     assert out.response == infill["content"]
+
+
+def test_infill_without_fim_tokens_is_a_clear_400(server):
+    """SmolLM2's vocabulary has no FIM markers (each marker text is several ordinary tokens)."""
+    for marker in ["<|fim_prefix|>", "<fim_prefix>", "<fim-prefix>"]:
+        assert len(tokenize(server, marker)) > 1
+    r = requests.post(server.url + "/infill", json={"input_prefix": "a", "input_suffix": "b"}, timeout=10)
+    assert r.status_code == 400
+    assert "fill-in-the-middle" in r.json()["error"]["message"]
+    import ollama
+    with pytest.raises(ollama.ResponseError) as e:
+        ollama.Client(host=server.url).generate(model=MODEL_NAME, prompt="a", suffix="b")
+    assert e.value.status_code == 400

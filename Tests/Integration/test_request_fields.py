@@ -137,3 +137,31 @@ def test_ollama_neutral_options_and_keep_alive_are_accepted(oclient):
     with pytest.raises(ollama.ResponseError) as e:
         oclient.chat(model=MODEL_NAME, messages=[{"role": "user", "content": "Hi"}], think=True)
     assert e.value.status_code == 400 and "think" in e.value.error
+
+
+def test_anthropic_fields_for_missing_features(server):
+    import anthropic
+    client = anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0)
+    user = [{"role": "user", "content": "Hi"}]
+    tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
+    for extra, field in [({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "thinking"),
+                         ({"tool_choice": {"type": "any"}, "tools": [tool]}, "tool_choice")]:
+        with pytest.raises(anthropic.BadRequestError) as e:
+            client.messages.create(model=MODEL_NAME, max_tokens=2, messages=user, **extra)
+        assert field in e.value.message
+    client.messages.create(model=MODEL_NAME, max_tokens=1, messages=user, thinking={"type": "disabled"})
+
+
+def test_tool_choice_none_hides_the_tools(coder):
+    """Qwen's template writes declared tools into the prompt; with tool_choice none they are not shown."""
+    import anthropic
+    user = [{"role": "user", "content": "Hi"}]
+    client = anthropic.Anthropic(base_url=coder.url, api_key="x", max_retries=0)
+    tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
+    plain = client.messages.count_tokens(model="coder", messages=user).input_tokens
+    assert client.messages.count_tokens(model="coder", messages=user, tools=[tool], tool_choice={"type": "auto"}).input_tokens > plain
+    assert client.messages.count_tokens(model="coder", messages=user, tools=[tool], tool_choice={"type": "none"}).input_tokens == plain
+    function = {"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}}
+    count = lambda **extra: requests.post(coder.url + "/v1/chat/completions/input_tokens",
+                                          json={"messages": user, **extra}, timeout=10).json()["input_tokens"]
+    assert count(tools=[function]) > count() == count(tools=[function], tool_choice="none")

@@ -10,16 +10,7 @@ public enum APIProtocol: String, Sendable {
     func errorBody(_ error: APIError) -> JSONValue {
         switch self {
         case .openAI:
-            let type: String
-            switch error.kind {
-            case .invalidRequest, .tooLarge: type = "invalid_request_error"
-            case .authentication: type = "authentication_error"
-            case .forbidden: type = "permission_error"
-            case .notFound: type = "not_found_error"
-            case .busy, .loading: type = "server_busy"
-            case .notSupported: type = "not_supported_error"
-            case .server: type = "server_error"
-            }
+            let type = Self.sharedType(error, busy: "server_busy")
             let code = error.code ?? (error.kind == .notFound && error.parameter == "model" ? "model_not_found" : nil)
             return ["error": ["message": .string(error.message), "type": .string(type),
                               "param": error.parameter.map { .string($0) } ?? .null,
@@ -42,18 +33,22 @@ public enum APIProtocol: String, Sendable {
             return ["error": .string(error.message)]
         case .native:
             // llama-server's error types (its utils: format_error_response).
-            let type: String
-            switch error.kind {
-            case .invalidRequest, .tooLarge:
-                type = error.code == APIError.contextLengthExceeded ? "exceed_context_size_error" : "invalid_request_error"
-            case .authentication: type = "authentication_error"
-            case .forbidden: type = "permission_error"
-            case .notFound: type = "not_found_error"
-            case .busy, .loading: type = "unavailable_error"
-            case .notSupported: type = "not_supported_error"
-            case .server: type = "server_error"
-            }
+            let type = error.code == APIError.contextLengthExceeded ? "exceed_context_size_error"
+                : Self.sharedType(error, busy: "unavailable_error")
             return ["error": ["code": .int(Int(status(error).code)), "message": .string(error.message), "type": .string(type)]]
+        }
+    }
+
+    /// The error type names OpenAI and llama-server share; they differ for a full server.
+    private static func sharedType(_ error: APIError, busy: String) -> String {
+        switch error.kind {
+        case .invalidRequest, .tooLarge: return "invalid_request_error"
+        case .authentication: return "authentication_error"
+        case .forbidden: return "permission_error"
+        case .notFound: return "not_found_error"
+        case .busy, .loading: return busy
+        case .notSupported: return "not_supported_error"
+        case .server: return "server_error"
         }
     }
 

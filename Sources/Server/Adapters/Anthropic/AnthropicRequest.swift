@@ -34,7 +34,9 @@ struct AnthropicRequest {
         for (i, item) in items.enumerated() {
             messages += try readMessage(item, path: "messages[\(i)]")
         }
-        let tools = try fields.array("tools").map { try $0.enumerated().map { try readTool($1, path: "tools[\($0)]") } }
+        var tools = try fields.array("tools").map { try $0.enumerated().map { try readTool($1, path: "tools[\($0)]") } }
+        if try !allowsTools(fields) { tools = nil }
+        try fields.refuseUnlessNeutral(unsupported)
         var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
         if !forCounting {
             guard let maxTokens = try fields.int("max_tokens", in: 1...10_000_000) else {
@@ -51,6 +53,25 @@ struct AnthropicRequest {
         var request = AnthropicRequest(model: model, inference: inference)
         request.stream = try fields.bool("stream") ?? false
         return request
+    }
+
+    /// Fields for features this server does not have: refused unless off.
+    static let unsupported: [NeutralField] = [
+        NeutralField(name: "thinking", expected: "{\"type\": \"disabled\"} (the model does not think)") { $0["type"] == "disabled" },
+        .empty("mcp_servers"), .empty("container"),
+    ]
+
+    /// `tool_choice`: auto (the default) lets the model choose, none hides the tools from it;
+    /// any and a named tool would force a call, which the server cannot.
+    static func allowsTools(_ fields: JSONReader) throws -> Bool {
+        guard let choice = try fields.object("tool_choice") else { return true }
+        switch try choice.requiredString("type") {
+        case "auto": return true
+        case "none": return false
+        case let type:
+            throw APIError.invalid("'tool_choice' of type '\(type)' is not supported: the server cannot force a tool call; use auto or none",
+                                   parameter: "tool_choice")
+        }
     }
 
     /// `system` as a string or a list of text blocks.

@@ -41,6 +41,11 @@ struct LlamaCppRoutes {
         }
     }
 
+    /// What a request that sets nothing runs with.
+    private var defaultSettings: JSONValue {
+        LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+    }
+
     /// The server's settings, as llama-server's GET /props reports them.
     func props() async -> Response {
         await state.respond(.native, route: "props") { _ in
@@ -49,7 +54,7 @@ struct LlamaCppRoutes {
             func piece(_ id: Int32?) -> JSONValue {
                 id.map { .string(String(decoding: tokenizer.piece($0, special: true), as: UTF8.self)) } ?? ""
             }
-            let settings = LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+            let settings = defaultSettings
             return jsonResponse([
                 "default_generation_settings": ["id": 0, "id_task": -1, "n_ctx": .int(engine.options.contextLength),
                                                 "speculative": false, "is_processing": false, "params": settings],
@@ -73,7 +78,7 @@ struct LlamaCppRoutes {
             }
             let engine = try state.readyEngine()
             let busy = engine.load.busy
-            let settings = LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+            let settings = defaultSettings
             return jsonResponse(.array((0..<engine.options.maxWorkers).map { id in
                 ["id": .int(id), "id_task": -1, "n_ctx": .int(engine.options.contextLength), "speculative": false,
                  "is_processing": .bool(id < busy), "params": settings]
