@@ -117,12 +117,44 @@ def server():
     s.stop()
 
 
+CODER_CONTEXT = 4096   # beyond llama-server's n_batch (2048), so /infill keeps extra files
+LLAMA_SERVER = Path(os.environ.get("LLAMA_SERVER", Path.home() / ".cache/swiftlm/llama.cpp/build/bin/llama-server"))
+
+
 @pytest.fixture(scope="session")
 def coder():
     """Qwen2.5-Coder-0.5B: a model with fill-in-the-middle tokens and a chat template that renders tools."""
-    s = Server("--max-workers", "1", model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    s = Server("--max-workers", "1", "--ctx", str(CODER_CONTEXT), model=model_path("qwen2.5-coder-0.5b"), alias="coder")
     yield s
     s.stop()
+
+
+@pytest.fixture(scope="session")
+def llama_coder():
+    """llama.cpp's own llama-server on the same Qwen coder file and context, as the reference
+    for its API's shapes; skipped when it is not built (Benchmarks/build-llama-bench builds it)."""
+    if not LLAMA_SERVER.exists():
+        pytest.skip(f"no llama-server at {LLAMA_SERVER}")
+    port = free_port()
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")
+    process = subprocess.Popen([str(LLAMA_SERVER), "-m", model_path("qwen2.5-coder-0.5b"), "--port", str(port), "-t", "2",
+                                "-c", str(CODER_CONTEXT), "-np", "1", "--alias", "coder"], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    else:
+        process.kill()
+        raise RuntimeError("llama-server did not become healthy")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()
 
 
 def run_cli(prompt: str, n: int, chat: bool, extra: tuple[str, ...] = ()) -> dict:

@@ -146,7 +146,7 @@ def test_chat_input_tokens_match_usage(server, path):
         model=MODEL_NAME, max_tokens=1, messages=messages)
     r = requests.post(server.url + path, json={"model": MODEL_NAME, "messages": messages}, timeout=10)
     assert r.status_code == 200
-    assert r.json() == {"input_tokens": reply.usage.prompt_tokens}
+    assert r.json() == {"object": "response.input_tokens", "input_tokens": reply.usage.prompt_tokens}
 
 
 def tokenize(server, text):

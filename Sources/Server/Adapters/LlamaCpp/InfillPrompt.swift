@@ -34,18 +34,18 @@ struct InfillPrompt {
         }
     }
 
-    /// The prompt tokens, cut to fit as llama-server does: the prefix keeps its last
-    /// 3/4 × `batch` tokens, the suffix its first 1/4 × `batch` less the prompt's, and the extra
-    /// context the room left in the context after `reserve` tokens for the answer (its end
-    /// kept, nearest the code).
-    func tokens(_ tokenizer: any Tokenizer, contextLength: Int, reserve: Int, batch: Int = 2048) throws -> [Int32] {
+    /// The prompt tokens, cut as llama-server cuts them with its defaults (n_batch 2048,
+    /// n_predict -1): the prefix keeps its last 3/4 × 2048 tokens, the suffix its first
+    /// 1/4 × 2048 less the prompt's and 2, and the extra context its last
+    /// `contextLength` − 2048 + 2 tokens (so a context of 2048 keeps almost none of it).
+    func tokens(_ tokenizer: any Tokenizer, contextLength: Int) throws -> [Int32] {
         let fim = tokenizer.fillInTheMiddle
         guard let pre = fim.prefix, let suf = fim.suffix, let mid = fim.middle else {
             let missing = [("prefix", fim.prefix), ("suffix", fim.suffix), ("middle", fim.middle)].filter { $0.1 == nil }.map(\.0)
             throw APIError.invalid("infill is not supported by this model: it has no fill-in-the-middle \(missing.joined(separator: ", ")) token")
         }
         func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecial: false, parseSpecial: false) }
-        let batch = min(batch, contextLength)
+        let batch = 2048
 
         var extraTokens: [Int32] = []
         if let repo = fim.repository { extraTokens += [repo] + encode("myproject\n") }
@@ -65,7 +65,6 @@ struct InfillPrompt {
         var body: [Int32] = []
         if tokenizer.vocabulary.addBOS, let bos = tokenizer.vocabulary.bosID { body.append(bos) }
         body += [pre] + prefixTokens + promptTokens + [suf] + suffixTokens + [mid]
-        let room = max(0, contextLength - body.count - reserve)
-        return Array(extraTokens.suffix(room)) + body
+        return Array(extraTokens.suffix(max(0, contextLength - batch + 2))) + body
     }
 }

@@ -11,7 +11,7 @@ struct LlamaCppRequest {
     /// `return_tokens`: the generated token ids beside the text.
     var returnTokens = false
     var logitBias = LogitBias()
-    /// The prompt as sent, echoed in the final response.
+    /// The prompt as the final response reports it (the route sets its tokens read back).
     var prompt: JSONValue = ""
 
     /// llama-server fields for what this server does not do: refused unless off.
@@ -24,9 +24,7 @@ struct LlamaCppRequest {
     static func completion(_ body: JSONValue) throws -> LlamaCppRequest {
         let fields = try JSONReader(body)
         guard let prompt = fields.value("prompt") else { throw APIError.invalid("'prompt' is required", parameter: "prompt") }
-        var request = try common(fields, input: try input(prompt))
-        request.prompt = prompt
-        return request
+        return try common(fields, input: try input(prompt))
     }
 
     private static func input(_ prompt: JSONValue) throws -> InferenceRequest.Input {
@@ -52,9 +50,7 @@ struct LlamaCppRequest {
     static func infill(_ body: JSONValue) throws -> (request: LlamaCppRequest, parts: InfillPrompt) {
         let fields = try JSONReader(body)
         let parts = try InfillPrompt(fields)
-        var request = try common(fields, input: .tokens([]))
-        request.prompt = .string(parts.prompt)
-        return (request, parts)
+        return (try common(fields, input: .tokens([])), parts)
     }
 
     /// The sampling and limit fields, by llama-server's names and defaults.

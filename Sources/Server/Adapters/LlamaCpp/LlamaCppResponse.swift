@@ -44,9 +44,9 @@ enum LlamaCppResponse {
     }
 
     /// The settings a request ran with, as llama-server's `generation_settings` names them.
-    static func settings(_ request: LlamaCppRequest, model: String) -> JSONValue {
+    static func settings(_ request: LlamaCppRequest) -> JSONValue {
         let p = request.inference.sampling
-        return ["model": .string(model), "n_predict": .int(request.inference.maxTokens ?? -1),
+        return ["n_predict": .int(request.inference.maxTokens ?? -1),
                 "temperature": .number(Double(p.temperature)), "top_k": .int(p.topK), "top_p": .number(Double(p.topP)),
                 "min_p": .number(Double(p.minP)), "repeat_penalty": .number(Double(p.repeatPenalty)),
                 "repeat_last_n": .int(p.repeatLastN == SamplingParameters.wholeContext ? -1 : p.repeatLastN),
@@ -64,7 +64,7 @@ enum LlamaCppResponse {
             ("tokens", .array(request.returnTokens && !streamed ? tokens.map { .int(Int($0.token)) } : [])),
             ("id_slot", -1), ("stop", true), ("model", .string(model)),
             ("tokens_predicted", .int(summary.completionTokens)), ("tokens_evaluated", .int(summary.promptTokens)),
-            ("generation_settings", settings(request, model: model)), ("prompt", request.prompt),
+            ("generation_settings", settings(request)), ("prompt", request.prompt),
             ("has_new_line", .bool(text.contains("\n"))), ("truncated", false),
             ("stop_type", .string(stopType(summary.reason))), ("stopping_word", .string(summary.stopSequence ?? "")),
             ("tokens_cached", .int(summary.promptTokens + summary.completionTokens)), ("timings", timings(summary)),

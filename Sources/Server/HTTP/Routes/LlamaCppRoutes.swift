@@ -24,13 +24,14 @@ struct LlamaCppRoutes {
             if infill {
                 let (infillRequest, parts) = try LlamaCppRequest.infill(body)
                 parsed = infillRequest
-                let reserve = parsed.inference.maxTokens ?? 0
-                parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength,
-                                                                  reserve: reserve))
+                parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength))
             } else {
                 parsed = try LlamaCppRequest.completion(body)
             }
             let handle = try state.start(engine, parsed.inference, logitBias: parsed.logitBias)
+            // llama-server reports the prompt as its tokens read back (BOS and FIM markers included).
+            parsed.prompt = .string(String(decoding: handle.job.prompt.flatMap { engine.model.tokenizer.piece($0, special: true) },
+                                           as: UTF8.self))
             let model = state.modelName
             if parsed.stream {
                 return state.stream(handle, LlamaCppStream(parsed, model: model, promptTokens: handle.promptTokens), record: record)
@@ -43,7 +44,7 @@ struct LlamaCppRoutes {
 
     /// What a request that sets nothing runs with.
     private var defaultSettings: JSONValue {
-        LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))), model: state.modelName)
+        LlamaCppResponse.settings(LlamaCppRequest(inference: InferenceRequest(input: .tokens([]))))
     }
 
     /// The server's settings, as llama-server's GET /props reports them.
@@ -60,7 +61,7 @@ struct LlamaCppRoutes {
                                                 "speculative": false, "is_processing": false, "params": settings],
                 "total_slots": .int(engine.options.maxWorkers),
                 "model_alias": .string(state.modelName), "model_path": .string(engine.model.path),
-                "modalities": ["vision": false, "audio": false],
+                "modalities": ["vision": false, "audio": false, "video": false],
                 "endpoint_slots": .bool(state.options.slotsEndpoint), "endpoint_props": false, "endpoint_metrics": true,
                 "webui": false, "chat_template": .string(ModelDescription(engine: engine, name: state.modelName).chatTemplate ?? ""),
                 "bos_token": piece(tokenizer.vocabulary.bosID), "eos_token": piece(tokenizer.vocabulary.eosID),

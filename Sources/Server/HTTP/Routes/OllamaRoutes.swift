@@ -30,8 +30,7 @@ struct OllamaRoutes {
             }
             var inference = parsed.inference
             if let fill = parsed.fill {
-                inference.input = .tokens(try fill.tokens(engine.model.tokenizer, contextLength: parsed.contextLength ?? engine.options.contextLength,
-                                                          reserve: inference.maxTokens ?? 0))
+                inference.input = .tokens(try fill.tokens(engine.model.tokenizer, contextLength: parsed.contextLength ?? engine.options.contextLength))
             }
             let handle = try state.start(engine, inference, contextLimit: parsed.contextLength)
             let loadSeconds = engine.model.loadSeconds

@@ -54,15 +54,15 @@ struct OpenAIRoutes {
         }
     }
 
-    /// llama-server's count of a chat request's prompt tokens (template and tools applied), as
-    /// `{"input_tokens": n}`; the body is a chat completion request.
+    /// llama-server's count of a chat request's prompt tokens (template and tools applied), in
+    /// the shape of OpenAI's /v1/responses/input_tokens; the body is a chat completion request.
     func inputTokens(_ request: Request) async -> Response {
         await state.respond(.openAI, route: "input_tokens") { _ in
             var request = request
             let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
             guard case let .chat(messages, tools) = parsed.inference.input else { throw APIError.invalid("'messages' is required") }
-            return jsonResponse(["input_tokens": .int(try engine.chatTokens(messages, tools: tools).count)])
+            return jsonResponse(["object": "response.input_tokens", "input_tokens": .int(try engine.chatTokens(messages, tools: tools).count)])
         }
     }
 
