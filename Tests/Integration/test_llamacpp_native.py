@@ -194,7 +194,7 @@ def test_ollama_generate_suffix_is_fill_in_the_middle(coder):
 
 
 def test_infill_without_fim_tokens_is_a_clear_400(server):
-    """SmolLM2's vocabulary has no FIM markers (each marker text is several ordinary tokens)."""
+    """SmolLM2's vocabulary has no FIM prefix, suffix or middle marker (each such text is several ordinary tokens)."""
     for marker in ["<|fim_prefix|>", "<fim_prefix>", "<fim-prefix>"]:
         assert len(tokenize(server, marker)) > 1
     r = requests.post(server.url + "/infill", json={"input_prefix": "a", "input_suffix": "b"}, timeout=10)
