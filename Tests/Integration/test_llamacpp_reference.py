@@ -21,7 +21,8 @@ def post(url, path, body):
 def events(url, path, body):
     with requests.post(url + path, json={**body, "stream": True}, stream=True, timeout=120) as r:
         assert r.status_code == 200, r.text
-        return [json.loads(line[6:]) for line in r.iter_lines(decode_unicode=True) if line.startswith("data: ")]
+        return [json.loads(line[6:]) for line in r.iter_lines(decode_unicode=True)
+                if line.startswith("data: ") and line != "data: [DONE]"]
 
 
 def test_completion_keys_match(coder, llama_coder):
@@ -86,3 +87,17 @@ def test_props_fields_clients_read(coder, llama_coder):
     assert ours["modalities"] == theirs["modalities"]
     # Every setting reported is one llama-server reports (its /props alone leaves out stop).
     assert set(ours["default_generation_settings"]["params"]) - {"stop"} <= set(theirs["default_generation_settings"]["params"])
+
+
+def test_models_meta_and_chat_timings_match(coder, llama_coder):
+    ours = requests.get(coder.url + "/v1/models", timeout=10).json()["data"][0]
+    theirs = requests.get(llama_coder + "/v1/models", timeout=10).json()["data"][0]
+    assert set(ours["meta"]) == set(theirs["meta"])
+    for key in ["vocab_type", "n_vocab", "n_ctx", "n_ctx_train", "n_embd", "n_params"]:
+        assert ours["meta"][key] == theirs["meta"][key], key
+    body = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3}
+    ours, theirs = post(coder.url, "/v1/chat/completions", body).json(), post(llama_coder, "/v1/chat/completions", body).json()
+    assert set(ours["timings"]) == set(theirs["timings"])
+    assert ours["timings"]["predicted_n"] == ours["usage"]["completion_tokens"]
+    ours, theirs = events(coder.url, "/v1/chat/completions", body), events(llama_coder, "/v1/chat/completions", body)
+    assert "timings" in ours[-1] and "timings" in theirs[-1]

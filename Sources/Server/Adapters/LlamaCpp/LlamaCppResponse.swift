@@ -30,6 +30,18 @@ enum LlamaCppResponse {
                 "predicted_per_second": .number(perSecond(predictedMs, s.completionTokens))]
     }
 
+    /// llama-server's `meta` of a model in /v1/models.
+    static func modelMeta(_ engine: Engine, name: String) -> JSONValue {
+        let description = ModelDescription(engine: engine, name: name)
+        let config = engine.model.config
+        // llama.cpp's vocabulary types: 1 SentencePiece, 2 byte-level BPE.
+        let vocabType = ["llama": 1, "gpt2": 2][engine.model.tokenizer.vocabulary.model] ?? 0
+        return ["vocab_type": .int(vocabType), "n_vocab": .int(config.vocabularySize), "n_ctx": .int(engine.options.contextLength),
+                "n_ctx_train": .int(config.contextLength), "n_embd": .int(config.embeddingLength),
+                "n_params": .int(description.parameterCount), "size": .int(description.fileBytes),
+                "ftype": .string(description.quantization)]
+    }
+
     /// `completion_probabilities`: per generated token its id, text, bytes, log probability and
     /// the `n_probs` most likely alternatives (llama-server's form without post_sampling_probs).
     static func probabilities(_ items: [TokenLogprob]) -> JSONValue {

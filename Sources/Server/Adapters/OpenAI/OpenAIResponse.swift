@@ -54,7 +54,9 @@ enum OpenAIResponse {
                     "finish_reason": calls.isEmpty ? finishReason(result.summary) : "tool_calls"]
         }
         return ["id": .string(id), "object": "chat.completion", "created": .int(unixTime), "model": .string(model),
-                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results))]
+                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results)),
+                // llama-server's extension, which its front ends read to show speeds.
+                "timings": LlamaCppResponse.timings(combined(results))]
     }
 
     /// The usage of a request's choices: the prompt once, the completions summed.
@@ -79,11 +81,18 @@ enum OpenAIResponse {
              "finish_reason": finishReason(result.summary)]
         }
         return ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
-                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results))]
+                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results)),
+                // llama-server's extension, which its front ends read to show speeds.
+                "timings": LlamaCppResponse.timings(combined(results))]
     }
 
-    static func model(_ name: String, created: Int) -> JSONValue {
-        ["id": .string(name), "object": "model", "created": .int(created), "owned_by": "swiftlm"]
+    /// A model entry; `meta` is llama-server's description of it (context, vocabulary, size),
+    /// which clients written for llama-server read.
+    static func model(_ name: String, created: Int, meta: JSONValue? = nil) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [("id", .string(name)), ("object", "model"), ("created", .int(created)),
+                                                          ("owned_by", "swiftlm")]
+        if let meta { members.append(("meta", meta)) }
+        return .object(members)
     }
 }
 
@@ -108,15 +117,15 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
         self.tools = tools
     }
 
-    private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil) -> String {
-        var object: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
-                                 "model": .string(model), "system_fingerprint": "swiftlm",
-                                 "choices": [["index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish]]]
-        if includeUsage, case .object(var members) = object {
-            members.append((key: "usage", value: nil))
-            object = .object(members)
-        }
-        return "data: \(object.jsonText)\n\n"
+    private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil) -> String {
+        var members: [(key: String, value: JSONValue)] = [
+            ("id", .string(id)), ("object", "chat.completion.chunk"), ("created", .int(created)), ("model", .string(model)),
+            ("system_fingerprint", "swiftlm"),
+            ("choices", [["index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish]])]
+        if includeUsage { members.append(("usage", nil)) }
+        // llama-server puts its timings on the last chunk.
+        if let timings { members.append(("timings", timings)) }
+        return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
 
     func start() -> String { chunk(delta: ["role": "assistant", "content": ""]) }
@@ -139,7 +148,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
                 reason = "tool_calls"
             }
         }
-        out += chunk(delta: [:], finish: reason)
+        out += chunk(delta: [:], finish: reason, timings: LlamaCppResponse.timings(summary))
         if includeUsage {
             let usage: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
                                     "model": .string(model), "system_fingerprint": "swiftlm", "choices": [],

@@ -68,9 +68,10 @@ struct OpenAIRoutes {
 
     func models() async -> Response {
         await state.respond(.openAI, route: "models") { _ in
-            _ = try state.readyEngine()
+            let engine = try state.readyEngine()
             return jsonResponse(["object": "list",
-                                 "data": [OpenAIResponse.model(state.modelName, created: Int(state.started.timeIntervalSince1970))]])
+                                 "data": [OpenAIResponse.model(state.modelName, created: Int(state.started.timeIntervalSince1970),
+                                                               meta: LlamaCppResponse.modelMeta(engine, name: state.modelName))]])
         }
     }
 
