@@ -85,6 +85,7 @@ def test_preflight_is_answered_without_the_key(keyed):
     r = requests.options(keyed.url + "/v1/chat/completions", headers=headers, timeout=10)
     assert r.status_code == 204
     assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert r.headers["Access-Control-Allow-Credentials"] == "true"
     assert "POST" in r.headers["Access-Control-Allow-Methods"]
     assert "authorization" in r.headers["Access-Control-Allow-Headers"].lower()
     # An origin neither local nor listed is refused.

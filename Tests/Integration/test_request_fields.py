@@ -145,7 +145,9 @@ def test_anthropic_fields_for_missing_features(server):
     user = [{"role": "user", "content": "Hi"}]
     tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
     for extra, field in [({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "thinking"),
-                         ({"tool_choice": {"type": "any"}, "tools": [tool]}, "tool_choice")]:
+                         ({"tool_choice": {"type": "any"}, "tools": [tool]}, "tool_choice"),
+                         ({"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}, "tools": [tool]},
+                          "disable_parallel_tool_use")]:
         with pytest.raises(anthropic.BadRequestError) as e:
             client.messages.create(model=MODEL_NAME, max_tokens=2, messages=user, **extra)
         assert field in e.value.message

@@ -50,8 +50,14 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func addHeaders(_ headers: inout HTTPFields, origin: String) {
-        headers[.accessControlAllowOrigin] = extraOrigins.contains("*") ? "*" : origin
-        if !extraOrigins.contains("*") { headers[.vary] = "Origin" }
+        if extraOrigins.contains("*") {
+            headers[.accessControlAllowOrigin] = "*"
+        } else {
+            // The origin itself (not "*"), so pages may also send cookies or credentials.
+            headers[.accessControlAllowOrigin] = origin
+            headers[.accessControlAllowCredentials] = "true"
+            headers[.vary] = "Origin"
+        }
         headers[.accessControlExposeHeaders] = "Retry-After"
     }
 }

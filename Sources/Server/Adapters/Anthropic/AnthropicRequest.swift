@@ -58,13 +58,15 @@ struct AnthropicRequest {
     /// Fields for features this server does not have: refused unless off.
     static let unsupported: [NeutralField] = [
         NeutralField(name: "thinking", expected: "{\"type\": \"disabled\"} (the model does not think)") { $0["type"] == "disabled" },
-        .empty("mcp_servers"), .empty("container"),
+        .empty("mcp_servers"), .empty("container"), .empty("context_management"),
     ]
 
     /// `tool_choice`: auto (the default) lets the model choose, none hides the tools from it;
     /// any and a named tool would force a call, which the server cannot.
     static func allowsTools(_ fields: JSONReader) throws -> Bool {
         guard let choice = try fields.object("tool_choice") else { return true }
+        // Every call the model writes is returned; at most one cannot be promised.
+        try choice.refuseUnlessNeutral([.flag("disable_parallel_tool_use")])
         switch try choice.requiredString("type") {
         case "auto": return true
         case "none": return false
