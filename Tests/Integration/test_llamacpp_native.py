@@ -55,6 +55,18 @@ def test_completion_greedy_equals_cli_with_timings(server):
     assert by_ids["content"] == reference["text"]
 
 
+def test_completion_mixed_prompt(server):
+    """llama-server's [text, ids…, text] prompt: each text tokenized on its own (the first with
+    BOS as the model adds it), ids kept as they are."""
+    head = requests.post(server.url + "/tokenize", json={"content": "The capital", "add_special": True}, timeout=10).json()["tokens"]
+    middle = requests.post(server.url + "/tokenize", json={"content": " of France"}, timeout=10).json()["tokens"]
+    tail = requests.post(server.url + "/tokenize", json={"content": " is"}, timeout=10).json()["tokens"]
+    mixed = complete(server, prompt=["The capital", *middle, " is"], n_predict=8, temperature=0)
+    by_ids = complete(server, prompt=head + middle + tail, n_predict=8, temperature=0)
+    assert mixed["tokens_evaluated"] == len(head + middle + tail)
+    assert mixed["content"] == by_ids["content"]
+
+
 def test_completion_stream_equals_plain(server):
     plain = complete(server, prompt=PROMPT, n_predict=10, temperature=0)
     events = stream_events(server, "/completion", prompt=PROMPT, n_predict=10, temperature=0)

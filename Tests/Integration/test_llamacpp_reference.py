@@ -38,6 +38,13 @@ def test_completion_keys_match(coder, llama_coder):
     assert ours["stop_type"] == theirs["stop_type"] == "limit"
 
 
+def test_mixed_prompt_matches(coder, llama_coder):
+    body = {"prompt": ["def hello", 5357, "():\n"], "n_predict": 1, "temperature": 0}
+    ours, theirs = post(coder.url, "/completion", body).json(), post(llama_coder, "/completion", body).json()
+    assert ours["prompt"] == theirs["prompt"]
+    assert ours["tokens_evaluated"] == theirs["tokens_evaluated"]
+
+
 def test_stream_event_keys_match(coder, llama_coder):
     body = {"prompt": "def hello():", "n_predict": 4, "temperature": 0}
     ours, theirs = events(coder.url, "/completion", body), events(llama_coder, "/completion", body)

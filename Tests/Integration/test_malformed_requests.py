@@ -68,7 +68,7 @@ CASES = [
     ("unknown OpenAI route", "/v1/embeddings-nope", {"input": "x"}, {}, 404, openai_shape),
     ("unknown OpenAI route without /v1", "/chat/completions-nope", {"input": "x"}, {}, 404, openai_shape),
     ("logit_bias token outside the vocabulary", CHAT, {"messages": USER, "logit_bias": {"99999999": 1}}, {}, 400, openai_shape),
-    ("completion mixed prompt", "/completion", {"prompt": [1, "a"]}, {}, 400, native_shape),
+    ("completion prompt with a list in a list", "/completion", {"prompt": [1, ["a"]]}, {}, 400, native_shape),
     ("completion prompt missing", "/completion", {"n_predict": 1}, {}, 400, native_shape),
     ("completion n_probs negative", "/completion", {"prompt": "x", "n_probs": -1}, {}, 400, native_shape),
     ("infill suffix missing", "/infill", {"input_prefix": "x"}, {}, 400, native_shape),

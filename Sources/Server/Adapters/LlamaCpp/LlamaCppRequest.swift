@@ -1,4 +1,5 @@
 import JSON
+import Tokenizers
 import Transformer
 
 /// A llama-server /completion or /infill request in the engine's terms, with what only shapes
@@ -13,6 +14,9 @@ struct LlamaCppRequest {
     var logitBias = LogitBias()
     /// The prompt as the final response reports it (the route sets its tokens read back).
     var prompt: JSONValue = ""
+    /// A prompt mixing token ids and text (`[12, 34, "text", 56]`), tokenized once the model is
+    /// known; `inference.input` then holds a placeholder.
+    var mixedPrompt: [JSONValue]?
 
     /// llama-server fields for what this server does not do: refused unless off.
     static let unsupported: [NeutralField] = NeutralField.llamaCppSamplers + [
@@ -24,6 +28,11 @@ struct LlamaCppRequest {
     static func completion(_ body: JSONValue) throws -> LlamaCppRequest {
         let fields = try JSONReader(body)
         guard let prompt = fields.value("prompt") else { throw APIError.invalid("'prompt' is required", parameter: "prompt") }
+        if case .array(let items) = prompt, isMixed(items) {
+            var request = try common(fields, input: .tokens([]))
+            request.mixedPrompt = items
+            return request
+        }
         return try common(fields, input: try input(prompt))
     }
 
@@ -36,12 +45,30 @@ struct LlamaCppRequest {
             if case .array = items[0] { return try input(items[0]) }
             if case .string = items[0] { return try input(items[0]) }
             throw APIError.invalid("'prompt[0]' must be a string or an array of token ids, got \(items[0].kindName)", parameter: "prompt")
-        case .array(let items) where items.contains(where: { if case .int = $0 { true } else { false } }):
-            throw APIError.invalid("'prompt' mixing token ids and text is not supported; send text or token ids", parameter: "prompt")
         case .array:
             throw APIError.invalid("'prompt' with several prompts is not supported; send one prompt per request", parameter: "prompt")
         default:
             throw APIError.invalid("'prompt' must be a string or an array of token ids, got \(prompt.kindName)", parameter: "prompt")
+        }
+    }
+
+    /// Token ids and strings together, all of them one or the other.
+    private static func isMixed(_ items: [JSONValue]) -> Bool {
+        let ids = items.filter { if case .int = $0 { true } else { false } }.count
+        let texts = items.filter { if case .string = $0 { true } else { false } }.count
+        return ids > 0 && texts > 0 && ids + texts == items.count
+    }
+
+    /// The tokens of a mixed prompt as llama-server's tokenize_mixed makes them: each text with
+    /// special tokens parsed, the first one with BOS when the model adds it and the prompt
+    /// starts with text.
+    static func tokens(ofMixed items: [JSONValue], _ tokenizer: any Tokenizer) -> [Int32] {
+        items.enumerated().flatMap { i, item -> [Int32] in
+            switch item {
+            case .int(let id): return [Int32(clamping: id)]
+            case .string(let text): return tokenizer.encode(text, addSpecial: i == 0, parseSpecial: true)
+            default: return []
+            }
         }
     }
 

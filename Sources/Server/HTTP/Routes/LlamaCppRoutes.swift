@@ -27,6 +27,9 @@ struct LlamaCppRoutes {
                 parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength))
             } else {
                 parsed = try LlamaCppRequest.completion(body)
+                if let items = parsed.mixedPrompt {
+                    parsed.inference.input = .tokens(LlamaCppRequest.tokens(ofMixed: items, engine.model.tokenizer))
+                }
             }
             let handle = try state.start(engine, parsed.inference, logitBias: parsed.logitBias)
             // llama-server reports the prompt as its tokens read back (BOS and FIM markers included).
