@@ -147,6 +147,19 @@ def test_slots_need_the_flag(server):
         assert [slot["id"] for slot in slots] == [0, 1, 2]
         assert all(slot["n_ctx"] == 2048 and slot["is_processing"] is False for slot in slots)
         assert requests.get(s.url + "/props", timeout=10).json()["endpoint_slots"] is True
+        assert requests.get(s.url + "/slots?fail_on_no_slot=1", timeout=10).status_code == 200
+        # Every slot busy: 503 with fail_on_no_slot, as llama-server.
+        streams = [requests.post(s.url + "/completion", json={"prompt": "Hi", "n_predict": 400, "ignore_eos": True, "stream": True},
+                                 stream=True, timeout=60) for _ in range(3)]
+        try:
+            for r in streams:
+                next(r.iter_lines())   # each is generating
+            r = requests.get(s.url + "/slots?fail_on_no_slot=1", timeout=10)
+            assert r.status_code == 503 and r.json()["error"]["type"] == "unavailable_error"
+            assert [slot["is_processing"] for slot in requests.get(s.url + "/slots", timeout=10).json()] == [True] * 3
+        finally:
+            for r in streams:
+                r.close()
     finally:
         s.stop()
 

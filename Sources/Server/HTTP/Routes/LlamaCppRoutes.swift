@@ -12,7 +12,7 @@ struct LlamaCppRoutes {
         router.post("/completion") { request, _ in await completion(request, infill: false) }
         router.post("/infill") { request, _ in await completion(request, infill: true) }
         router.get("/props") { _, _ in await props() }
-        router.get("/slots") { _, _ in await slots() }
+        router.get("/slots") { request, _ in await slots(failWhenFull: request.uri.queryParameters["fail_on_no_slot"] == "1") }
     }
 
     func completion(_ request: Request, infill: Bool) async -> Response {
@@ -74,14 +74,16 @@ struct LlamaCppRoutes {
     }
 
     /// One entry per worker. Requests are not pinned to workers here, so the first `busy`
-    /// slots show as processing.
-    func slots() async -> Response {
+    /// slots show as processing. With `?fail_on_no_slot=1` a server with every slot busy
+    /// answers 503, as llama-server does (balancers probe it).
+    func slots(failWhenFull: Bool) async -> Response {
         await state.respond(.native, route: "slots") { _ in
             guard state.options.slotsEndpoint else {
                 throw APIError(.notSupported, "This server does not support the slots endpoint. Start it with `--slots`")
             }
             let engine = try state.readyEngine()
             let busy = engine.load.busy
+            if failWhenFull && busy >= engine.options.maxWorkers { throw APIError(.busy, "no slot available") }
             let settings = defaultSettings
             return jsonResponse(.array((0..<engine.options.maxWorkers).map { id in
                 ["id": .int(id), "id_task": -1, "n_ctx": .int(engine.options.contextLength), "speculative": false,
