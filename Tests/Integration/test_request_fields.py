@@ -131,7 +131,8 @@ def test_ollama_neutral_options_and_keep_alive_are_accepted(oclient):
     plain = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True, options={"temperature": 0, "num_predict": 6})
     out = oclient.generate(model=MODEL_NAME, prompt=PROMPT, raw=True, keep_alive="5m",
                            options={"temperature": 0, "num_predict": 6, "mirostat": 0, "mirostat_tau": 5.0, "typical_p": 1.0,
-                                    "num_keep": 4, "num_thread": 2, "num_batch": 64, "use_mmap": True})
+                                    "num_keep": 4, "num_thread": 2, "num_batch": 64, "use_mmap": True,
+                                    "tfs_z": None, "some_future_option": None})
     assert out.response == plain.response
     assert oclient.generate(model=MODEL_NAME, prompt=PROMPT, keep_alive=0, options={"num_predict": 1}).done
     with pytest.raises(ollama.ResponseError) as e:

@@ -37,7 +37,8 @@ struct OllamaOptions {
 
     init(_ options: JSONReader) throws {
         let known = Self.honoured.union(Self.placement).union(Self.passive).union(Self.unsupported.map(\.name))
-        if let unknown = options.members.first(where: { !known.contains($0.key) }) {
+        // A null is "not set" (clients such as LangChain send every key they know, unset as null).
+        if let unknown = options.members.first(where: { !known.contains($0.key) && $0.value != .null }) {
             throw APIError.invalid("'options.\(unknown.key)' is not an Ollama option this server knows", parameter: "options.\(unknown.key)")
         }
         try options.refuseUnlessNeutral(Self.unsupported)
