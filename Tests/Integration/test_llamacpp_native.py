@@ -146,6 +146,7 @@ def test_slots_need_the_flag(server):
         slots = requests.get(s.url + "/slots", timeout=10).json()
         assert [slot["id"] for slot in slots] == [0, 1, 2]
         assert all(slot["n_ctx"] == 2048 and slot["is_processing"] is False for slot in slots)
+        assert all("params" not in slot for slot in slots)   # as llama-server's own tests require
         assert requests.get(s.url + "/props", timeout=10).json()["endpoint_slots"] is True
         assert requests.get(s.url + "/slots?fail_on_no_slot=1", timeout=10).status_code == 200
         # Every slot busy: 503 with fail_on_no_slot, as llama-server.

@@ -31,6 +31,8 @@ def test_completion_keys_match(coder, llama_coder):
     assert set(ours) == set(theirs)
     assert set(ours["timings"]) == set(theirs["timings"])
     assert set(ours["generation_settings"]) <= set(theirs["generation_settings"])
+    for key in ["seed", "n_predict", "top_k", "repeat_last_n", "n_probs", "stop"]:
+        assert ours["generation_settings"][key] == theirs["generation_settings"][key], key
     assert set(ours["completion_probabilities"][0]) == set(theirs["completion_probabilities"][0])
     assert set(ours["completion_probabilities"][0]["top_logprobs"][0]) == set(theirs["completion_probabilities"][0]["top_logprobs"][0])
     assert ours["prompt"] == theirs["prompt"]

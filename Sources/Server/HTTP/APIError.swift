@@ -4,7 +4,7 @@ import HTTPTypes
 /// wrong. Each protocol renders it in its own error shape (see `APIProtocol.errorBody`).
 public struct APIError: Error, CustomStringConvertible, Sendable {
     public enum Kind: Sendable {
-        case invalidRequest, authentication, forbidden, notFound, tooLarge, busy, loading, notSupported, server
+        case invalidRequest, authentication, notFound, tooLarge, busy, loading, notSupported, server
     }
     public let kind: Kind
     public let message: String
@@ -32,7 +32,6 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         switch kind {
         case .invalidRequest: return .badRequest
         case .authentication: return .unauthorized
-        case .forbidden: return .forbidden
         case .notFound: return .notFound
         case .tooLarge: return .contentTooLarge
         case .busy, .loading: return .serviceUnavailable

@@ -4,7 +4,8 @@ import HTTPTypes
 /// Cross-origin access for browser pages. Local origins (http or https on localhost,
 /// 127.0.0.1 or [::1], any port) are allowed by default, as Ollama does; others only when
 /// listed with `--cors-origin` (`*`: any). A preflight (OPTIONS) is answered here, before the
-/// API key is checked, since browsers never send credentials with one.
+/// API key is checked, since browsers never send credentials with one; an origin not allowed
+/// gets an answer without CORS headers, which the browser refuses to use.
 struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Origins allowed besides the local ones, exactly as a browser sends them ("*": all).
     let extraOrigins: Set<String>
@@ -37,10 +38,8 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     private func preflight(_ request: Request, origin: String?) -> Response {
         var headers: HTTPFields = [.allow: "GET, POST, OPTIONS"]
         guard let origin else { return Response(status: .noContent, headers: headers) }
-        guard allows(origin) else {
-            let message = "origin '\(origin)' is not allowed; start the server with --cors-origin \(origin) (or '*')"
-            return errorResponse(APIError(.forbidden, message), protocol: protocolForPath(request.uri.path), retryAfterSeconds: 1)
-        }
+        // An origin not allowed gets no CORS headers, so the browser stops the page (as llama-server does).
+        guard allows(origin) else { return Response(status: .noContent, headers: headers) }
         addHeaders(&headers, origin: origin)
         headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
         // Echo what the page asks to send (Authorization, Content-Type, x-api-key, anthropic-version…).

@@ -20,7 +20,6 @@ public enum APIProtocol: String, Sendable {
             switch error.kind {
             case .invalidRequest: type = "invalid_request_error"
             case .authentication: type = "authentication_error"
-            case .forbidden: type = "permission_error"
             case .notFound: type = "not_found_error"
             case .tooLarge: type = "request_too_large"
             case .busy, .loading: type = "overloaded_error"
@@ -44,7 +43,6 @@ public enum APIProtocol: String, Sendable {
         switch error.kind {
         case .invalidRequest, .tooLarge: return "invalid_request_error"
         case .authentication: return "authentication_error"
-        case .forbidden: return "permission_error"
         case .notFound: return "not_found_error"
         case .busy, .loading: return busy
         case .notSupported: return "not_supported_error"

@@ -63,7 +63,8 @@ enum LlamaCppResponse {
                 "min_p": .number(Double(p.minP)), "repeat_penalty": .number(Double(p.repeatPenalty)),
                 "repeat_last_n": .int(p.repeatLastN == SamplingParameters.wholeContext ? -1 : p.repeatLastN),
                 "frequency_penalty": .number(Double(p.frequencyPenalty)), "presence_penalty": .number(Double(p.presencePenalty)),
-                "seed": p.seed.map { .int(Int(truncatingIfNeeded: $0)) } ?? .int(-1),
+                // llama-server reports a random seed as its LLAMA_DEFAULT_SEED, 0xFFFFFFFF.
+                "seed": .int(p.seed.map { Int(truncatingIfNeeded: $0) } ?? 0xFFFF_FFFF),
                 "stop": .array(request.inference.stop.map { .string($0) }), "ignore_eos": .bool(p.ignoreEndOfGeneration),
                 "n_probs": .int(request.probabilities), "stream": .bool(request.stream)]
     }

@@ -84,10 +84,10 @@ struct LlamaCppRoutes {
             let engine = try state.readyEngine()
             let busy = engine.load.busy
             if failWhenFull && busy >= engine.options.maxWorkers { throw APIError(.busy, "no slot available") }
-            let settings = defaultSettings
+            // As llama-server, without the settings (those of the request a slot runs are not kept here).
             return jsonResponse(.array((0..<engine.options.maxWorkers).map { id in
                 ["id": .int(id), "id_task": -1, "n_ctx": .int(engine.options.contextLength), "speculative": false,
-                 "is_processing": .bool(id < busy), "params": settings]
+                 "is_processing": .bool(id < busy)]
             }))
         }
     }
