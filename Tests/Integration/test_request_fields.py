@@ -168,3 +168,27 @@ def test_tool_choice_none_hides_the_tools(coder):
     count = lambda **extra: requests.post(coder.url + "/v1/chat/completions/input_tokens",
                                           json={"messages": user, **extra}, timeout=10).json()["input_tokens"]
     assert count(tools=[function]) > count() == count(tools=[function], tool_choice="none")
+
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + PNG}}]}]}),
+    ("/v1/messages", {"model": "m", "max_tokens": 4, "messages": [{"role": "user", "content": [
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]}),
+    # An image inside a tool result (llama.cpp's own test_anthropic_tool_result_with_image).
+    ("/v1/messages", {"model": "m", "max_tokens": 4, "messages": [
+        {"role": "user", "content": "What is in this image?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "read", "input": {"file": "x.png"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
+            {"type": "text", "text": "File: x.png"},
+            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}}]}]}]}),
+    ("/api/chat", {"model": "m", "messages": [{"role": "user", "content": "x", "images": [PNG]}]}),
+])
+def test_images_are_refused_in_llama_servers_words(server, path, body):
+    r = requests.post(server.url + path, json=body, timeout=10)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert "image input is not supported" in (error if isinstance(error, str) else error["message"])

@@ -20,6 +20,12 @@ func readSampling(_ fields: JSONReader, temperatureRange: ClosedRange<Double> = 
     return p
 }
 
+/// Why a non-text part is refused, in the words llama-server uses for images (its clients and
+/// tests look for them).
+func mediaRefusal(_ type: String) -> String {
+    type.contains("image") ? "image input is not supported; this model reads text only" : "this model reads text only"
+}
+
 /// Text of a message `content` given as a string or as content parts. Text parts are joined
 /// with newlines (as llama.cpp does for templates that take strings); other parts are refused,
 /// since the models served here read text only.
@@ -33,7 +39,7 @@ func readContent(_ value: JSONValue?, path: String, textTypes: Set<String> = ["t
             let fields = try JSONReader(part, path: "\(path)[\(i)]")
             let type = try fields.requiredString("type")
             guard textTypes.contains(type) else {
-                throw APIError.invalid("'\(path)[\(i)]' is a '\(type)' part; this model reads text only", parameter: path)
+                throw APIError.invalid("'\(path)[\(i)]' is a '\(type)' part: \(mediaRefusal(type))", parameter: path)
             }
             texts.append(try fields.requiredString("text"))
         }

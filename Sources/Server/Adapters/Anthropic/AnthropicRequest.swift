@@ -113,7 +113,8 @@ struct AnthropicRequest {
                 let text = try readContent(b.value("content"), path: "\(blockPath).content") ?? ""
                 results.append(ChatMessage(role: "tool", content: text, toolCallID: try b.string("tool_use_id")))
             case let type:
-                throw APIError.invalid("'\(blockPath)' is a '\(type)' block, which this server does not take in a \(role) message",
+                throw APIError.invalid("'\(blockPath)' is a '\(type)' block, which this server does not take in a \(role) message"
+                                       + (type == "image" ? ": \(mediaRefusal(type))" : ""),
                                        parameter: "\(path).content")
             }
         }

@@ -73,7 +73,7 @@ struct OllamaRequest {
 
     private static func refuseImages(_ fields: JSONReader, path: String) throws {
         if let images = try fields.array("images"), !images.isEmpty {
-            throw APIError.invalid("'\(path.isEmpty ? "" : path + ".")images': this model reads text only")
+            throw APIError.invalid("'\(path.isEmpty ? "" : path + ".")images': \(mediaRefusal("image"))")
         }
     }
 
