@@ -132,9 +132,13 @@ def test_context_overflow_codes(server):
         openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
             model=MODEL_NAME, messages=[{"role": "user", "content": long}])
     assert e.value.code == "context_length_exceeded"
+    # llama-server's type and numbers beside OpenAI's code, on both its routes and OpenAI's.
+    assert e.value.body["type"] == "exceed_context_size_error"
+    assert e.value.body["n_prompt_tokens"] > 2048 and e.value.body["n_ctx"] == 2048
     r = requests.post(server.url + "/completion", json={"prompt": long}, timeout=30)
     assert r.status_code == 400
     assert r.json()["error"]["type"] == "exceed_context_size_error"
+    assert r.json()["error"]["n_ctx"] == 2048
     with pytest.raises(anthropic.BadRequestError) as e:
         anthropic.Anthropic(base_url=server.url, api_key="x", max_retries=0).messages.create(
             model=MODEL_NAME, max_tokens=4, messages=[{"role": "user", "content": long}])

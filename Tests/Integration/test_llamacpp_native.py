@@ -230,3 +230,18 @@ def test_infill_without_fim_tokens_is_a_clear_400(server):
     with pytest.raises(ollama.ResponseError) as e:
         ollama.Client(host=server.url).generate(model=MODEL_NAME, prompt="a", suffix="b")
     assert e.value.status_code == 400
+
+
+def test_chat_stream_timings(server):
+    """llama-server's timings on a chat stream (as its own test_chat_completion_with_timings_per_token
+    reads them): on the usage chunk, not on the first."""
+    with requests.post(server.url + "/chat/completions", stream=True, timeout=60,
+                       json={"max_tokens": 10, "messages": [{"role": "user", "content": "test"}], "stream": True,
+                             "stream_options": {"include_usage": True}, "timings_per_token": True}) as r:
+        chunks = [json.loads(line[6:]) for line in r.iter_lines(decode_unicode=True)
+                  if line.startswith("data: ") and line != "data: [DONE]"]
+    assert "timings" not in chunks[0]
+    usage = [c for c in chunks if not c["choices"]]
+    assert len(usage) == 1
+    assert usage[0]["timings"]["predicted_n"] == usage[0]["usage"]["completion_tokens"] <= 10
+    assert {"prompt_per_second", "predicted_per_second"} <= set(usage[0]["timings"])

@@ -1,4 +1,5 @@
 import HTTPTypes
+import JSON
 
 /// A request the server will not serve, with the HTTP status and a message naming what is
 /// wrong. Each protocol renders it in its own error shape (see `APIProtocol.errorBody`).
@@ -13,6 +14,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     /// A machine-readable reason beyond the kind (OpenAI's `code`): `contextLengthExceeded`,
     /// `invalidAPIKey`.
     public let code: String?
+    /// Numbers llama-server adds to the error object (n_prompt_tokens and n_ctx for a prompt
+    /// too long), which its clients read to trim a conversation.
+    public var details: [(key: String, value: JSONValue)] = []
 
     public static let contextLengthExceeded = "context_length_exceeded"
     public static let invalidAPIKey = "invalid_api_key"
@@ -46,8 +50,9 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
     public init(_ error: EngineError) {
         switch error {
         case .busy, .shuttingDown: self.init(.busy, error.description)
-        case .contextOverflow, .generationOverflow:
+        case let .contextOverflow(promptTokens, contextLength), let .generationOverflow(promptTokens, _, contextLength):
             self.init(.invalidRequest, error.description, code: Self.contextLengthExceeded)
+            details = [("n_prompt_tokens", .int(promptTokens)), ("n_ctx", .int(contextLength))]
         case .kvBudget, .emptyPrompt, .invalidToken, .template:
             self.init(.invalidRequest, error.description)
         }

@@ -10,11 +10,13 @@ public enum APIProtocol: String, Sendable {
     func errorBody(_ error: APIError) -> JSONValue {
         switch self {
         case .openAI:
+            // A prompt too long keeps OpenAI's code and takes llama-server's type and numbers:
+            // OpenAI clients read the code, llama-server's the type.
             let type = Self.sharedType(error, busy: "server_busy")
             let code = error.code ?? (error.kind == .notFound && error.parameter == "model" ? "model_not_found" : nil)
-            return ["error": ["message": .string(error.message), "type": .string(type),
-                              "param": error.parameter.map { .string($0) } ?? .null,
-                              "code": code.map { .string($0) } ?? .null]]
+            return ["error": .object([("message", .string(error.message)), ("type", .string(type)),
+                                      ("param", error.parameter.map { .string($0) } ?? .null),
+                                      ("code", code.map { .string($0) } ?? .null)] + error.details)]
         case .anthropic:
             let type: String
             switch error.kind {
@@ -32,15 +34,16 @@ public enum APIProtocol: String, Sendable {
             return ["error": .string(error.message)]
         case .native:
             // llama-server's error types (its utils: format_error_response).
-            let type = error.code == APIError.contextLengthExceeded ? "exceed_context_size_error"
-                : Self.sharedType(error, busy: "unavailable_error")
-            return ["error": ["code": .int(Int(status(error).code)), "message": .string(error.message), "type": .string(type)]]
+            let type = Self.sharedType(error, busy: "unavailable_error")
+            return ["error": .object([("code", .int(Int(status(error).code))), ("message", .string(error.message)),
+                                      ("type", .string(type))] + error.details)]
         }
     }
 
     /// The error type names OpenAI and llama-server share; they differ for a full server.
     private static func sharedType(_ error: APIError, busy: String) -> String {
         switch error.kind {
+        case .invalidRequest where error.code == APIError.contextLengthExceeded: return "exceed_context_size_error"
         case .invalidRequest, .tooLarge: return "invalid_request_error"
         case .authentication: return "authentication_error"
         case .notFound: return "not_found_error"

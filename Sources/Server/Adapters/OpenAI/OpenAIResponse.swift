@@ -152,7 +152,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
         if includeUsage {
             let usage: JSONValue = ["id": .string(id), "object": "chat.completion.chunk", "created": .int(created),
                                     "model": .string(model), "system_fingerprint": "swiftlm", "choices": [],
-                                    "usage": OpenAIResponse.usage(summary)]
+                                    "usage": OpenAIResponse.usage(summary), "timings": LlamaCppResponse.timings(summary)]
             out += "data: \(usage.jsonText)\n\n"
         }
         return out + "data: [DONE]\n\n"
