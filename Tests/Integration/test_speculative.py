@@ -47,8 +47,26 @@ def test_lookup_and_draft_model_keep_the_greedy_text():
                 # round differently from decode rows) tips a near tie.
                 assert accepted >= 0.9 * drafted, (drafted, accepted)
             assert "drafted=" in server.log_path.read_text()
+            # llama-server's timings fields for speculation, on its native route.
+            native = requests.post(server.url + "/completion", json={"prompt": QUOTE, "n_predict": 32, "temperature": 0},
+                                   timeout=120).json()
+            timings = native["timings"]
+            assert timings["draft_n"] > 0 and 0 <= timings["draft_n_accepted"] <= timings["draft_n"], timings
         finally:
             server.stop()
+
+
+def test_adaptive_lookup_drafts_on_a_quoting_prompt():
+    """Without --draft-fixed the policy measures plain passes first, then drafts where it expects
+    a gain: on a prompt the answer quotes, drafting must start (and keep the text)."""
+    server = Server("--lookup")
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none")
+        reply = client.completions.create(model="smollm2", prompt=QUOTE, max_tokens=64, temperature=0)
+        assert reply.choices[0].text == run_cli(QUOTE, 64, chat=False)["text"]
+        assert metric(server.url, "swiftlm_speculative_drafted_tokens_total") > 0
+    finally:
+        server.stop()
 
 
 def test_draft_model_with_another_vocabulary_is_refused():

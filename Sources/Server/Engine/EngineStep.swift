@@ -93,10 +93,12 @@ extension Engine {
             next += part.count
         }
         let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9
-        for job in jobs where !job.drafts.isEmpty {
+        // Every pass of a speculating job is measured, plain ones too: they are what drafting has to beat.
+        for job in jobs where job.speculationPass {
             job.speculation?.record(rows: job.drafts.count + 1, seconds: stepSeconds, drafted: job.drafts.count,
                                     accepted: job.keptDrafts)
             job.drafts.removeAll()
+            job.speculationPass = false
         }
         let decodeRows = batch.decodeRows
         if options.autoThreads && decodeRows == 1 && batch.count == 1 && pool.activeThreads == tuner.best
@@ -209,6 +211,7 @@ extension Engine {
         if job.speculation == nil {
             job.speculation = settings.makeSpeculation(contextLength: options.contextLength, pool: ThreadPoolProvider(pool: pool))
         }
+        job.speculationPass = true   // this pass is measured, drafts or not
         // Each kept draft is a generated token: stop where max_tokens and the context would.
         var limit = min(options.contextLength - cache.count, state.maxDecodeRows - 1)
         if let maxTokens = generation.parameters.maxTokens { limit = min(limit, maxTokens - generation.generatedTokens - 1) }

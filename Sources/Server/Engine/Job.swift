@@ -29,6 +29,8 @@ final class Job: @unchecked Sendable {
     var drafts: [Int32] = []
     var keptDrafts = 0
     var verified = false
+    /// This pass holds only the job's decode rows (it decodes alone): its time is recorded.
+    var speculationPass = false
     var summary: GenerationSummary
     var promptStart: Date?
     var generationStart: Date?

@@ -16,18 +16,23 @@ enum LlamaCppResponse {
     }
 
     /// llama-server's timings object: prompt tokens evaluated (those not found in the prefix
-    /// cache) and generated tokens, each with milliseconds, per token and per second.
+    /// cache) and generated tokens, each with milliseconds, per token and per second; drafted
+    /// and accepted tokens when speculating.
     static func timings(_ s: GenerationSummary) -> JSONValue {
         let promptN = max(0, s.promptTokens - s.cachedPromptTokens)
         let promptMs = s.promptSeconds * 1000, predictedMs = s.generationSeconds * 1000
         func perToken(_ ms: Double, _ n: Int) -> Double { n > 0 ? ms / Double(n) : 0 }
         func perSecond(_ ms: Double, _ n: Int) -> Double { ms > 0 ? 1000 * Double(n) / ms : 0 }
-        return ["cache_n": .int(s.cachedPromptTokens),
+        let timings: JSONValue = ["cache_n": .int(s.cachedPromptTokens),
                 "prompt_n": .int(promptN), "prompt_ms": .number(promptMs),
                 "prompt_per_token_ms": .number(perToken(promptMs, promptN)), "prompt_per_second": .number(perSecond(promptMs, promptN)),
                 "predicted_n": .int(s.completionTokens), "predicted_ms": .number(predictedMs),
                 "predicted_per_token_ms": .number(perToken(predictedMs, s.completionTokens)),
                 "predicted_per_second": .number(perSecond(predictedMs, s.completionTokens))]
+        // Speculative decoding: llama-server's two counts, there only when something was drafted.
+        guard s.draftedTokens > 0, case .object(var fields) = timings else { return timings }
+        fields += [("draft_n", .int(s.draftedTokens)), ("draft_n_accepted", .int(s.acceptedDraftTokens))]
+        return .object(fields)
     }
 
     /// llama-server's `meta` of a model in /v1/models.
