@@ -179,6 +179,13 @@ final class SpeculativeDecodingTests: XCTestCase {
         }
         XCTAssertLessThan(drafted, 20, "drafting went on where every extra row costs more than a pass")
 
+        // A draft model half the target's size, with rows at 0.6 of a pass: even drafts that are
+        // always right cannot pay, so it is never started (not even to probe).
+        let big = DraftLengthPolicy(maximum: 8, assumedDraftShare: 0.5)
+        big.record(rows: 1, seconds: 0.030, drafted: 0, accepted: 0)
+        big.record(rows: 2, seconds: 0.048, drafted: 1, accepted: 1)
+        XCTAssertEqual((0..<100).map { _ in big.nextLength(limit: 8) }.reduce(0, +), 0)
+
         let fixed = DraftLengthPolicy(maximum: 5, adaptive: false)
         XCTAssertEqual(fixed.nextLength(limit: 8), 5)
         XCTAssertEqual(fixed.nextLength(limit: 2), 2)

@@ -16,9 +16,14 @@ public final class DraftLengthPolicy {
     /// Seconds of a one-row pass, and of each extra row in a pass, smoothed; nil until measured.
     private var passSeconds: Double?
     private var rowSeconds: Double?
-    /// Seconds per drafted token, as the drafter measures it (0: drafting is free, as prompt
-    /// lookup nearly is).
+    /// Seconds per drafted token, as the drafter measures it (0: not measured yet, or free, as
+    /// prompt lookup nearly is).
     public var draftSecondsPerToken = 0.0
+    /// Until drafting is measured, a drafted token is assumed to cost this share of a one-row
+    /// pass: for a draft model, its weight bytes over the target's (decoding one token reads
+    /// every weight once), so that a draft too big to pay is never started — starting one costs
+    /// a prefill of the whole context on the draft model.
+    public let assumedDraftShare: Double
     /// Smoothed counts for the acceptance estimate: accepted drafts and first rejections.
     private var acceptances = 1.0, rejections = 1.0
     /// Passes in a row with no drafting; every `probeInterval` of them, a one-token draft is
@@ -32,10 +37,11 @@ public final class DraftLengthPolicy {
     /// optimistic, so that the first drafts are tried and measured.
     private let assumedRowShare = 0.3
 
-    public init(maximum: Int, minimum: Int = 0, adaptive: Bool = true) {
+    public init(maximum: Int, minimum: Int = 0, adaptive: Bool = true, assumedDraftShare: Double = 0) {
         self.maximum = max(0, maximum)
         self.minimum = max(0, min(minimum, self.maximum))
         self.adaptive = adaptive
+        self.assumedDraftShare = assumedDraftShare
     }
 
     /// The estimated probability that the next drafted token is accepted, given the previous one was.
@@ -48,16 +54,23 @@ public final class DraftLengthPolicy {
         // The first pass is plain: it measures what drafting has to beat.
         guard cap >= max(1, minimum), let base = passSeconds else { return 0 }
         let row = rowSeconds ?? assumedRowShare * base
-        let a = min(acceptanceEstimate, 0.999)
-        var best = 0, bestRate = 1 / base
-        var expected = 1.0, term = 1.0
-        for k in 1...cap {
-            term *= a
-            expected += term   // 1 + a + … + a^k: the target's own token plus accepted drafts
-            guard k >= minimum else { continue }
-            let rate = expected / (Double(k) * draftSecondsPerToken + base + Double(k) * row)
-            if rate > bestRate { best = k; bestRate = rate }
+        let draft = draftSecondsPerToken > 0 ? draftSecondsPerToken : assumedDraftShare * base
+        /// The length with the most expected tokens per second at acceptance `a` (0: none pays).
+        func bestLength(_ a: Double) -> Int {
+            var best = 0, bestRate = 1 / base
+            var expected = 1.0, term = 1.0
+            for k in 1...cap {
+                term *= a
+                expected += term   // 1 + a + … + a^k: the target's own token plus accepted drafts
+                guard k >= minimum else { continue }
+                let rate = expected / (Double(k) * draft + base + Double(k) * row)
+                if rate > bestRate { best = k; bestRate = rate }
+            }
+            return best
         }
+        let best = bestLength(min(acceptanceEstimate, 0.999))
+        // Where not even drafts that are always right would pay, probing only costs.
+        if best == 0 && bestLength(0.999) == 0 { return 0 }
         if best == 0 {
             idlePasses += 1
             if idlePasses >= probeInterval {

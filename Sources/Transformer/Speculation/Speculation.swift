@@ -58,6 +58,8 @@ public struct SpeculationSettings: Sendable {
     public var minProbability: Float
     /// false: always draft `maximum` tokens instead of adapting the length to measured costs.
     public var adaptive: Bool
+    /// The target's file size: drafting cost is first estimated from the draft's size over it.
+    let targetFileSize: Int
 
     /// Throws, naming the first difference, unless a draft model shares `target`'s vocabulary.
     public init(source: Source, target: LoadedModel, maximum: Int = 8, minimum: Int = 0, minProbability: Float = 0.75,
@@ -71,6 +73,7 @@ public struct SpeculationSettings: Sendable {
         self.minimum = max(0, min(minimum, self.maximum))
         self.minProbability = minProbability
         self.adaptive = adaptive
+        targetFileSize = target.file.fileSize
     }
 
     /// Decode rows a verification pass may need: the pending token and the longest draft.
@@ -79,15 +82,18 @@ public struct SpeculationSettings: Sendable {
     /// Speculation for one sequence of up to `contextLength` tokens.
     public func makeSpeculation(contextLength: Int, pool: ThreadPoolProvider) -> Speculation {
         let drafter: any Drafter
+        var draftShare = 0.0
         switch source {
         case .draftModel(let draft):
+            draftShare = Double(draft.file.fileSize) / Double(max(1, targetFileSize))
             let session = draft.makeSession(contextLength: contextLength, pool: pool, decodeRows: maximum + 2)
             drafter = DraftModelDrafter(session: session,
                                         minProbability: minProbability, minimum: minimum)
         case .promptLookup:
             drafter = PromptLookupDrafter()
         }
-        return Speculation(drafter: drafter, policy: DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive))
+        let policy = DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive, assumedDraftShare: draftShare)
+        return Speculation(drafter: drafter, policy: policy)
     }
 }
 
