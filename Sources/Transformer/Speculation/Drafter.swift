@@ -25,10 +25,4 @@ public struct SpeculationCounts: Sendable, Equatable {
 
     /// accepted / drafted; 0 when nothing was drafted.
     public var acceptanceRate: Double { drafted > 0 ? Double(accepted) / Double(drafted) : 0 }
-
-    public static func += (a: inout SpeculationCounts, b: SpeculationCounts) {
-        a.drafted += b.drafted
-        a.accepted += b.accepted
-        a.passes += b.passes
-    }
 }

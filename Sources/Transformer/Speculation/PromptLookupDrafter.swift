@@ -7,10 +7,10 @@ public final class PromptLookupDrafter: Drafter {
     public let maxNgram: Int
     public let minNgram: Int
 
+    /// Sizes out of order or below 1 are brought into 1 ≤ min ≤ max.
     public init(maxNgram: Int = 4, minNgram: Int = 2) {
-        precondition(minNgram >= 1 && maxNgram >= minNgram, "n-gram sizes must satisfy 1 ≤ min ≤ max")
-        self.maxNgram = maxNgram
-        self.minNgram = minNgram
+        self.minNgram = max(1, minNgram)
+        self.maxNgram = max(self.minNgram, maxNgram)
     }
 
     /// A scan of the context: nothing next to a forward pass.
