@@ -65,7 +65,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
-        ], swiftSettings: checked),
+        ], resources: [.embedInCode("WebUI")], swiftSettings: checked),
         .executableTarget(name: "swiftlm", dependencies: [
             "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

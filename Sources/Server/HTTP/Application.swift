@@ -3,7 +3,8 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 
-/// The HTTP application for a server state: every protocol's routes, /health and /metrics.
+/// The HTTP application for a server state: every protocol's routes, /health, /metrics and the
+/// chat page.
 /// `swiftlm serve` runs it; the tests run the same thing on loopback.
 public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
@@ -20,6 +21,7 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     LlamaCppRoutes(state: state).register(on: router)
     HealthRoutes(state: state).register(on: router)
     AdminRoutes(state: state).register(on: router)
+    WebUIRoutes().register(on: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(state.options.host, port: state.options.port), serverName: "swiftlm"),

@@ -13,7 +13,7 @@ func protocolForPath(_ path: String) -> APIProtocol {
     return .native
 }
 
-/// With an API key set, every route but /health needs `Authorization: Bearer KEY` or
+/// With an API key set, every route but /health and the chat page needs `Authorization: Bearer KEY` or
 /// `x-api-key: KEY` (the header Anthropic clients send).
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
@@ -21,8 +21,12 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        // /health stays open for balancers and watchdogs; /admin checks its own key.
-        if path == "/health" || path.hasPrefix("/admin/") { return try await next(request, context) }
+        // /health stays open for balancers and watchdogs; /admin checks its own key; the chat
+        // page's files hold no secret (the page asks for the key when the API wants one).
+        if path == "/health" || path.hasPrefix("/admin/") || WebUIRoutes.isPagePath(path)
+            || WebUIRoutes.isBrowserNavigation(request) {
+            return try await next(request, context)
+        }
         let given = presentedKey(request)
         guard let given, constantTimeEqual(given, key) else {
             let error = APIError(.authentication, given == nil ? "an API key is required (Authorization: Bearer KEY)" : "invalid API key",

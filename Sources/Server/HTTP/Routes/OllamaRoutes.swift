@@ -1,7 +1,8 @@
 import Hummingbird
 import Transformer
 
-/// Ollama's API: generate, chat, tags, show, ps, version, and "Ollama is running" at /.
+/// Ollama's API: generate, chat, tags, show, ps, version, and "Ollama is running" at / (a browser
+/// there is redirected to the chat page).
 struct OllamaRoutes {
     let state: ServerState
     static let version = "0.6.0"
@@ -13,8 +14,12 @@ struct OllamaRoutes {
         router.post("/api/show") { request, _ in await show(request) }
         router.get("/api/ps") { _, _ in await ps() }
         router.get("/api/version") { _, _ in jsonResponse(["version": .string(Self.version)]) }
-        router.get("/") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                                           body: ResponseBody(byteBuffer: ByteBuffer(string: "Ollama is running"))) }
+        router.get("/") { request, _ in
+            // A browser is sent to the chat page; Ollama's clients get their liveness line.
+            if WebUIRoutes.isBrowserNavigation(request) { return WebUIRoutes.redirectToPage() }
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(string: "Ollama is running")))
+        }
     }
 
     func generate(_ request: Request, chat: Bool) async -> Response {
