@@ -19,8 +19,10 @@ final class FileBytes: @unchecked Sendable {
     let inMemory: Bool
     private let regionLength: Int          // what munmap releases
 
-    /// `ioError` makes the format's error from a message naming the path.
-    init(path: String, residency: WeightResidency = .mapped, ioError: (String) -> Error) throws {
+    /// `ioError` makes the format's error from a message naming the path; `progress` hears
+    /// (bytes copied, file size) while a copy is read, from any of the reading threads.
+    init(path: String, residency: WeightResidency = .mapped, progress: LoadProgress? = nil,
+         ioError: (String) -> Error) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ioError("\(path): cannot open: \(Self.errnoText())") }
         defer { close(fd) }
@@ -33,7 +35,7 @@ final class FileBytes: @unchecked Sendable {
             return
         }
         if residency.copies(fileSize: size) {
-            let (region, length) = try Self.read(fd, size: size, path: path, ioError: ioError)
+            let (region, length) = try Self.read(fd, size: size, path: path, progress: progress, ioError: ioError)
             (bytes, inMemory, regionLength) = (UnsafeRawBufferPointer(start: region, count: size), true, length)
             return
         }
@@ -51,7 +53,7 @@ final class FileBytes: @unchecked Sendable {
 
     /// The whole file read into fresh anonymous memory (a whole number of 2 MiB pages, asked
     /// to be huge before it is touched), then made read-only like a mapping.
-    private static func read(_ fd: Int32, size: Int, path: String,
+    private static func read(_ fd: Int32, size: Int, path: String, progress: LoadProgress?,
                              ioError: (String) -> Error) throws -> (UnsafeMutableRawPointer, Int) {
         let hugePage = 1 << 21
         let length = (size + hugePage - 1) / hugePage * hugePage
@@ -67,6 +69,7 @@ final class FileBytes: @unchecked Sendable {
         let slices = max(1, min(sysconf(Int32(_SC_NPROCESSORS_ONLN)), 8))
         let sliceSize = (size + slices - 1) / slices
         let failure = Mutex<String?>(nil)  // the first error any slice met
+        let copied = Atomic<Int>(0)
         nonisolated(unsafe) let destination = region  // each slice writes only its own byte range
         DispatchQueue.concurrentPerform(iterations: slices) { slice in
             let start = slice * sliceSize, end = min(size, start + sliceSize)
@@ -80,6 +83,7 @@ final class FileBytes: @unchecked Sendable {
                     return
                 }
                 done += n
+                if let progress { progress(copied.add(n, ordering: .relaxed).newValue, size) }
             }
         }
         if let message = failure.withLock({ $0 }) {
@@ -92,3 +96,7 @@ final class FileBytes: @unchecked Sendable {
 
     static func errnoText() -> String { String(cString: strerror(errno)) }
 }
+
+/// Hears (bytes read, total bytes) while a model's weights are copied into memory; called
+/// from several threads at once.
+public typealias LoadProgress = @Sendable (Int, Int) -> Void

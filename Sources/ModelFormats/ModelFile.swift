@@ -30,6 +30,8 @@ extension ModelFile {
 }
 
 /// Opens a model: a Hugging Face directory, else a GGUF file.
-public func openModelFile(_ path: String, residency: WeightResidency = .mapped) throws -> any ModelFile {
-    HFModelDirectory.isModelDirectory(path) ? try HFModelDirectory(path: path) : try GGUFFile(path: path, residency: residency)
+public func openModelFile(_ path: String, residency: WeightResidency = .mapped,
+                          progress: LoadProgress? = nil) throws -> any ModelFile {
+    HFModelDirectory.isModelDirectory(path)
+        ? try HFModelDirectory(path: path) : try GGUFFile(path: path, residency: residency, progress: progress)
 }

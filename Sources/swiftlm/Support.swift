@@ -24,8 +24,12 @@ func loadModel(_ path: String, residency: WeightResidency = .automatic) throws -
     guard FileManager.default.fileExists(atPath: path) else {
         throw CLIError("model file not found: \(path)")
     }
+    let progress = TerminalProgress.onTerminal("loading \(URL(fileURLWithPath: path).lastPathComponent)")
+    defer { progress?.finish() }
     do {
-        return try LoadedModel(path: path, residency: residency)
+        var onCopy: LoadProgress?
+        if let progress { onCopy = { done, total in progress.update(done: done, total: total) } }
+        return try LoadedModel(path: path, residency: residency, progress: onCopy)
     } catch {
         throw CLIError("cannot load \(path): \(error)")
     }

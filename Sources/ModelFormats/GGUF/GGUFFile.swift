@@ -18,9 +18,9 @@ public final class GGUFFile: @unchecked Sendable {
     /// Whether the tensor data is a copy in memory rather than the mapped file.
     public var inMemory: Bool { mapping.inMemory }
 
-    public init(path: String, residency: WeightResidency = .mapped) throws {
+    public init(path: String, residency: WeightResidency = .mapped, progress: LoadProgress? = nil) throws {
         self.path = path
-        let file = try FileBytes(path: path, residency: residency) { GGUFError(.io, $0) }
+        let file = try FileBytes(path: path, residency: residency, progress: progress) { GGUFError(.io, $0) }
         // Anything this short cannot be a GGUF file.
         guard file.bytes.count >= GGUFParser.headerSize else { throw Self.tooSmallError(path: path, bytes: file.bytes) }
         let parsed = try GGUFParser.parse(file.bytes, path: path)

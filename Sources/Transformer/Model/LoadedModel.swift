@@ -15,10 +15,10 @@ public final class LoadedModel: @unchecked Sendable {
     public let loadSeconds: Double
 
     /// Opens a GGUF file or Hugging Face directory to run; GGUF weights are copied into
-    /// huge-page memory or read in place as `residency` decides.
-    public convenience init(path: String, residency: WeightResidency = .automatic) throws {
+    /// huge-page memory or read in place as `residency` decides (`progress` hears the copy).
+    public convenience init(path: String, residency: WeightResidency = .automatic, progress: LoadProgress? = nil) throws {
         let start = Date()
-        try self.init(file: openModelFile(path, residency: residency), start: start)
+        try self.init(file: openModelFile(path, residency: residency, progress: progress), start: start)
     }
 
     /// Where the weights are read from, for logs: "memory" (a copy) or "mapped file".
