@@ -133,6 +133,27 @@ final class HalfTests: XCTestCase {
         }
     }
 
+    /// A tile of rows gives, to the bit, what axpyHalf gives row by row (the attention's
+    /// value sums rely on it: a row's result may not depend on how its keys were tiled).
+    func testAxpyHalfTileEqualsRowByRow() {
+        var rng = SeededGenerator(seed: 23)
+        for n in oddLengths {
+            for rows in [1, 3, 8] {
+                let stride = n + 5   // halves per row, padded as cache rows are
+                let halves = rng.normals(rows * stride).map(floatToHalf)
+                let alphas = rng.normals(rows)
+                let y0 = rng.normals(n)
+                var expected = y0
+                for r in 0..<rows {
+                    halves.withUnsafeBytes { axpyHalf(alphas[r], $0.baseAddress! + r * stride * 2, &expected, count: n) }
+                }
+                var y = y0
+                halves.withUnsafeBytes { axpyHalfTile(alphas, $0.baseAddress!, rowStride: stride * 2, rows: rows, &y, count: n) }
+                assertBitEqual(y, expected, "axpyHalfTile n=\(n) rows=\(rows)")
+            }
+        }
+    }
+
     // MARK: - bf16
 
     func testBF16ToFloatAllPatterns() {

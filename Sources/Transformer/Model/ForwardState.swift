@@ -23,7 +23,8 @@ public final class ForwardState: @unchecked Sendable {
     /// forward pass, and a batch's rows are independent there, so bigger batches go in
     /// chunks (peak memory of a 512-token prompt −3 MB on SmolLM2, same results).
     let feedForwardRows: Int
-    let scores: [UnsafeMutablePointer<Float>]   // per thread: (context capacity)
+    let scores: [UnsafeMutablePointer<Float>]   // per thread: (query heads per KV head, scoreStride)
+    let scoreStride: Int                        // context capacity
     /// Per decode row: the row in its partner formats, for the dot kernels.
     let decodeActivations: [QuantizedActivations]
     /// The same rows four at a time, for the four-row kernels (group g: rows 4g ..< 4g + 4).
@@ -52,7 +53,9 @@ public final class ForwardState: @unchecked Sendable {
         feedForwardRows = min(b, 256)
         gate = .allocate(capacity: max(1, feedForwardRows * ffn))
         up = .allocate(capacity: max(1, feedForwardRows * ffn))
-        scores = (0..<pool.maxThreads).map { _ in .allocate(capacity: max(1, contextCapacity)) }
+        scoreStride = max(1, contextCapacity)
+        let headsPerKVHead = max(1, config.headCount / max(1, config.headCountKV))
+        scores = (0..<pool.maxThreads).map { [scoreStride] _ in .allocate(capacity: headsPerKVHead * scoreStride) }
         let activations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
         decodeActivations = activations
         decodeQuads = stride(from: 0, to: activations.count, by: 4).map {
