@@ -50,15 +50,18 @@ let package = Package(
         .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: kernel),
         .target(name: "JSON", swiftSettings: checked),
         .target(name: "Jinja", dependencies: ["JSON"], swiftSettings: checked),
+        // Structured outputs: JSON Schema and GBNF compiled to one byte-level grammar, and the
+        // token masks it allows. Parses untrusted schemas, so it keeps Swift's checks.
+        .target(name: "Grammar", dependencies: ["JSON"], swiftSettings: checked),
         .target(name: "ModelFormats", dependencies: ["Tensor", "Quant", "JSON"], swiftSettings: checked),
         .target(name: "Tokenizers", dependencies: ["ModelFormats", "JSON"], swiftSettings: checked),
-        .target(name: "Transformer", dependencies: ["Tensor", "Quant", "JSON", "Jinja", "ModelFormats", "Tokenizers"],
+        .target(name: "Transformer", dependencies: ["Tensor", "Quant", "JSON", "Jinja", "Grammar", "ModelFormats", "Tokenizers"],
                 swiftSettings: kernel),
         .target(name: "Governor", dependencies: ["Tensor"], swiftSettings: checked),
         .target(name: "ModelTools", dependencies: ["Tensor", "Quant", "ModelFormats", "Tokenizers", "Transformer"],
                 swiftSettings: checked),
         .target(name: "Server", dependencies: [
-            "Transformer", "ModelTools", "Governor", "ModelFormats", "Tokenizers", "Jinja", "JSON",
+            "Transformer", "ModelTools", "Governor", "ModelFormats", "Tokenizers", "Jinja", "JSON", "Grammar",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
@@ -67,7 +70,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.embedInCode("WebUI")], swiftSettings: checked),
         .executableTarget(name: "swiftlm", dependencies: [
-            "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server",
+            "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server", "Grammar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: checked),
         // Tests: one target per source target, sharing model paths, fixtures and llama.cpp checks.
@@ -78,6 +81,7 @@ let package = Package(
         .testTarget(name: "ModelFormatsTests", dependencies: [
             "ModelFormats", "Quant", "Tensor", "Jinja", "Tokenizers", "Transformer", "TestSupport",
         ]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "JSON"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "ModelFormats", "Transformer", "TestSupport"]),
         .testTarget(name: "GovernorTests", dependencies: ["Governor", "Tensor", "TestSupport"]),
         .testTarget(name: "TransformerTests", dependencies: [

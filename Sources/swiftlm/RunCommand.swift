@@ -26,6 +26,7 @@ struct RunCommand: ParsableCommand {
     @OptionGroup var penalties: PenaltyOptions
     @OptionGroup var weights: WeightOptions
     @OptionGroup var speculation: SpeculationFlags
+    @OptionGroup var structured: StructuredOutputOptions
 
     func validate() throws {
         guard n >= 0 else { throw ValidationError("-n must be ≥ 0, got \(n)") }
@@ -41,6 +42,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let text = try prompt ?? readStdin()
+        let grammar = try structured.grammar()
         let threadCount = try threadCount(threads)
         let loaded = try loadModel(model, pruneMask: pruneMask, threads: threadCount, residency: weights.residency)
         let contextLength = min(ctx ?? min(4096, loaded.config.contextLength), loaded.config.contextLength)
@@ -61,7 +63,7 @@ struct RunCommand: ParsableCommand {
             throw CLIError("the prompt has \(promptTokens.count) tokens; the context holds \(contextLength) (raise --ctx)")
         }
         let maxTokens = min(n, contextLength - promptTokens.count)
-        let generation = session.makeGeneration(GenerationParameters(sampling: sampling, maxTokens: maxTokens),
+        let generation = session.makeGeneration(GenerationParameters(sampling: sampling, maxTokens: maxTokens, grammar: grammar),
                                                 prompt: promptTokens)
         var generated: [Int32] = []
         var output = ""

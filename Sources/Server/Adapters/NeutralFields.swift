@@ -41,7 +41,7 @@ struct NeutralField: Sendable {
         .number("typical_p", 1), .number("typ_p", 1), .number("dynatemp_range", 0), .number("xtc_probability", 0),
         .number("mirostat", 0), .number("dry_multiplier", 0), .number("top_n_sigma", -1), .flag("penalize_nl"),
         .number("n_indent", 0), .number("t_max_predict_ms", 0), .flag("post_sampling_probs"),
-        .empty("grammar"), .empty("json_schema"), .empty("lora"), .number("min_keep", 0),
+        .empty("lora"), .number("min_keep", 0),
     ]
 }
 

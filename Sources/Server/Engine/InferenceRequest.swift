@@ -25,13 +25,15 @@ public struct InferenceRequest: Sendable {
     /// JSON mode: only tokens that keep the output a valid JSON object are sampled, and
     /// generation ends when the object is complete.
     public var jsonObject = false
+    /// Structured output (a JSON schema or GBNF grammar); takes the place of `jsonObject`.
+    public var grammar: ConstrainedGrammar?
 
     public init(input: Input) { self.input = input }
 
     /// The part of the request the generation pipeline runs.
     public var generationParameters: GenerationParameters {
         GenerationParameters(sampling: sampling, maxTokens: maxTokens, stop: stop, topLogprobs: topLogprobs,
-                             jsonObject: jsonObject)
+                             jsonObject: jsonObject && grammar == nil, grammar: grammar)
     }
 }
 

@@ -12,14 +12,18 @@ public struct GenerationParameters: Sendable {
     /// JSON mode: only tokens that keep the output a valid JSON object are sampled, and
     /// generation ends when the object is complete.
     public var jsonObject: Bool
+    /// Structured output: only tokens that keep the output within the grammar (a JSON schema
+    /// or GBNF) are sampled, and generation ends when nothing can extend a whole match.
+    public var grammar: ConstrainedGrammar?
 
     public init(sampling: SamplingParameters = SamplingParameters(), maxTokens: Int? = nil, stop: [String] = [],
-                topLogprobs: Int? = nil, jsonObject: Bool = false) {
+                topLogprobs: Int? = nil, jsonObject: Bool = false, grammar: ConstrainedGrammar? = nil) {
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stop = stop
         self.topLogprobs = topLogprobs
         self.jsonObject = jsonObject
+        self.grammar = grammar
     }
 }
 
@@ -73,6 +77,7 @@ public final class Generation {
     private let sampler: Sampler
     private var penalties: Penalties?
     private var json: JSONConstraint?
+    private var grammar: GrammarConstraint?
     private var logSoftmax: LogSoftmax?
     private var detokenizer: StreamingDetokenizer
     private var stopper: StopMatcher
@@ -92,6 +97,7 @@ public final class Generation {
         self.sampler = sampler ?? Sampler(parameters: parameters.sampling, vocabularySize: vocabularySize)
         penalties = Penalties(parameters.sampling, history: prompt, capacity: contextLength)
         if parameters.jsonObject { json = JSONConstraint(sampling: parameters.sampling) }
+        if let g = parameters.grammar { grammar = GrammarConstraint(g, tokenizer: tokenizer, vocabularySize: vocabularySize) }
         if let top = parameters.topLogprobs { logSoftmax = LogSoftmax(top: top, vocabularySize: vocabularySize) }
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stopper = StopMatcher(stops: parameters.stop)
@@ -112,11 +118,18 @@ public final class Generation {
         for (token, bias) in parameters.sampling.logitBias where Int(token) < vocabularySize { logits[Int(token)] += bias }
         penalties?.apply(logits, count: vocabularySize)
         for t in endTokens { logits[Int(t)] = -.infinity }
-        let token = sampler.sample(logits, count: vocabularySize)
+        var token = sampler.sample(logits, count: vocabularySize)
+        if let g = grammar, !g.allows(token, tokenizer: tokenizer) {
+            // The model strayed: sample again among the tokens the grammar allows.
+            g.restrict(logits, count: vocabularySize)
+            token = sampler.sample(logits, count: vocabularySize)
+            if !g.allows(token, tokenizer: tokenizer) { return finish(.endOfGeneration) }   // nothing allowed
+        }
         if tokenizer.isEndOfGeneration(token) { return finish(.endOfGeneration) }
         if json?.accept(token, tokenizer: tokenizer) == false {
             return finish(.endOfGeneration)   // no token could continue the JSON
         }
+        _ = grammar?.accept(token, tokenizer: tokenizer)
         generatedTokens += 1
         penalties?.accept(token)
         let logprob = logSoftmax?.logprob(of: token, tokenizer: tokenizer)
@@ -126,7 +139,7 @@ public final class Generation {
             finishReason = .stopSequence
             return GenerationStep(token: token, text: before, logprob: logprob, finished: .stopSequence)
         case .emit(let text):
-            if json?.isComplete == true { return finish(.endOfGeneration, token: token, text: text, logprob: logprob) }
+            if json?.isComplete == true || grammar?.isComplete == true { return finish(.endOfGeneration, token: token, text: text, logprob: logprob) }
             if let limit = parameters.maxTokens, generatedTokens >= limit {
                 return finish(.length, token: token, text: text, logprob: logprob)
             }

@@ -5,7 +5,7 @@ import Transformer
 /// An Anthropic Messages request in the engine's terms. Versions (the anthropic-version
 /// header) from 2023-06-01 take temperature, top_p and top_k in the body; from 2026-10-21 the
 /// official clients no longer send them (the server picks), but a body that has them is still
-/// honoured. `output_config.format` (structured output) is refused: not implemented here.
+/// honoured. `output_config.format` (a JSON schema) constrains the reply.
 struct AnthropicRequest {
     static let oldestVersion = "2023-01-01"
 
@@ -45,9 +45,12 @@ struct AnthropicRequest {
             inference.maxTokens = maxTokens
             inference.sampling = try readSampling(fields, temperatureRange: 0...1)
             inference.stop = try fields.strings("stop_sequences") ?? []
-            if let output = try fields.object("output_config"), output.has("format") {
-                throw APIError.invalid("'output_config.format' (structured output) is not supported by this server",
-                                       parameter: "output_config.format")
+            if let output = try fields.object("output_config"), let format = try output.object("format") {
+                guard try format.requiredString("type") == "json_schema", let schema = format.value("schema") else {
+                    throw APIError.invalid("'output_config.format' must be {\"type\": \"json_schema\", \"schema\": {...}}",
+                                           parameter: "output_config.format")
+                }
+                inference.grammar = try StructuredOutput.schema(schema, parameter: "output_config.format.schema")
             }
         }
         var request = AnthropicRequest(model: model, inference: inference)

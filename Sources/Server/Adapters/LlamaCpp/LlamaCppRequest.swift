@@ -89,6 +89,7 @@ struct LlamaCppRequest {
         // llama-server's seed -1 (its default, also written 4294967295) means a random one.
         if let seed = try fields.int("seed"), seed == -1 || seed == 0xFFFF_FFFF { inference.sampling.seed = nil }
         inference.stop = try fields.strings("stop") ?? []
+        try StructuredOutput.readLlamaCppFields(fields, into: &inference)
         // n_predict -1 (and -2): until the end of generation or of the context.
         let limit = try fields.int("n_predict", in: -2...10_000_000) ?? fields.int("max_tokens", in: -2...10_000_000)
         if let limit, limit >= 0 { inference.maxTokens = limit }

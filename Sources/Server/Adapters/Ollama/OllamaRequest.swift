@@ -90,11 +90,13 @@ struct OllamaRequest {
             throw APIError.invalid("'think': the model does not support thinking")
         }
         var inference = InferenceRequest(input: input)
-        if let format = fields.value("format") {
-            guard format == "json" else {
-                throw APIError.invalid("'format' \(format.jsonText) is not supported: only \"json\" (a JSON schema is not enforced)")
-            }
-            inference.jsonObject = true
+        switch fields.value("format") {
+        case nil, .null?, .string("")?: break
+        case .string("json")?: inference.jsonObject = true
+        case let schema? where { if case .object = schema { return true } else { return false } }():
+            inference.grammar = try StructuredOutput.schema(schema, parameter: "format")
+        case let other?:
+            throw APIError.invalid("'format' must be \"json\" or a JSON schema object, got \(other.jsonText)", parameter: "format")
         }
         let options = try fields.object("options").map { try OllamaOptions($0) } ?? OllamaOptions()
         inference.sampling = options.sampling

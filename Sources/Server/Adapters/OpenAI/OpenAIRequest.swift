@@ -100,12 +100,31 @@ struct OpenAIRequest {
         try fields.applySamplerSelection(to: &inference.sampling)
         inference.stop = try fields.strings("stop") ?? []
         let choices = try fields.int("n", in: 1...maxChoices) ?? 1
+        try StructuredOutput.readLlamaCppFields(fields, into: &inference)
         if let format = try fields.object("response_format") {
             switch try format.requiredString("type") {
             case "text": break
-            case "json_object": inference.jsonObject = true
+            case "json_object":
+                // llama-server also takes a schema here.
+                if let schema = format.value("schema") {
+                    inference.grammar = try StructuredOutput.schema(schema, parameter: "response_format.schema")
+                } else {
+                    inference.jsonObject = true
+                }
+            case "json_schema":
+                guard let spec = try format.object("json_schema") else {
+                    throw APIError.invalid("'response_format.json_schema' is required for type 'json_schema'",
+                                           parameter: "response_format.json_schema")
+                }
+                // strict or not, the schema is enforced: sampling never leaves it.
+                _ = try spec.bool("strict")
+                if let schema = spec.value("schema") {
+                    inference.grammar = try StructuredOutput.schema(schema, parameter: "response_format.json_schema.schema")
+                } else {
+                    inference.jsonObject = true   // no schema: any JSON object
+                }
             case let type:
-                throw APIError.invalid("'response_format' of type '\(type)' is not supported; 'text' and 'json_object' are",
+                throw APIError.invalid("'response_format' of type '\(type)' is not supported; 'text', 'json_object' and 'json_schema' are",
                                        parameter: "response_format")
             }
         }

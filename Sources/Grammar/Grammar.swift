@@ -1,0 +1,165 @@
+/// A context-free grammar over bytes: rules of alternatives, each a sequence of terminals
+/// (a set of bytes) and references to rules. GBNF text and JSON schemas are both compiled into
+/// it; `GrammarMatcher` runs it. Character classes over code points are expanded to UTF-8 byte
+/// sequences when built, so matching never decodes.
+public struct Grammar: Sendable {
+    public enum Symbol: Hashable, Sendable {
+        case bytes(ByteSet)
+        case rule(Int)
+    }
+
+    public struct Rule: Sendable {
+        public var name: String
+        public var alternatives: [[Symbol]]
+    }
+
+    public let rules: [Rule]
+    public let root: Int
+
+    /// Checks what the matcher relies on: every rule defined, none left-recursive (the
+    /// matcher would expand it forever). Errors name the rule.
+    init(rules: [Rule], root: Int, defined: Set<Int>) throws {
+        for (i, rule) in rules.enumerated() where !defined.contains(i) {
+            throw GrammarError("rule '\(rule.name)' is used but never defined")
+        }
+        self.rules = rules
+        self.root = root
+        try checkNoLeftRecursion()
+    }
+
+    /// Rules that can match the empty string.
+    func nullableRules() -> [Bool] {
+        var nullable = [Bool](repeating: false, count: rules.count)
+        var changed = true
+        while changed {
+            changed = false
+            for (i, rule) in rules.enumerated() where !nullable[i] {
+                let canBeEmpty = rule.alternatives.contains { alt in
+                    alt.allSatisfy { if case .rule(let r) = $0 { return nullable[r] } else { return false } }
+                }
+                if canBeEmpty { nullable[i] = true; changed = true }
+            }
+        }
+        return nullable
+    }
+
+    private func checkNoLeftRecursion() throws {
+        let nullable = nullableRules()
+        // leftCalls[r]: rules r can reach without consuming a byte.
+        let leftCalls: [[Int]] = rules.map { rule in
+            var calls: [Int] = []
+            for alt in rule.alternatives {
+                for symbol in alt {
+                    guard case .rule(let r) = symbol else { break }
+                    calls.append(r)
+                    if !nullable[r] { break }
+                }
+            }
+            return calls
+        }
+        var state = [UInt8](repeating: 0, count: rules.count)   // 0 new, 1 on the path, 2 done
+        func visit(_ r: Int) throws {
+            if state[r] == 2 { return }
+            if state[r] == 1 { throw GrammarError("rule '\(rules[r].name)' is left-recursive (it can call itself before matching any character)") }
+            state[r] = 1
+            for c in leftCalls[r] { try visit(c) }
+            state[r] = 2
+        }
+        for r in rules.indices { try visit(r) }
+    }
+}
+
+/// Builds a `Grammar`: named rules (referable before they are defined) and helpers that turn
+/// literals, character classes and repetitions into rules.
+public struct GrammarBuilder {
+    private var rules: [Grammar.Rule] = []
+    private var ids: [String: Int] = [:]
+    private var defined: Set<Int> = []
+
+    public init() {}
+
+    /// The id of the rule called `name`, creating an undefined one on first use.
+    public mutating func ruleID(_ name: String) -> Int {
+        if let id = ids[name] { return id }
+        rules.append(Grammar.Rule(name: name, alternatives: []))
+        ids[name] = rules.count - 1
+        return rules.count - 1
+    }
+
+    public func isDefined(_ name: String) -> Bool { ids[name].map(defined.contains) ?? false }
+
+    public mutating func define(_ id: Int, _ alternatives: [[Grammar.Symbol]]) {
+        rules[id].alternatives = alternatives
+        defined.insert(id)
+    }
+
+    /// A new rule with a unique name derived from `base`.
+    public mutating func newRule(_ base: String, _ alternatives: [[Grammar.Symbol]]) -> Int {
+        var name = base
+        var n = 1
+        while ids[name] != nil { n += 1; name = "\(base)-\(n)" }
+        let id = ruleID(name)
+        define(id, alternatives)
+        return id
+    }
+
+    public static func literal(_ text: String) -> [Grammar.Symbol] {
+        text.utf8.map { .bytes(ByteSet($0...$0)) }
+    }
+
+    /// One code point from `ranges` (or from outside them when `negated`): a single terminal
+    /// for ASCII, else a rule of UTF-8 sequences.
+    public mutating func characterClass(_ ranges: [ClosedRange<UInt32>], negated: Bool) -> Grammar.Symbol {
+        let wanted = negated ? Self.complement(ranges) : ranges
+        var ascii = ByteSet()
+        var wide: [[ClosedRange<UInt8>]] = []
+        for sequence in UTF8Ranges.sequences(wanted) {
+            if sequence.count == 1 { for b in sequence[0] { ascii.insert(b) } } else { wide.append(sequence) }
+        }
+        if wide.isEmpty { return .bytes(ascii) }
+        var alternatives = wide.map { $0.map { Grammar.Symbol.bytes(ByteSet($0)) } }
+        if !ascii.isEmpty { alternatives.insert([.bytes(ascii)], at: 0) }
+        return .rule(newRule("char", alternatives))
+    }
+
+    static func complement(_ ranges: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
+        var out: [ClosedRange<UInt32>] = []
+        var next: UInt32 = 0
+        for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            if r.lowerBound > next { out.append(next...(r.lowerBound - 1)) }
+            next = max(next, r.upperBound &+ 1)
+        }
+        if next <= 0x10FFFF { out.append(next...0x10FFFF) }
+        return out
+    }
+
+    /// `item` repeated min...max times (max nil: unbounded), as symbols to splice into a
+    /// sequence. Optional tails nest right ((x (x x?)?)?), so the matcher never backtracks.
+    public mutating func repetition(_ item: [Grammar.Symbol], min: Int, max: Int?, name: String) -> [Grammar.Symbol] {
+        var out: [Grammar.Symbol] = []
+        for _ in 0..<min { out += item }
+        if let max {
+            guard max > min else { return out }
+            var tail = newRule(name, [item, []])          // x?
+            for _ in 0..<(max - min - 1) { tail = newRule(name, [item + [.rule(tail)], []]) }
+            out.append(.rule(tail))
+        } else {
+            let star = ruleID(uniqueName(name))
+            define(star, [item + [.rule(star)], []])      // x*: right recursion
+            out.append(.rule(star))
+        }
+        return out
+    }
+
+    private func uniqueName(_ base: String) -> String {
+        var name = base
+        var n = 1
+        while ids[name] != nil { n += 1; name = "\(base)-\(n)" }
+        return name
+    }
+
+    public func build(root: String) throws -> Grammar {
+        guard let id = ids[root], defined.contains(id) else { throw GrammarError("the grammar has no rule '\(root)'") }
+        return try Grammar(rules: rules, root: id, defined: defined)
+    }
+}

@@ -1,0 +1,193 @@
+import JSON
+
+/// JSON Schema `pattern` (ECMA-262 syntax) to GBNF for the inside of a JSON string: literals,
+/// classes ([a-z], [^...], \d \w \s and their negations, .), groups ((...), (?:...)),
+/// alternation and quantifiers (* + ? {n} {n,} {n,m}, lazy forms alike). Backreferences,
+/// lookaround and word boundaries are refused. Characters are produced in JSON's raw form
+/// only (no quote, backslash or control character), which every matching string allows.
+struct PatternGrammar {
+    private let source: [Character]
+    private var pos = 0
+    /// The grammar for one safe string character (defined by the schema compiler).
+    let anyCharRule: String
+
+    static func gbnf(_ pattern: String, anyCharRule: String) throws -> String {
+        var parser = PatternGrammar(source: Array(pattern), anyCharRule: anyCharRule)
+        var anchoredStart = false
+        if parser.peek == "^" { parser.pos += 1; anchoredStart = true }
+        let body = try parser.alternatives()
+        var anchoredEnd = false
+        if parser.peek == "$" { parser.pos += 1; anchoredEnd = true }
+        guard parser.pos == parser.source.count else { throw parser.error("unexpected '\(parser.source[parser.pos])'") }
+        // An unanchored pattern matches anywhere in the string.
+        return (anchoredStart ? "" : "\(anyCharRule)* ") + body + (anchoredEnd ? "" : " \(anyCharRule)*")
+    }
+
+    private var peek: Character? { pos < source.count ? source[pos] : nil }
+
+    private func error(_ what: String) -> GrammarError {
+        GrammarError("pattern '\(String(source))': \(what)")
+    }
+
+    private mutating func alternatives() throws -> String {
+        var branches = [try sequence()]
+        while peek == "|" { pos += 1; branches.append(try sequence()) }
+        return branches.count == 1 ? branches[0] : "(" + branches.joined(separator: " | ") + ")"
+    }
+
+    private mutating func sequence() throws -> String {
+        var items: [String] = []
+        while let c = peek, c != "|", c != ")" {
+            if c == "$" && pos == source.count - 1 { break }
+            var atom = try self.atom()
+            atom = try quantified(atom)
+            items.append(atom)
+        }
+        return items.isEmpty ? "\"\"" : "(" + items.joined(separator: " ") + ")"
+    }
+
+    private mutating func quantified(_ atom: String) throws -> String {
+        guard let c = peek else { return atom }
+        var result: String
+        switch c {
+        case "*": pos += 1; result = "\(atom)*"
+        case "+": pos += 1; result = "\(atom)+"
+        case "?": pos += 1; result = "\(atom)?"
+        case "{":
+            guard let close = source[pos...].firstIndex(of: "}") else { return atom }
+            let inside = String(source[(pos + 1)..<close])
+            let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+            guard (1...2).contains(parts.count), let low = Int(parts[0]), low <= 1000 else {
+                throw error("unsupported quantifier {\(inside)}")
+            }
+            let high: Int? = parts.count == 1 ? low : parts[1].isEmpty ? nil : Int(parts[1])
+            if parts.count == 2 && !parts[1].isEmpty && (high == nil || high! < low || high! > 1000) {
+                throw error("unsupported quantifier {\(inside)}")
+            }
+            pos = close + 1
+            result = high.map { "\(atom){\(low),\($0)}" } ?? "\(atom){\(low),}"
+        default: return atom
+        }
+        if peek == "?" { pos += 1 }   // lazy: matches the same strings
+        if let next = peek, "*+?{".contains(next), next != "{" || source[pos...].contains("}") {
+            throw error("a quantifier cannot follow a quantifier")
+        }
+        return result
+    }
+
+    private mutating func atom() throws -> String {
+        guard let c = peek else { throw error("unexpected end") }
+        pos += 1
+        switch c {
+        case "(":
+            if peek == "?" {
+                guard pos + 1 < source.count, source[pos + 1] == ":" else {
+                    throw error("lookaround and named groups are not supported")
+                }
+                pos += 2
+            }
+            let inner = try alternatives()
+            guard peek == ")" else { throw error("missing ')'") }
+            pos += 1
+            return inner
+        case "[": return try characterClass()
+        case ".": return Self.classText(Self.safe(GrammarBuilder.complement([0x0A...0x0A, 0x0D...0x0D])))
+        case "\\": return try escape(inClass: false).text
+        case "^", "$": throw error("'\(c)' is supported only at the start or end of the pattern")
+        case "*", "+", "?": throw error("nothing to repeat before '\(c)'")
+        default: return Self.literal(c)
+        }
+    }
+
+    /// An escape: a class (\d...) or one character.
+    private mutating func escape(inClass: Bool) throws -> (text: String, ranges: [ClosedRange<UInt32>]) {
+        guard let c = peek else { throw error("pattern ends with '\\'") }
+        pos += 1
+        let digits: [ClosedRange<UInt32>] = [0x30...0x39]
+        let word: [ClosedRange<UInt32>] = [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
+        let space: [ClosedRange<UInt32>] = [0x09...0x0D, 0x20...0x20]
+        func set(_ r: [ClosedRange<UInt32>]) -> (String, [ClosedRange<UInt32>]) { (Self.classText(Self.safe(r)), Self.safe(r)) }
+        switch c {
+        case "d": return set(digits)
+        case "D": return set(GrammarBuilder.complement(digits))
+        case "w": return set(word)
+        case "W": return set(GrammarBuilder.complement(word))
+        case "s": return set(space)
+        case "S": return set(GrammarBuilder.complement(space))
+        case "t": return (Self.literal("\t"), [0x09...0x09])
+        case "n": return (Self.literal("\n"), [0x0A...0x0A])
+        case "r": return (Self.literal("\r"), [0x0D...0x0D])
+        case "u":
+            guard pos + 4 <= source.count, let v = UInt32(String(source[pos..<(pos + 4)]), radix: 16),
+                  let scalar = Unicode.Scalar(v) else { throw error("bad \\u escape") }
+            pos += 4
+            return (Self.literal(Character(scalar)), [v...v])
+        case "b" where inClass: return (Self.literal("\u{8}"), [0x08...0x08])
+        case "b", "B": throw error("word boundaries (\\\(c)) are not supported")
+        default:
+            if c.isNumber { throw error("backreferences are not supported") }
+            if c.isLetter { throw error("unknown escape '\\\(c)'") }
+            let v = c.unicodeScalars.first!.value
+            return (Self.literal(c), [v...v])
+        }
+    }
+
+    private mutating func characterClass() throws -> String {
+        let negated = peek == "^"
+        if negated { pos += 1 }
+        var ranges: [ClosedRange<UInt32>] = []
+        while let c = peek, c != "]" {
+            pos += 1
+            var low: [ClosedRange<UInt32>]
+            if c == "\\" { low = try escape(inClass: true).ranges } else { low = [c.unicodeScalars.first!.value...c.unicodeScalars.first!.value] }
+            if peek == "-", pos + 1 < source.count, source[pos + 1] != "]", low.count == 1, low[0].count == 1 {
+                pos += 1
+                let h = source[pos]
+                pos += 1
+                var high = h.unicodeScalars.first!.value
+                if h == "\\" {
+                    let escaped = try escape(inClass: true).ranges
+                    guard escaped.count == 1, escaped[0].count == 1 else { throw error("a class cannot end a range") }
+                    high = escaped[0].lowerBound
+                }
+                guard low[0].lowerBound <= high else { throw error("range out of order in character class") }
+                low = [low[0].lowerBound...high]
+            }
+            ranges += low
+        }
+        guard peek == "]" else { throw error("missing ']'") }
+        pos += 1
+        let chosen = Self.safe(negated ? GrammarBuilder.complement(ranges) : ranges)
+        guard !chosen.isEmpty else { throw error("a character class allows no character a JSON string can hold unescaped") }
+        return Self.classText(chosen)
+    }
+
+    /// Removes what a JSON string cannot hold raw: quote, backslash, control characters.
+    static func safe(_ ranges: [ClosedRange<UInt32>]) -> [ClosedRange<UInt32>] {
+        let unsafe = [0x00...0x1F, 0x22...0x22, 0x5C...0x5C] as [ClosedRange<UInt32>]
+        let allowed = GrammarBuilder.complement(unsafe)
+        var out: [ClosedRange<UInt32>] = []
+        for r in ranges {
+            for a in allowed where r.overlaps(a) { out.append(r.clamped(to: a)) }
+        }
+        return out
+    }
+
+    static func classText(_ ranges: [ClosedRange<UInt32>]) -> String {
+        "[" + ranges.map { $0.lowerBound == $0.upperBound ? hex($0.lowerBound) : hex($0.lowerBound) + "-" + hex($0.upperBound) }.joined() + "]"
+    }
+
+    private static func hex(_ v: UInt32) -> String {
+        let digits = String(v, radix: 16)
+        return v <= 0xFFFF ? "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
+            : "\\U" + String(repeating: "0", count: 8 - digits.count) + digits
+    }
+
+    /// One pattern character as it appears inside the JSON string (quote, backslash and
+    /// control characters escaped), as a GBNF literal.
+    static func literal(_ c: Character) -> String {
+        var json = ""
+        JSONText.quote(String(c), asciiOnly: false, into: &json)
+        return JSONSchemaCompiler.gbnfLiteral(String(json.dropFirst().dropLast()))
+    }
+}

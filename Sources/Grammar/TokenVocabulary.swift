@@ -1,0 +1,82 @@
+/// A tokenizer's pieces in byte order, with each one's common prefix length with the one
+/// before: walked in this order, the pieces form a trie (xgrammar's approach) whose shared
+/// prefixes are matched once, and a prefix the grammar refuses skips every piece under it.
+public final class TokenVocabulary: Sendable {
+    public let count: Int                 // token ids 0..<count
+    let tokens: [Int32]                   // (sorted) token id
+    let pieces: [[UInt8]]                 // (sorted) its bytes; empty pieces are left out
+    let commonPrefix: [Int]               // (sorted) shared length with the previous piece
+
+    /// `pieces[id]`: the bytes token `id` stands for; empty for control tokens, which a
+    /// grammar never allows.
+    public init(pieces all: [[UInt8]]) {
+        count = all.count
+        let order = all.indices.filter { !all[$0].isEmpty }.sorted { all[$0].lexicographicallyPrecedes(all[$1]) }
+        tokens = order.map { Int32($0) }
+        pieces = order.map { all[$0] }
+        var shared = [Int](repeating: 0, count: order.count)
+        for i in pieces.indices.dropFirst() {
+            let a = pieces[i - 1], b = pieces[i]
+            var n = 0
+            while n < a.count && n < b.count && a[n] == b[n] { n += 1 }
+            shared[i] = n
+        }
+        commonPrefix = shared
+    }
+
+    public func piece(_ token: Int32) -> [UInt8]? {
+        // Only used off the hot path (tests, diagnostics).
+        tokens.firstIndex(of: token).map { pieces[$0] }
+    }
+}
+
+/// The tokens a grammar state allows, as a bit set over token ids.
+public struct TokenMask: Sendable {
+    public private(set) var words: [UInt64]
+    public private(set) var allowedCount = 0
+
+    init(count: Int) { words = [UInt64](repeating: 0, count: (count + 63) / 64) }
+
+    @inline(__always)
+    public func allows(_ token: Int32) -> Bool {
+        let i = Int(token)
+        guard i >= 0 && i / 64 < words.count else { return false }
+        return words[i / 64] & (1 << UInt64(i % 64)) != 0
+    }
+
+    mutating func insert(_ token: Int32) {
+        words[Int(token) / 64] |= 1 << UInt64(Int(token) % 64)
+        allowedCount += 1
+    }
+}
+
+extension GrammarMatcher {
+    /// Every token whose whole piece the grammar accepts from `state`, found by one walk of
+    /// the sorted vocabulary: the state after each prefix is kept on a stack of depths.
+    public func mask(_ state: GrammarState, vocabulary: TokenVocabulary) -> TokenMask {
+        var mask = TokenMask(count: vocabulary.count)
+        var states = [state]          // states[d]: after the first d bytes of the current piece
+        let n = vocabulary.pieces.count
+        var i = 0
+        while i < n {
+            let piece = vocabulary.pieces[i]
+            let keep = min(vocabulary.commonPrefix[i], states.count - 1)
+            states.removeLast(states.count - 1 - keep)
+            var depth = keep
+            var failed = false
+            while depth < piece.count {
+                guard let next = advance(states[depth], piece[depth]) else { failed = true; break }
+                states.append(next)
+                depth += 1
+            }
+            i += 1
+            if failed {
+                // Every following piece that starts with the refused bytes fails the same way.
+                while i < n && vocabulary.commonPrefix[i] > depth { i += 1 }
+            } else {
+                mask.insert(vocabulary.tokens[i - 1])
+            }
+        }
+        return mask
+    }
+}

@@ -1,0 +1,105 @@
+import Grammar
+import Synchronization
+import Tokenizers
+
+/// A compiled grammar (from a JSON schema or GBNF) ready to constrain generation, with the
+/// token masks found so far cached by grammar state, shared by every request that uses it.
+public final class ConstrainedGrammar: Sendable {
+    public let matcher: GrammarMatcher
+    /// Masks by state; a mask over 151k tokens is 19 KB, so at most this many are kept.
+    static let maxCachedMasks = 2048
+    private let masks = Mutex<[GrammarState: TokenMask]>([:])
+
+    public init(_ grammar: Grammar) { matcher = GrammarMatcher(grammar) }
+
+    func mask(_ state: GrammarState, vocabulary: TokenVocabulary) -> TokenMask {
+        if let cached = masks.withLock({ $0[state] }) { return cached }
+        let mask = matcher.mask(state, vocabulary: vocabulary)
+        masks.withLock {
+            if $0.count >= Self.maxCachedMasks { $0.removeAll(keepingCapacity: true) }
+            $0[state] = mask
+        }
+        return mask
+    }
+}
+
+/// A tokenizer's pieces sorted for mask walks, and its end-of-generation tokens: built once
+/// per tokenizer (about a second on a 151k vocabulary) and kept while the tokenizer lives.
+final class GrammarVocabulary: Sendable {
+    let pieces: TokenVocabulary
+    let endTokens: [Int32]
+
+    private init(_ tokenizer: any Tokenizer, count: Int) {
+        pieces = TokenVocabulary(pieces: (0..<Int32(count)).map { tokenizer.piece($0, special: false) })
+        endTokens = (0..<Int32(count)).filter { tokenizer.isEndOfGeneration($0) }
+    }
+
+    private struct Entry: @unchecked Sendable {
+        weak var owner: AnyObject?
+        let vocabulary: GrammarVocabulary
+    }
+    private static let cache = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    static func of(_ tokenizer: any Tokenizer, count: Int) -> GrammarVocabulary {
+        let owner = tokenizer as AnyObject
+        let key = ObjectIdentifier(owner)
+        if let entry = cache.withLock({ $0[key] }), entry.owner === owner, entry.vocabulary.pieces.count == count {
+            return entry.vocabulary
+        }
+        let made = GrammarVocabulary(tokenizer, count: count)
+        cache.withLock { entries in
+            entries = entries.filter { $0.value.owner != nil }
+            entries[key] = Entry(owner: owner, vocabulary: made)
+        }
+        return made
+    }
+}
+
+/// A grammar as a logit processor. The sampled token is checked first (a few bytes through
+/// the matcher); only when the grammar refuses it is the whole vocabulary masked, from the
+/// cache when this state was seen before, and the sampler asked again. Sampling among what
+/// the grammar allows is thereby exact (rejection, then the masked distribution), as
+/// llama.cpp's grammar sampler does, and a step costs a mask only where the model strays.
+struct GrammarConstraint {
+    let grammar: ConstrainedGrammar
+    let vocabulary: GrammarVocabulary
+    private(set) var state: GrammarState
+
+    init(_ grammar: ConstrainedGrammar, tokenizer: any Tokenizer, vocabularySize: Int) {
+        self.grammar = grammar
+        vocabulary = GrammarVocabulary.of(tokenizer, count: vocabularySize)
+        state = grammar.matcher.initialState
+    }
+
+    /// The output is a whole match and nothing can extend it: generation is over.
+    var isComplete: Bool { state.isAccepting && !state.canContinue }
+
+    func allows(_ token: Int32, tokenizer: any Tokenizer) -> Bool {
+        if tokenizer.isEndOfGeneration(token) { return state.isAccepting }
+        let piece = tokenizer.piece(token, special: false)
+        return !piece.isEmpty && grammar.matcher.advance(state, bytes: piece) != nil
+    }
+
+    /// Sets every token the grammar refuses here to -∞; end tokens (which have no piece, so
+    /// no mask allows them) keep their logit when the output so far is a whole match.
+    func restrict(_ logits: UnsafeMutablePointer<Float>, count: Int) {
+        let mask = grammar.mask(state, vocabulary: vocabulary.pieces)
+        let ends = state.isAccepting ? vocabulary.endTokens.filter { Int($0) < count }.map { ($0, logits[Int($0)]) } : []
+        mask.words.withUnsafeBufferPointer { words in
+            for (w, word) in words.enumerated() where word != .max {
+                let base = w * 64
+                for bit in 0..<min(64, count - base) where word & (1 << UInt64(bit)) == 0 {
+                    logits[base + bit] = -.infinity
+                }
+            }
+        }
+        for (token, logit) in ends { logits[Int(token)] = logit }
+    }
+
+    /// Moves past the chosen (non-end) token; false when the grammar refuses it.
+    mutating func accept(_ token: Int32, tokenizer: any Tokenizer) -> Bool {
+        guard let next = grammar.matcher.advance(state, bytes: tokenizer.piece(token, special: false)) else { return false }
+        state = next
+        return true
+    }
+}

@@ -1,0 +1,55 @@
+import Grammar
+import JSON
+import XCTest
+
+/// A schema or grammar the compiler cannot enforce is an error naming what is wrong.
+final class GrammarErrorTests: XCTestCase {
+    func assertSchemaError(_ schema: String, mentions words: [String], file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try JSONSchemaCompiler.grammar(for: JSONValue.parse(schema))
+            XCTFail("accepted \(schema)", file: file, line: line)
+        } catch let error as GrammarError {
+            for word in words {
+                XCTAssertTrue(error.message.contains(word), "\(error.message) does not name \(word)", file: file, line: line)
+            }
+        } catch {
+            XCTFail("\(error)", file: file, line: line)
+        }
+    }
+
+    func testUnsupportedKeywordsAreNamed() {
+        assertSchemaError(#"{"type":"integer","multipleOf":3}"#, mentions: ["multipleOf", "#"])
+        assertSchemaError(#"{"type":"object","properties":{"a":{"type":"array","uniqueItems":true}}}"#,
+                          mentions: ["uniqueItems", "#/properties/a"])
+        assertSchemaError(#"{"not":{"type":"string"}}"#, mentions: ["not"])
+        assertSchemaError(#"{"type":"object","patternProperties":{"^x":{}}}"#, mentions: ["patternProperties"])
+        assertSchemaError(#"{"type":"string","format":"iri-reference"}"#, mentions: ["iri-reference"])
+        assertSchemaError(#"{"type":"string","pattern":"(a)\\1"}"#, mentions: ["backreferences"])
+        assertSchemaError(#"{"type":"string","pattern":"(?=a)b"}"#, mentions: ["lookaround"])
+        assertSchemaError(#"{"type":"number","exclusiveMinimum":0.5}"#, mentions: ["exclusiveMinimum"])
+        assertSchemaError(##"{"$ref":"#/$defs/missing"}"##, mentions: ["#/$defs/missing"])
+        assertSchemaError(#"{"type":"integer","minimum":5,"maximum":4}"#, mentions: ["bounds"])
+        assertSchemaError(#"{"type":"strin"}"#, mentions: ["strin"])
+        assertSchemaError(#"{"allOf":[{"type":"string"},{"maxLength":2}]}"#, mentions: ["allOf"])
+        assertSchemaError(#"{"type":"integer","nullable":true}"#, mentions: ["nullable"])
+        assertSchemaError("false", mentions: ["false"])
+    }
+
+    func testBadGrammarsAreNamed() {
+        let cases: [(String, String)] = [
+            ("root ::= foo", "'foo' is used but never defined"),
+            ("root ::= root \"a\" | \"b\"", "left-recursive"),
+            ("root ::= x\nx ::= \"\"? root", "left-recursive"),
+            ("root ::= \"abc", "unterminated"),
+            ("root ::= [a-", "unterminated"),
+            ("start ::= \"a\"", "no rule 'root'"),
+            ("root ::= \"a\"{3,2}", "max < min"),
+            ("root ::= \"a\"\nroot ::= \"b\"", "defined twice"),
+        ]
+        for (source, expected) in cases {
+            XCTAssertThrowsError(try GBNFParser.parse(source), source) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(source): \(error) lacks \(expected)")
+            }
+        }
+    }
+}
