@@ -46,7 +46,11 @@ CASES = [
     ("stop a number", CHAT, {"messages": USER, "stop": 7}, {}, 400, openai_shape),
     ("top_logprobs without logprobs", CHAT, {"messages": USER, "top_logprobs": 2}, {}, 400, openai_shape),
     ("json_schema response format", CHAT, {"messages": USER, "response_format": {"type": "json_schema"}}, {}, 400, openai_shape),
-    ("ollama schema format", "/api/generate", {"model": MODEL_NAME, "prompt": "x", "format": {"type": "object"}}, {}, 400, ollama_shape),
+    ("ollama schema with a keyword not enforced", "/api/generate",
+     {"model": MODEL_NAME, "prompt": "x", "format": {"type": "object", "minProperties": 1}}, {}, 400, ollama_shape),
+    ("json_schema with a keyword not enforced", CHAT, {"messages": USER, "response_format": {"type": "json_schema", "json_schema": {
+        "name": "n", "schema": {"type": "integer", "multipleOf": 3}}}}, {}, 400, openai_shape),
+    ("grammar that does not parse", "/completion", {"prompt": "x", "grammar": "root ::= (\"a\""}, {}, 400, native_shape),
     ("prompt longer than the context", CHAT, {"messages": [{"role": "user", "content": "word " * 3000}]}, {}, 400, openai_shape),
     ("completion prompt missing", "/v1/completions", {"model": MODEL_NAME}, {}, 400, openai_shape),
     ("several completion prompts", "/v1/completions", {"prompt": ["a", "b"]}, {}, 400, openai_shape),

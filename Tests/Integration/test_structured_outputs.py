@@ -1,0 +1,198 @@
+"""Structured outputs with Qwen2.5-Coder-0.5B through the official clients: every reply to a
+JSON schema, on every protocol path, validates with the jsonschema package (with its format
+checker); GBNF grammars on llama.cpp's /completion give text the grammar's regex matches; a
+schema or grammar that cannot be enforced is a 400 naming the problem."""
+import json
+import re
+
+import anthropic
+import jsonschema
+import ollama
+import openai
+import pytest
+import requests
+
+from conftest import Server, model_path
+
+QWEN = "qwen"
+
+ADDRESS = {"type": "object", "properties": {
+    "street": {"type": "string", "maxLength": 60}, "city": {"type": "string", "maxLength": 40},
+    "postcode": {"type": "string", "pattern": "^[0-9]{5}$"}},
+    "required": ["street", "city", "postcode"], "additionalProperties": False}
+
+SCHEMAS = {
+    "person": ("Invent a person who lives in Lyon.", {
+        "type": "object", "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 40},
+            "age": {"type": "integer", "minimum": 18, "maximum": 99},
+            "role": {"enum": ["engineer", "teacher", "doctor", "artist"]},
+            "address": ADDRESS,
+            "hobbies": {"type": "array", "items": {"type": "string", "maxLength": 30}, "minItems": 1, "maxItems": 3},
+            "email": {"type": ["string", "null"], "format": "email"}},
+        "required": ["name", "age", "role", "address", "hobbies", "email"], "additionalProperties": False}),
+    "invoice": ("Write an invoice for two cups of coffee and one croissant.", {
+        "$defs": {"line": {"type": "object", "properties": {
+            "item": {"type": "string", "maxLength": 40}, "quantity": {"type": "integer", "minimum": 1, "maximum": 20},
+            "unit_price": {"type": "number", "minimum": 0, "maximum": 1000}},
+            "required": ["item", "quantity", "unit_price"], "additionalProperties": False}},
+        "type": "object", "properties": {
+            "invoice_id": {"type": "string", "format": "uuid"},
+            "date": {"type": "string", "format": "date"},
+            "currency": {"const": "EUR"},
+            "lines": {"type": "array", "items": {"$ref": "#/$defs/line"}, "minItems": 1, "maxItems": 5},
+            "paid": {"type": "boolean"}},
+        "required": ["invoice_id", "date", "currency", "lines", "paid"], "additionalProperties": False}),
+    "event": ("Describe a concert in Paris next summer.", {
+        "type": "object", "properties": {
+            "title": {"type": "string", "maxLength": 60},
+            "venue": {"anyOf": [{"type": "string", "maxLength": 60},
+                                {"type": "object", "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90},
+                                                                  "lon": {"type": "number", "minimum": -180, "maximum": 180}},
+                                 "required": ["lat", "lon"], "additionalProperties": False}]},
+            "capacity": {"type": "integer", "exclusiveMinimum": 0, "maximum": 100000},
+            "tags": {"type": "array", "items": {"type": "string", "pattern": "^#[a-z]{2,15}$"}, "maxItems": 4}},
+        "required": ["title", "venue", "capacity", "tags"], "additionalProperties": False}),
+    "review": ("Classify this review: 'The battery died after two days, very disappointed.'", {
+        "type": "object", "properties": {
+            "sentiment": {"enum": ["positive", "neutral", "negative"]},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "topics": {"type": "array", "items": {"enum": ["battery", "price", "screen", "delivery", "other"]},
+                       "minItems": 1, "maxItems": 3},
+            "summary": {"type": "string", "maxLength": 80}},
+        "required": ["sentiment", "confidence", "topics", "summary"], "additionalProperties": False}),
+    "org_chart": ("Give a small team: a manager with two reports.", {
+        "$defs": {"employee": {"type": "object", "properties": {
+            "name": {"type": "string", "maxLength": 30},
+            "reports": {"type": "array", "items": {"$ref": "#/$defs/employee"}, "maxItems": 3}},
+            "required": ["name", "reports"], "additionalProperties": False}},
+        "$ref": "#/$defs/employee"}),
+}
+
+
+def instruct(schema):
+    return "Reply with JSON only, following this JSON schema: " + json.dumps(schema)
+
+
+def assert_valid(text, schema):
+    value = json.loads(text)
+    jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(value)
+    return value
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    s = Server(model=model_path("qwen2.5-coder-0.5b"), alias=QWEN)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def oai(qwen):
+    return openai.OpenAI(base_url=qwen.url + "/v1", api_key="x", max_retries=0)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_openai_chat_json_schema(oai, name):
+    ask, schema = SCHEMAS[name]
+    messages = [{"role": "system", "content": instruct(schema)}, {"role": "user", "content": ask}]
+    fmt = {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}}
+    reply = oai.chat.completions.create(model=QWEN, messages=messages, response_format=fmt, temperature=0, max_tokens=400)
+    assert reply.choices[0].finish_reason == "stop"
+    assert_valid(reply.choices[0].message.content, schema)
+    # Sampled, and streamed: the same guarantee.
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in oai.chat.completions.create(
+        model=QWEN, messages=messages, response_format=fmt, temperature=0.9, seed=7, max_tokens=400, stream=True))
+    assert_valid(text, schema)
+
+
+def test_openai_parse_helper(oai):
+    """The client's own structured-output helper sends json_schema and parses the reply."""
+    ask, schema = SCHEMAS["review"]
+    reply = oai.chat.completions.parse(model=QWEN, messages=[{"role": "system", "content": instruct(schema)},
+                                                             {"role": "user", "content": ask}],
+                                       response_format={"type": "json_schema", "json_schema": {"name": "review", "schema": schema}},
+                                       temperature=0, max_tokens=300)
+    assert_valid(reply.choices[0].message.content, schema)
+
+
+@pytest.mark.parametrize("name", ["person", "review"])
+def test_openai_completions_json_schema(oai, name):
+    ask, schema = SCHEMAS[name]
+    reply = oai.completions.create(model=QWEN, prompt=f"{instruct(schema)}\n{ask}\nJSON:", temperature=0, max_tokens=400,
+                                   extra_body={"response_format": {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}})
+    assert reply.choices[0].finish_reason == "stop"
+    assert_valid(reply.choices[0].text, schema)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_ollama_format_schema(qwen, name):
+    ask, schema = SCHEMAS[name]
+    client = ollama.Client(host=qwen.url)
+    reply = client.chat(model=QWEN, messages=[{"role": "system", "content": instruct(schema)}, {"role": "user", "content": ask}],
+                        format=schema, options={"temperature": 0, "num_predict": 400})
+    assert reply.done_reason == "stop"
+    assert_valid(reply.message.content, schema)
+    generated = client.generate(model=QWEN, prompt=f"{instruct(schema)}\n{ask}", format=schema,
+                                options={"temperature": 0.7, "seed": 3, "num_predict": 400})
+    assert_valid(generated.response, schema)
+
+
+@pytest.mark.parametrize("name", SCHEMAS)
+def test_anthropic_output_config_format(qwen, name):
+    ask, schema = SCHEMAS[name]
+    client = anthropic.Anthropic(base_url=qwen.url, api_key="x", max_retries=0)
+    reply = client.messages.create(model=QWEN, max_tokens=400, system=instruct(schema), messages=[{"role": "user", "content": ask}],
+                                   output_config={"format": {"type": "json_schema", "schema": schema}},
+                                   extra_body={"temperature": 0})
+    assert reply.stop_reason == "end_turn"
+    assert_valid(reply.content[0].text, schema)
+
+
+@pytest.mark.parametrize("name", ["invoice", "event"])
+def test_llamacpp_json_schema(qwen, name):
+    ask, schema = SCHEMAS[name]
+    body = {"prompt": f"{instruct(schema)}\n{ask}\n", "json_schema": schema, "n_predict": 400, "temperature": 0}
+    out = requests.post(qwen.url + "/completion", json=body, timeout=120).json()
+    assert out["stop_type"] == "eos"
+    assert_valid(out["content"], schema)
+    # llama-server also reads json_schema on its OpenAI-compatible route.
+    chat = requests.post(qwen.url + "/v1/chat/completions", timeout=120, json={
+        "messages": [{"role": "user", "content": f"{instruct(schema)}\n{ask}"}], "json_schema": schema,
+        "max_tokens": 400, "temperature": 0}).json()
+    assert_valid(chat["choices"][0]["message"]["content"], schema)
+
+
+GRAMMARS = [
+    ('root ::= answer "."\nanswer ::= "yes" | "no"', r"(yes|no)\."),
+    ('root ::= "[" item (", " item){2} "]"\nitem ::= [A-Z] [a-z]{2,8}', r"\[[A-Z][a-z]{2,8}(, [A-Z][a-z]{2,8}){2}\]"),
+    ('root ::= [0-9]{1,3} ("." [0-9]{1,3}){3}', r"[0-9]{1,3}(\.[0-9]{1,3}){3}"),
+]
+
+
+@pytest.mark.parametrize("grammar,regex", GRAMMARS)
+def test_llamacpp_gbnf_grammar(qwen, grammar, regex):
+    for temperature in (0, 1.0):
+        out = requests.post(qwen.url + "/completion", timeout=120, json={
+            "prompt": "Question: is Paris in France? Three names? An IP address?\nAnswer: ", "grammar": grammar,
+            "n_predict": 60, "temperature": temperature, "seed": 11}).json()
+        assert re.fullmatch(regex, out["content"]), out["content"]
+        assert out["stop_type"] == "eos"
+
+
+def test_bad_schemas_and_grammars_are_400_naming_the_problem(qwen, oai):
+    bad = {"type": "object", "properties": {"n": {"type": "integer", "multipleOf": 5}}}
+    with pytest.raises(openai.BadRequestError) as e:
+        oai.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": "x"}], max_tokens=5,
+                                    response_format={"type": "json_schema", "json_schema": {"name": "b", "schema": bad}})
+    assert "multipleOf" in e.value.message and "#/properties/n" in e.value.message
+    with pytest.raises(ollama.ResponseError) as oe:
+        ollama.Client(host=qwen.url).generate(model=QWEN, prompt="x", format={"type": "array", "uniqueItems": True})
+    assert oe.value.status_code == 400 and "uniqueItems" in oe.value.error
+    client = anthropic.Anthropic(base_url=qwen.url, api_key="x", max_retries=0)
+    with pytest.raises(anthropic.BadRequestError) as ae:
+        client.messages.create(model=QWEN, max_tokens=5, messages=[{"role": "user", "content": "x"}],
+                               output_config={"format": {"type": "json_schema", "schema": {"$ref": "#/$defs/nope"}}})
+    assert "#/$defs/nope" in ae.value.message
+    r = requests.post(qwen.url + "/completion", json={"prompt": "x", "grammar": "root ::= item\n"}, timeout=30)
+    assert r.status_code == 400 and "'item' is used but never defined" in r.json()["error"]["message"]
