@@ -49,34 +49,3 @@ public struct TokenMask: Sendable {
         allowedCount += 1
     }
 }
-
-extension GrammarMatcher {
-    /// Every token whose whole piece the grammar accepts from `state`, found by one walk of
-    /// the sorted vocabulary: the state after each prefix is kept on a stack of depths.
-    public func mask(_ state: GrammarState, vocabulary: TokenVocabulary) -> TokenMask {
-        var mask = TokenMask(count: vocabulary.count)
-        var states = [state]          // states[d]: after the first d bytes of the current piece
-        let n = vocabulary.pieces.count
-        var i = 0
-        while i < n {
-            let piece = vocabulary.pieces[i]
-            let keep = min(vocabulary.commonPrefix[i], states.count - 1)
-            states.removeLast(states.count - 1 - keep)
-            var depth = keep
-            var failed = false
-            while depth < piece.count {
-                guard let next = advance(states[depth], piece[depth]) else { failed = true; break }
-                states.append(next)
-                depth += 1
-            }
-            i += 1
-            if failed {
-                // Every following piece that starts with the refused bytes fails the same way.
-                while i < n && vocabulary.commonPrefix[i] > depth { i += 1 }
-            } else {
-                mask.insert(vocabulary.tokens[i - 1])
-            }
-        }
-        return mask
-    }
-}

@@ -86,6 +86,10 @@ struct RunCommand: ParsableCommand {
                     "draft_n": timings.drafted, "draft_accepted_n": timings.accepted,
                     "draft_acceptance_rate": timings.drafted > 0 ? Double(timings.accepted) / Double(timings.drafted) : 0,
                 ] as [String: Any],
+                "grammar": generation.grammarStatistics.map { g in [
+                    "setup_s": g.setupSeconds, "refusals": g.refusals, "masks_computed": g.masksComputed,
+                    "mask_s": g.maskSeconds, "check_s": g.checkSeconds,
+                ] as [String: Any] } ?? NSNull(),
             ] as [String: Any]))
         } else {
             emit("\n")

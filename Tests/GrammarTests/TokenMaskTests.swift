@@ -18,10 +18,11 @@ final class TokenMaskTests: XCTestCase {
         let schema = try JSONValue.parse(#"{"type":"object","properties":{"name":{"type":"string","maxLength":4},"age":{"type":"integer","minimum":-5,"maximum":120}},"required":["name","age"],"additionalProperties":false}"#)
         let matcher = GrammarMatcher(try JSONSchemaCompiler.grammar(for: schema))
         let vocabulary = TokenVocabulary(pieces: Self.pieces)
+        let automaton = GrammarAutomaton(matcher)
         var state = matcher.initialState
         var visited = 0
         for byte in Array("{\"name\": \"Aé\",\n  \"age\": -1}".utf8) {
-            let mask = matcher.mask(state, vocabulary: vocabulary)
+            let mask = automaton.mask(state, vocabulary: vocabulary)
             var allowed = 0
             for (id, piece) in Self.pieces.enumerated() {
                 let expected = !piece.isEmpty && matcher.advance(state, bytes: piece) != nil

@@ -67,6 +67,8 @@ public final class Generation {
     public let parameters: GenerationParameters
     public private(set) var generatedTokens = 0
     public private(set) var finishReason: FinishReason?
+    /// What a grammar constraint cost so far (nil without one).
+    public var grammarStatistics: GrammarStatistics? { grammar?.statistics }
     /// The stop string that ended generation, if one did.
     public private(set) var stopSequence: String?
 
@@ -119,11 +121,11 @@ public final class Generation {
         penalties?.apply(logits, count: vocabularySize)
         for t in endTokens { logits[Int(t)] = -.infinity }
         var token = sampler.sample(logits, count: vocabularySize)
-        if let g = grammar, !g.allows(token, tokenizer: tokenizer) {
+        if grammar?.allows(token, tokenizer: tokenizer) == false {
             // The model strayed: sample again among the tokens the grammar allows.
-            g.restrict(logits, count: vocabularySize)
+            grammar?.restrict(logits, count: vocabularySize)
             token = sampler.sample(logits, count: vocabularySize)
-            if !g.allows(token, tokenizer: tokenizer) { return finish(.endOfGeneration) }   // nothing allowed
+            if grammar?.allows(token, tokenizer: tokenizer) == false { return finish(.endOfGeneration) }   // nothing allowed
         }
         if tokenizer.isEndOfGeneration(token) { return finish(.endOfGeneration) }
         if json?.accept(token, tokenizer: tokenizer) == false {

@@ -8,18 +8,27 @@ public final class ConstrainedGrammar: Sendable {
     public let matcher: GrammarMatcher
     /// Masks by state; a mask over 151k tokens is 19 KB, so at most this many are kept.
     static let maxCachedMasks = 2048
-    private let masks = Mutex<[GrammarState: TokenMask]>([:])
+    private struct Shared: ~Copyable {
+        var masks: [GrammarState: TokenMask] = [:]
+        let automaton: GrammarAutomaton
+    }
+    /// Walks run under the lock: requests on the same grammar share the automaton's table.
+    private let shared: Mutex<Shared>
 
-    public init(_ grammar: Grammar) { matcher = GrammarMatcher(grammar) }
+    public init(_ grammar: Grammar) {
+        matcher = GrammarMatcher(grammar)
+        shared = Mutex(Shared(automaton: GrammarAutomaton(matcher)))
+    }
 
-    func mask(_ state: GrammarState, vocabulary: TokenVocabulary) -> TokenMask {
-        if let cached = masks.withLock({ $0[state] }) { return cached }
-        let mask = matcher.mask(state, vocabulary: vocabulary)
-        masks.withLock {
-            if $0.count >= Self.maxCachedMasks { $0.removeAll(keepingCapacity: true) }
-            $0[state] = mask
+    /// The mask for `state`; `computed` is false when it came from the cache.
+    func mask(_ state: GrammarState, vocabulary: TokenVocabulary) -> (mask: TokenMask, computed: Bool) {
+        shared.withLock { shared in
+            if let cached = shared.masks[state] { return (cached, false) }
+            let mask = shared.automaton.mask(state, vocabulary: vocabulary)
+            if shared.masks.count >= Self.maxCachedMasks { shared.masks.removeAll(keepingCapacity: true) }
+            shared.masks[state] = mask
+            return (mask, true)
         }
-        return mask
     }
 }
 
@@ -55,6 +64,20 @@ final class GrammarVocabulary: Sendable {
     }
 }
 
+/// What the grammar cost one generation, for benchmarks (`swiftlm run --json`).
+public struct GrammarStatistics: Sendable {
+    /// Building the sorted vocabulary (once per tokenizer; 0 when it was already built).
+    public var setupSeconds = 0.0
+    /// Sampled tokens the grammar refused, so that a mask was applied and sampling repeated.
+    public var refusals = 0
+    /// Of those, masks walked over the vocabulary (the others came from the cache).
+    public var masksComputed = 0
+    /// Time spent finding and applying masks.
+    public var maskSeconds = 0.0
+    /// Time spent advancing the grammar over chosen tokens (checking a sampled one costs the same again).
+    public var checkSeconds = 0.0
+}
+
 /// A grammar as a logit processor. The sampled token is checked first (a few bytes through
 /// the matcher); only when the grammar refuses it is the whole vocabulary masked, from the
 /// cache when this state was seen before, and the sampler asked again. Sampling among what
@@ -65,9 +88,13 @@ struct GrammarConstraint {
     let vocabulary: GrammarVocabulary
     private(set) var state: GrammarState
 
+    var statistics = GrammarStatistics()
+
     init(_ grammar: ConstrainedGrammar, tokenizer: any Tokenizer, vocabularySize: Int) {
         self.grammar = grammar
+        let start = ContinuousClock.now
         vocabulary = GrammarVocabulary.of(tokenizer, count: vocabularySize)
+        statistics.setupSeconds = (ContinuousClock.now - start).seconds
         state = grammar.matcher.initialState
     }
 
@@ -82,8 +109,12 @@ struct GrammarConstraint {
 
     /// Sets every token the grammar refuses here to -∞; end tokens (which have no piece, so
     /// no mask allows them) keep their logit when the output so far is a whole match.
-    func restrict(_ logits: UnsafeMutablePointer<Float>, count: Int) {
-        let mask = grammar.mask(state, vocabulary: vocabulary.pieces)
+    mutating func restrict(_ logits: UnsafeMutablePointer<Float>, count: Int) {
+        let start = ContinuousClock.now
+        defer { statistics.maskSeconds += (ContinuousClock.now - start).seconds }
+        let (mask, computed) = grammar.mask(state, vocabulary: vocabulary.pieces)
+        statistics.refusals += 1
+        if computed { statistics.masksComputed += 1 }
         let ends = state.isAccepting ? vocabulary.endTokens.filter { Int($0) < count }.map { ($0, logits[Int($0)]) } : []
         mask.words.withUnsafeBufferPointer { words in
             for (w, word) in words.enumerated() where word != .max {
@@ -98,8 +129,14 @@ struct GrammarConstraint {
 
     /// Moves past the chosen (non-end) token; false when the grammar refuses it.
     mutating func accept(_ token: Int32, tokenizer: any Tokenizer) -> Bool {
+        let start = ContinuousClock.now
+        defer { statistics.checkSeconds += (ContinuousClock.now - start).seconds }
         guard let next = grammar.matcher.advance(state, bytes: tokenizer.piece(token, special: false)) else { return false }
         state = next
         return true
     }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }
