@@ -22,10 +22,12 @@ public struct JSONSchemaCompiler {
         "exclusiveMinimum", "exclusiveMaximum", "anyOf", "oneOf", "allOf", "$ref",
     ]
 
-    public static func gbnf(for schema: JSONValue) throws -> String {
+    /// `rootName`: the rule the schema's value is, so other rules can wrap it (the compiler
+    /// itself names rules only "s-…" and the JSON primitives).
+    public static func gbnf(for schema: JSONValue, rootName: String = "root") throws -> String {
         var compiler = JSONSchemaCompiler(root: schema)
         let body = try compiler.visit(schema, path: "#")
-        compiler.rules.insert(("root", body), at: 0)
+        compiler.rules.insert((rootName, body), at: 0)
         return compiler.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
     }
 

@@ -196,3 +196,74 @@ def test_bad_schemas_and_grammars_are_400_naming_the_problem(qwen, oai):
     assert "#/$defs/nope" in ae.value.message
     r = requests.post(qwen.url + "/completion", json={"prompt": "x", "grammar": "root ::= item\n"}, timeout=30)
     assert r.status_code == 400 and "'item' is used but never defined" in r.json()["error"]["message"]
+
+
+# Forced tool calls: the reply is a call (in Qwen's <tool_call> format, read back by its
+# template) whose arguments validate against the tool's parameters.
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather in a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "maxLength": 40}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["city", "unit"], "additionalProperties": False}}}
+BOOK = {"type": "function", "function": {
+    "name": "book_table", "description": "Book a restaurant table",
+    "parameters": {"type": "object", "properties": {
+        "restaurant": {"type": "string", "maxLength": 40}, "people": {"type": "integer", "minimum": 1, "maximum": 12},
+        "time": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"}},
+        "required": ["restaurant", "people", "time"], "additionalProperties": False}}}
+TOOLS = [WEATHER, BOOK]
+PARAMETERS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+
+
+def assert_calls_valid(calls, names):
+    assert calls
+    for call in calls:
+        assert call.function.name in names
+        assert_valid(call.function.arguments, PARAMETERS[call.function.name])
+
+
+@pytest.mark.parametrize("ask", ["Hello! How are you today?", "Book a table for 4 at Chez Paul at 19:30, and what's the weather in Nice?"])
+def test_openai_tool_choice_required(oai, ask):
+    reply = oai.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": ask}], tools=TOOLS,
+                                        tool_choice="required", temperature=0, max_tokens=300)
+    assert reply.choices[0].finish_reason == "tool_calls"
+    assert_calls_valid(reply.choices[0].message.tool_calls, set(PARAMETERS))
+    single = oai.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": ask}], tools=TOOLS,
+                                         tool_choice="required", parallel_tool_calls=False, temperature=0, max_tokens=300)
+    assert len(single.choices[0].message.tool_calls) == 1
+    assert_calls_valid(single.choices[0].message.tool_calls, set(PARAMETERS))
+
+
+def test_openai_named_tool_choice_streamed_and_read_back(oai):
+    messages = [{"role": "user", "content": "What's the weather in Oslo?"}]
+    named = {"type": "function", "function": {"name": "book_table"}}
+    calls, finish = [], None
+    for chunk in oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, tool_choice=named, temperature=0,
+                                             max_tokens=300, stream=True):
+        calls += chunk.choices[0].delta.tool_calls or []
+        finish = chunk.choices[0].finish_reason or finish
+    assert finish == "tool_calls"
+    assert_calls_valid(calls, {"book_table"})
+    # The call goes back to the model next turn, with its result, in its own template.
+    messages += [{"role": "assistant", "content": None, "tool_calls": [
+        {"id": calls[0].id, "type": "function", "function": {"name": calls[0].function.name, "arguments": calls[0].function.arguments}}]},
+                 {"role": "tool", "tool_call_id": calls[0].id, "content": "Booked."}]
+    after = oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, temperature=0, max_tokens=40)
+    assert after.choices[0].message.content
+
+
+def test_anthropic_tool_choice_any_and_tool(qwen):
+    client = anthropic.Anthropic(base_url=qwen.url, api_key="x", max_retries=0)
+    tools = [{"name": t["function"]["name"], "description": t["function"]["description"],
+              "input_schema": t["function"]["parameters"]} for t in TOOLS]
+    for choice, names in [({"type": "any"}, set(PARAMETERS)),
+                          ({"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}, {"get_weather"})]:
+        reply = client.messages.create(model=QWEN, max_tokens=300, tools=tools, tool_choice=choice,
+                                       messages=[{"role": "user", "content": "Hi there!"}], extra_body={"temperature": 0})
+        assert reply.stop_reason == "tool_use"
+        uses = [b for b in reply.content if b.type == "tool_use"]
+        assert uses and all(u.name in names for u in uses)
+        if choice.get("disable_parallel_tool_use"):
+            assert len(uses) == 1
+        for use in uses:
+            jsonschema.validate(use.input, PARAMETERS[use.name])

@@ -199,7 +199,10 @@ public final class Engine: @unchecked Sendable {
     public func submit(_ requests: [InferenceRequest], prompt: [Int32]) throws -> [GenerationHandle] {
         let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
         var jobs: [Job] = [], handles: [GenerationHandle] = []
-        for request in requests {
+        for var request in requests {
+            if let forced = request.forcedToolCall {
+                request.grammar = forced.grammar(tagged: chatPrompt?.template.source.contains("<tool_call>") ?? false)
+            }
             var continuation: AsyncStream<GenerationEvent>.Continuation!
             let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }
             let job = Job(request: request, prompt: prompt, continuation: continuation)

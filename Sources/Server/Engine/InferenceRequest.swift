@@ -27,6 +27,9 @@ public struct InferenceRequest: Sendable {
     public var jsonObject = false
     /// Structured output (a JSON schema or GBNF grammar); takes the place of `jsonObject`.
     public var grammar: ConstrainedGrammar?
+    /// A tool call the client requires; the engine turns it into `grammar` in the model's own
+    /// tool-call format.
+    public var forcedToolCall: ForcedToolCall?
 
     public init(input: Input) { self.input = input }
 

@@ -35,9 +35,14 @@ struct AnthropicRequest {
             messages += try readMessage(item, path: "messages[\(i)]")
         }
         var tools = try fields.array("tools").map { try $0.enumerated().map { try readTool($1, path: "tools[\($0)]") } }
-        if try !allowsTools(fields) { tools = nil }
+        let choice = try toolChoice(fields)
+        if !choice.shown { tools = nil }
+        let forced = try choice.forced.map {
+            try ForcedToolCall(declared: tools, named: $0.name, parallel: $0.parallel, parameter: "tool_choice")
+        }
         try fields.refuseUnlessNeutral(unsupported)
         var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
+        inference.forcedToolCall = forced
         if !forCounting {
             guard let maxTokens = try fields.int("max_tokens", in: 1...10_000_000) else {
                 throw APIError.invalid("'max_tokens' is required", parameter: "max_tokens")
@@ -64,18 +69,21 @@ struct AnthropicRequest {
         .empty("mcp_servers"), .empty("container"), .empty("context_management"),
     ]
 
-    /// `tool_choice`: auto (the default) lets the model choose, none hides the tools from it;
-    /// any and a named tool would force a call, which the server cannot.
-    static func allowsTools(_ fields: JSONReader) throws -> Bool {
-        guard let choice = try fields.object("tool_choice") else { return true }
-        // Every call the model writes is returned; at most one cannot be promised.
-        try choice.refuseUnlessNeutral([.flag("disable_parallel_tool_use")])
+    /// `tool_choice`: auto (the default) lets the model choose, none hides the tools from it,
+    /// any and tool (with `name`) force a call. `disable_parallel_tool_use` is honoured where
+    /// the call is forced (the grammar then allows one); a free reply may hold several calls.
+    static func toolChoice(_ fields: JSONReader) throws -> (shown: Bool, forced: (name: String?, parallel: Bool)?) {
+        guard let choice = try fields.object("tool_choice") else { return (true, nil) }
+        let parallel = !(try choice.bool("disable_parallel_tool_use") ?? false)
         switch try choice.requiredString("type") {
-        case "auto": return true
-        case "none": return false
+        case "auto", "none":
+            try choice.refuseUnlessNeutral([.flag("disable_parallel_tool_use")],
+                                           reason: "is supported only with tool_choice any or tool (which force a call)")
+            return (try choice.requiredString("type") == "auto", nil)
+        case "any": return (true, (nil, parallel))
+        case "tool": return (true, (try choice.requiredString("name"), parallel))
         case let type:
-            throw APIError.invalid("'tool_choice' of type '\(type)' is not supported: the server cannot force a tool call; use auto or none",
-                                   parameter: "tool_choice")
+            throw APIError.invalid("'tool_choice' of type '\(type)' is not supported; use auto, any, tool or none", parameter: "tool_choice")
         }
     }
 

@@ -23,8 +23,6 @@ struct OpenAIRequest {
         .empty("audio"), .empty("prediction"), .empty("functions"), .empty("function_call"), .empty("web_search_options"),
         NeutralField(name: "modalities", expected: "[\"text\"]") { $0 == ["text"] },
         NeutralField(name: "reasoning_effort", expected: "absent (the model does not reason)") { _ in false },
-        // Every call the model writes is returned; at most one cannot be promised.
-        NeutralField(name: "parallel_tool_calls", expected: "true") { $0 == .bool(true) },
     ]
 
     /// POST /v1/chat/completions.
@@ -36,16 +34,27 @@ struct OpenAIRequest {
         var tools: [JSONValue]?
         if let list = try fields.array("tools") { tools = list.isEmpty ? nil : list }
         try fields.refuseUnlessNeutral(unsupportedChatFields)
-        if let choice = fields.value("tool_choice") {
-            switch choice {
-            case "auto": break
-            case "none": tools = nil   // the model is not shown the tools, so it cannot call one
-            default:
-                throw APIError.invalid("'tool_choice' \(choice.jsonText) is not supported: the server cannot force a tool call; use \"auto\" or \"none\"",
+        let parallel = try fields.bool("parallel_tool_calls") ?? true
+        var forced: ForcedToolCall?
+        switch fields.value("tool_choice") {
+        case nil, "auto"?: break
+        case "none"?: tools = nil   // the model is not shown the tools, so it cannot call one
+        case "required"?: forced = try ForcedToolCall(declared: tools, named: nil, parallel: parallel, parameter: "tool_choice")
+        case let choice?:
+            guard choice["type"] == "function", let name = choice["function"]?["name"]?.stringValue else {
+                throw APIError.invalid("'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}, got \(choice.jsonText)",
                                        parameter: "tool_choice")
             }
+            forced = try ForcedToolCall(declared: tools, named: name, parallel: parallel, parameter: "tool_choice")
+        }
+        // A reply the model writes freely may hold several calls; one at most is promised only
+        // when the call is forced (the grammar then allows exactly one).
+        if !parallel && forced == nil && tools != nil {
+            throw APIError.invalid("'parallel_tool_calls': false is supported with 'tool_choice' \"required\" or a named function",
+                                   parameter: "parallel_tool_calls")
         }
         var request = try common(fields, input: .chat(messages, tools: tools))
+        request.inference.forcedToolCall = forced
         if try fields.bool("logprobs") == true {
             request.inference.topLogprobs = try fields.int("top_logprobs", in: 0...20) ?? 0
         } else if fields.has("top_logprobs") {
