@@ -175,6 +175,8 @@ public struct GBNFParser {
             case UInt8(ascii: "n"): return 0x0A
             case UInt8(ascii: "r"): return 0x0D
             case UInt8(ascii: "t"): return 0x09
+            case UInt8(ascii: "b"): return 0x08   // \b and \f as JSON writes them
+            case UInt8(ascii: "f"): return 0x0C
             case UInt8(ascii: "x"): return try parseHex(2)
             case UInt8(ascii: "u"): return try parseHex(4)
             case UInt8(ascii: "U"): return try parseHex(8)

@@ -192,20 +192,10 @@ public struct JSONSchemaCompiler {
         }
     }
 
-    /// Text as a GBNF string literal.
+    /// Text as a GBNF string literal: JSON's quoting, whose escapes GBNF reads alike.
     static func gbnfLiteral(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 { out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
+        var out = ""
+        JSONText.quote(text, asciiOnly: false, into: &out)
+        return out
     }
 }

@@ -23,11 +23,6 @@ public final class TokenVocabulary: Sendable {
         }
         commonPrefix = shared
     }
-
-    public func piece(_ token: Int32) -> [UInt8]? {
-        // Only used off the hot path (tests, diagnostics).
-        tokens.firstIndex(of: token).map { pieces[$0] }
-    }
 }
 
 /// The tokens a grammar state allows, as a bit set over token ids.

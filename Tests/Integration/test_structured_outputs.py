@@ -267,3 +267,84 @@ def test_anthropic_tool_choice_any_and_tool(qwen):
             assert len(uses) == 1
         for use in uses:
             jsonschema.validate(use.input, PARAMETERS[use.name])
+
+
+def test_cli_json_schema_and_grammar_with_and_without_speculation(tmp_path, qwen):
+    """`swiftlm run --json-schema/--grammar`: the output validates, is what the server gives for
+    the same greedy request, and speculative decoding (prompt lookup, which drafts tokens the
+    grammar may refuse) returns exactly the same tokens."""
+    import subprocess
+    from conftest import BINARY
+    ask, schema = SCHEMAS["invoice"]
+    schema_file = tmp_path / "schema.json"
+    schema_file.write_text(json.dumps(schema))
+    prompt = f"{instruct(schema)}\n{ask}"
+    model = model_path("qwen2.5-coder-0.5b")
+
+    def cli(*extra):
+        out = subprocess.run([str(BINARY), "run", model, "--chat", "-p", prompt, "--temp", "0", "-n", "400", "--json",
+                              "--threads", "2", *extra], check=True, capture_output=True, text=True)
+        return json.loads(out.stdout)
+
+    plain = cli("--json-schema", str(schema_file))
+    assert plain["finish_reason"] == "stop"
+    assert_valid(plain["text"], schema)
+    assert plain["grammar"]["setup_s"] >= 0
+    looked_up = cli("--json-schema", str(schema_file), "--lookup", "--draft-fixed", "--draft-max", "4")
+    assert looked_up["tokens"] == plain["tokens"]
+    assert looked_up["timings"]["draft_n"] > 0
+    server = requests.post(qwen.url + "/v1/chat/completions", timeout=120, json={
+        "messages": [{"role": "user", "content": prompt}], "max_tokens": 400, "temperature": 0,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "invoice", "schema": schema}}}).json()
+    assert server["choices"][0]["message"]["content"] == plain["text"]
+
+    grammar_file = tmp_path / "answer.gbnf"
+    grammar_file.write_text('root ::= ("yes" | "no") ", because " [a-z ]{5,60} "."\n')
+    out = cli("--grammar", str(grammar_file))
+    assert re.fullmatch(r"(yes|no), because [a-z ]{5,60}\.", out["text"]), out["text"]
+    bad = subprocess.run([str(BINARY), "run", model, "-p", "x", "--json-schema", str(grammar_file)], capture_output=True, text=True)
+    assert bad.returncode != 0 and str(grammar_file) in bad.stderr
+
+
+def test_concurrent_requests_each_keep_their_own_grammar(qwen):
+    """Batched in one pass per step, each request is held to its own schema (or to none)."""
+    from concurrent.futures import ThreadPoolExecutor
+    names = ["person", "review", "invoice"]
+
+    def ask(name):
+        client = openai.OpenAI(base_url=qwen.url + "/v1", api_key="x", max_retries=0)
+        if name is None:
+            return None, client.chat.completions.create(model=QWEN, messages=[{"role": "user", "content": "Say hello."}],
+                                                        temperature=0, max_tokens=30).choices[0].message.content
+        text, schema = SCHEMAS[name]
+        reply = client.chat.completions.create(
+            model=QWEN, messages=[{"role": "system", "content": instruct(schema)}, {"role": "user", "content": text}],
+            response_format={"type": "json_schema", "json_schema": {"name": name, "schema": schema}}, temperature=0, max_tokens=400)
+        return schema, reply.choices[0].message.content
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(ask, names + [None]))
+    for schema, text in results:
+        if schema is not None:
+            assert_valid(text, schema)
+    # The unconstrained request in the batch answers as it does alone.
+    alone = openai.OpenAI(base_url=qwen.url + "/v1", api_key="x", max_retries=0).chat.completions.create(
+        model=QWEN, messages=[{"role": "user", "content": "Say hello."}], temperature=0, max_tokens=30).choices[0].message.content
+    assert results[-1][1] == alone
+
+
+def test_forced_tool_call_in_bare_json_for_a_template_without_tool_tags():
+    """SmolLM2's template has no <tool_call> markup: the forced call is the bare JSON object."""
+    server = Server()
+    try:
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0)
+        for parallel in (True, False):
+            reply = client.chat.completions.create(model="smollm2", messages=[{"role": "user", "content": "Weather in Rome?"}],
+                                                   tools=TOOLS, tool_choice="required", parallel_tool_calls=parallel,
+                                                   temperature=0, max_tokens=200)
+            assert reply.choices[0].finish_reason == "tool_calls"
+            assert_calls_valid(reply.choices[0].message.tool_calls, set(PARAMETERS))
+            if not parallel:
+                assert len(reply.choices[0].message.tool_calls) == 1
+    finally:
+        server.stop()
