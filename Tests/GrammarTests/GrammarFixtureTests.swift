@@ -50,6 +50,23 @@ final class GrammarFixtureTests: XCTestCase {
         }
     }
 
+    /// llama.cpp's own example grammars (grammars/*.gbnf) parse, and where Python's json module
+    /// or an equivalent regex can judge, accept exactly what it accepts.
+    func testLlamaCppExampleGrammars() throws {
+        let cases = try Self.cases("llamacpp_grammars.json")
+        XCTAssertGreaterThanOrEqual(cases.count, 8)
+        var judged = 0
+        for c in cases {
+            let name = c["name"]?.stringValue ?? "?"
+            let matcher = GrammarMatcher(try GBNFParser.parse(c["grammar"]?.stringValue ?? ""))
+            for (text, valid) in Self.instances(c) {
+                XCTAssertEqual(matcher.matches(text), valid, "\(name): \(text.debugDescription)")
+                judged += 1
+            }
+        }
+        XCTAssertGreaterThan(judged, 15)
+    }
+
     /// Every prefix of an accepted text can be continued; a refused byte stays refused.
     func testPrefixesOfValidInstancesStayAlive() throws {
         for c in try Self.cases("schema_cases.json") {
