@@ -25,46 +25,39 @@ final class GrammarFixtureTests: XCTestCase {
         }
     }
 
-    func testSchemasAcceptExactlyWhatJSONSchemaValidates() throws {
-        let cases = try Self.cases("schema_cases.json")
-        XCTAssertGreaterThan(cases.count, 10)
+    /// Compiles each case of `file` and checks its instances against their verdicts; returns
+    /// how many cases and instances were checked.
+    func checkVerdicts(_ file: String, compile: (JSONValue) throws -> Grammar) throws -> (cases: Int, instances: Int) {
+        let cases = try Self.cases(file)
         var checked = 0
         for c in cases {
-            let name = c["name"]?.stringValue ?? "?"
-            let matcher = GrammarMatcher(try JSONSchemaCompiler.grammar(for: c["schema"] ?? .null))
+            let name = c["name"]?.stringValue ?? c["grammar"]?.stringValue?.debugDescription ?? "?"
+            let matcher = GrammarMatcher(try compile(c))
             for (text, valid) in Self.instances(c) {
-                XCTAssertEqual(matcher.matches(text), valid, "schema \(name): \(text) (jsonschema says \(valid ? "valid" : "invalid"))")
+                XCTAssertEqual(matcher.matches(text), valid, "\(file) \(name): \(text.debugDescription) (reference: \(valid ? "valid" : "invalid"))")
                 checked += 1
             }
         }
-        XCTAssertGreaterThan(checked, 80)
+        return (cases.count, checked)
+    }
+
+    func testSchemasAcceptExactlyWhatJSONSchemaValidates() throws {
+        let checked = try checkVerdicts("schema_cases.json") { try JSONSchemaCompiler.grammar(for: $0["schema"] ?? .null) }
+        XCTAssertGreaterThan(checked.cases, 10)
+        XCTAssertGreaterThan(checked.instances, 80)
     }
 
     func testGBNFAcceptsExactlyWhatTheEquivalentRegexMatches() throws {
-        for c in try Self.cases("gbnf_cases.json") {
-            let source = c["grammar"]?.stringValue ?? ""
-            let matcher = GrammarMatcher(try GBNFParser.parse(source))
-            for (text, valid) in Self.instances(c) {
-                XCTAssertEqual(matcher.matches(text), valid, "grammar \(source.debugDescription): \(text.debugDescription)")
-            }
-        }
+        let checked = try checkVerdicts("gbnf_cases.json") { try GBNFParser.parse($0["grammar"]?.stringValue ?? "") }
+        XCTAssertGreaterThan(checked.instances, 30)
     }
 
     /// llama.cpp's own example grammars (grammars/*.gbnf) parse, and where Python's json module
     /// or an equivalent regex can judge, accept exactly what it accepts.
     func testLlamaCppExampleGrammars() throws {
-        let cases = try Self.cases("llamacpp_grammars.json")
-        XCTAssertGreaterThanOrEqual(cases.count, 8)
-        var judged = 0
-        for c in cases {
-            let name = c["name"]?.stringValue ?? "?"
-            let matcher = GrammarMatcher(try GBNFParser.parse(c["grammar"]?.stringValue ?? ""))
-            for (text, valid) in Self.instances(c) {
-                XCTAssertEqual(matcher.matches(text), valid, "\(name): \(text.debugDescription)")
-                judged += 1
-            }
-        }
-        XCTAssertGreaterThan(judged, 15)
+        let checked = try checkVerdicts("llamacpp_grammars.json") { try GBNFParser.parse($0["grammar"]?.stringValue ?? "") }
+        XCTAssertGreaterThanOrEqual(checked.cases, 8)
+        XCTAssertGreaterThan(checked.instances, 15)
     }
 
     /// Every prefix of an accepted text can be continued; a refused byte stays refused.
