@@ -88,7 +88,9 @@ public struct JSONSchemaCompiler {
                 guard branches.count == 1 else { throw GrammarError("schema at '\(path)': 'allOf' with more than one schema is not supported") }
                 return try visit(branches[0], path: "\(path)/allOf/0")
             }
-            // oneOf is compiled as anyOf: branches are expected to be disjoint (as tool schemas are).
+            // oneOf compiles as anyOf, which is exact only when no value can match two
+            // branches: that is checked, and anything else refused.
+            if combiner == "oneOf" { try requireDisjoint(branches, path: path) }
             let bodies = try branches.enumerated().map { try visit($1, path: "\(path)/\(combiner)/\($0)") }
             return "(" + bodies.joined(separator: " | ") + ")"
         }
@@ -147,6 +149,17 @@ public struct JSONSchemaCompiler {
             throw GrammarError("schema at '\(path)': only local '$ref's (\"#/...\") are supported, got \(ref.jsonText)")
         }
         if let name = refRules[pointer] { return name }
+        let target = try resolve(pointer, path: path)
+        // Named before it is compiled, so recursive schemas refer to themselves.
+        let name = freshRule("#ref" + pointer.dropFirst(), "")
+        refRules[pointer] = name
+        let body = try visit(target, path: pointer)
+        if let i = rules.firstIndex(where: { $0.name == name }) { rules[i].body = body }
+        return name
+    }
+
+    /// The schema a local JSON pointer ("#/$defs/x") names in the root schema.
+    func resolve(_ pointer: String, path: String) throws -> JSONValue {
         var target = root
         for raw in pointer.dropFirst().split(separator: "/", omittingEmptySubsequences: true) {
             let token = Self.unescapePointer(String(raw))
@@ -158,12 +171,7 @@ public struct JSONSchemaCompiler {
                 throw GrammarError("schema at '\(path)': '$ref' \(pointer) points at nothing")
             }
         }
-        // Named before it is compiled, so recursive schemas refer to themselves.
-        let name = freshRule("#ref" + pointer.dropFirst(), "")
-        refRules[pointer] = name
-        let body = try visit(target, path: pointer)
-        if let i = rules.firstIndex(where: { $0.name == name }) { rules[i].body = body }
-        return name
+        return target
     }
 
     // MARK: helpers

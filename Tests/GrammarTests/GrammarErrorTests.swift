@@ -35,6 +35,17 @@ final class GrammarErrorTests: XCTestCase {
         assertSchemaError("false", mentions: ["false"])
     }
 
+    /// oneOf is enforced as anyOf, so branches that could both match one value are refused
+    /// (disjoint ones, by type, values or a const discriminator, are in the fixture cases).
+    func testOverlappingOneOfIsRefused() {
+        assertSchemaError(#"{"oneOf":[{"type":"number"},{"type":"integer"}]}"#, mentions: ["oneOf", "0 and 1"])
+        assertSchemaError(#"{"oneOf":[{"type":"string"},{"type":"string","maxLength":2}]}"#, mentions: ["oneOf"])
+        assertSchemaError(#"{"oneOf":[{"minimum":0},{"maximum":10}]}"#, mentions: ["oneOf"])
+        assertSchemaError(#"{"oneOf":[{"enum":[1,2]},{"enum":[2,3]}]}"#, mentions: ["oneOf"])
+        assertSchemaError(#"{"type":"object","properties":{"x":{"oneOf":[{"type":"object","properties":{"k":{"const":1}}},{"type":"object","properties":{"k":{"const":2}}}]}}}"#,
+                          mentions: ["#/properties/x", "oneOf"])   // k is not required: {} matches both
+    }
+
     func testBadGrammarsAreNamed() {
         let cases: [(String, String)] = [
             ("root ::= foo", "'foo' is used but never defined"),
