@@ -197,6 +197,11 @@ def test_infill_follows_qwen_coders_fim_format(coder):
     assert "return" in infill.json()["content"]
 
 
+def test_infill_on_a_fim_model_requires_the_suffix(coder):
+    r = requests.post(coder.url + "/infill", json={"input_prefix": "def f():"}, timeout=10)
+    assert r.status_code == 400 and "input_suffix" in r.json()["error"]["message"]
+
+
 def test_infill_streams_and_checks_its_fields(coder):
     events = stream_events(coder, "/infill", input_prefix="x = ", input_suffix="\n", n_predict=4, temperature=0)
     assert events[-1]["stop"] is True
@@ -219,13 +224,18 @@ def test_ollama_generate_suffix_is_fill_in_the_middle(coder):
     assert out.response == infill["content"]
 
 
-def test_infill_without_fim_tokens_is_a_clear_400(server):
-    """SmolLM2's vocabulary has no FIM prefix, suffix or middle marker (each such text is several ordinary tokens)."""
+def test_infill_without_fim_tokens_is_llama_servers_501(server):
+    """SmolLM2's vocabulary has no FIM prefix, suffix or middle marker (each such text is several ordinary
+    tokens). llama-server checks the model before the body and answers 501 not_supported_error; Ollama's
+    generate with a suffix answers 400."""
     for marker in ["<|fim_prefix|>", "<fim_prefix>", "<fim-prefix>"]:
         assert len(tokenize(server, marker)) > 1
-    r = requests.post(server.url + "/infill", json={"input_prefix": "a", "input_suffix": "b"}, timeout=10)
-    assert r.status_code == 400
-    assert "fill-in-the-middle" in r.json()["error"]["message"]
+    for body in ({"input_prefix": "a", "input_suffix": "b"}, {"input_prefix": "a"}):
+        r = requests.post(server.url + "/infill", json=body, timeout=10)
+        assert r.status_code == 501
+        error = r.json()["error"]
+        assert error["type"] == "not_supported_error" and error["code"] == 501
+        assert error["message"].startswith("Infill is not supported by this model") and "fill-in-the-middle" in error["message"]
     import ollama
     with pytest.raises(ollama.ResponseError) as e:
         ollama.Client(host=server.url).generate(model=MODEL_NAME, prompt="a", suffix="b")

@@ -75,7 +75,7 @@ CASES = [
     ("completion prompt with a list in a list", "/completion", {"prompt": [1, ["a"]]}, {}, 400, native_shape),
     ("completion prompt missing", "/completion", {"n_predict": 1}, {}, 400, native_shape),
     ("completion n_probs negative", "/completion", {"prompt": "x", "n_probs": -1}, {}, 400, native_shape),
-    ("infill suffix missing", "/infill", {"input_prefix": "x"}, {}, 400, native_shape),
+    ("infill on a model without FIM tokens", "/infill", {"input_prefix": "x"}, {}, 501, native_shape),
 ]
 
 

@@ -41,8 +41,7 @@ struct InfillPrompt {
     func tokens(_ tokenizer: any Tokenizer, contextLength: Int) throws -> [Int32] {
         let fim = tokenizer.fillInTheMiddle
         guard let pre = fim.prefix, let suf = fim.suffix, let mid = fim.middle else {
-            let missing = [("prefix", fim.prefix), ("suffix", fim.suffix), ("middle", fim.middle)].filter { $0.1 == nil }.map(\.0)
-            throw APIError.invalid("infill is not supported by this model: it has no fill-in-the-middle \(missing.joined(separator: ", ")) token")
+            throw APIError.invalid(Self.unsupportedMessage(tokenizer))
         }
         func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addSpecial: false, parseSpecial: false) }
         let batch = 2048
@@ -66,5 +65,17 @@ struct InfillPrompt {
         if tokenizer.vocabulary.addBOS, let bos = tokenizer.vocabulary.bosID { body.append(bos) }
         body += [pre] + prefixTokens + promptTokens + [suf] + suffixTokens + [mid]
         return Array(extraTokens.suffix(max(0, contextLength - batch + 2))) + body
+    }
+
+    /// Why this model cannot fill in the middle, naming the special tokens it lacks.
+    static func unsupportedMessage(_ tokenizer: any Tokenizer) -> String {
+        let fim = tokenizer.fillInTheMiddle
+        let missing = [("prefix", fim.prefix), ("suffix", fim.suffix), ("middle", fim.middle)].filter { $0.1 == nil }.map(\.0)
+        return "Infill is not supported by this model: it has no fill-in-the-middle \(missing.joined(separator: ", ")) token"
+    }
+
+    static func supported(by tokenizer: any Tokenizer) -> Bool {
+        let fim = tokenizer.fillInTheMiddle
+        return fim.prefix != nil && fim.suffix != nil && fim.middle != nil
     }
 }

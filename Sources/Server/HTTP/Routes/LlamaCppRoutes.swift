@@ -22,6 +22,10 @@ struct LlamaCppRoutes {
             var parsed: LlamaCppRequest
             let engine = try state.readyEngine()
             if infill {
+                // llama-server's answer for a model without FIM tokens: 501, not_supported_error.
+                guard InfillPrompt.supported(by: engine.model.tokenizer) else {
+                    throw APIError(.notSupported, InfillPrompt.unsupportedMessage(engine.model.tokenizer))
+                }
                 let (infillRequest, parts) = try LlamaCppRequest.infill(body)
                 parsed = infillRequest
                 parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength))
