@@ -22,7 +22,7 @@ struct InspectCommand: ParsableCommand {
             print("architecture: \(c.architecture) (\(c.name))")
             print("context: \(c.contextLength), width: \(c.embeddingLength), layers: \(c.blockCount), feed-forward: \(Set(c.feedForwardLength).sorted())")
             print("heads: \(c.headCount), kv heads: \(c.headCountKV), head dim: \(c.keyLength), rope base: \(c.ropeBase), rms eps: \(c.rmsEpsilon)")
-            print("supported: \(ArchitectureRegistry.loaders[c.architecture] != nil ? "yes" : "no")")
+            print("supported: \(ArchitectureRegistry.supports(c.architecture) ? "yes" : "no")")
         } catch {
             print("hyperparameters: \(error)")
         }

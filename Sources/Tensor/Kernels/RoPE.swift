@@ -11,17 +11,22 @@ public final class RoPETable: @unchecked Sendable {
     public let maxPositions: Int
     let base: Double
     let frequencyScale: Double
+    let frequencyFactors: [Double]?  // (pairs): each pair's angle divided by its factor (llama 3's rope_freqs)
     static let chunkPositions = 256
     let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // each (chunkPositions, pairs, 2): cos, sin
     let chunkCount: Int
     let lock = NSLock()
 
     /// `frequencyScale` is linear position scaling (1 = none), as rope.scaling.factor = 1/scale.
-    public init(dimensions: Int, maxPositions: Int, base: Float, frequencyScale: Float = 1) {
+    /// `frequencyFactors` (dimensions/2 values, as ggml's freq_factors) divide each pair's angle.
+    public init(dimensions: Int, maxPositions: Int, base: Float, frequencyScale: Float = 1,
+                frequencyFactors: [Float]? = nil) {
+        precondition(frequencyFactors == nil || frequencyFactors?.count == dimensions / 2, "one factor per rotated pair")
         self.dimensions = dimensions
         self.maxPositions = maxPositions
         self.base = Double(base)
         self.frequencyScale = Double(frequencyScale)
+        self.frequencyFactors = frequencyFactors?.map(Double.init)
         chunkCount = (maxPositions + Self.chunkPositions - 1) / Self.chunkPositions
         chunks = .allocate(capacity: max(1, chunkCount))
         chunks.initialize(repeating: nil, count: max(1, chunkCount))
@@ -43,7 +48,7 @@ public final class RoPETable: @unchecked Sendable {
             for p in 0..<Self.chunkPositions {
                 let position = Double(c * Self.chunkPositions + p) * frequencyScale
                 for i in 0..<pairs {
-                    let theta = position * pow(base, -2.0 * Double(i) / Double(dimensions))
+                    let theta = position * pow(base, -2.0 * Double(i) / Double(dimensions)) / (frequencyFactors?[i] ?? 1)
                     chunk[(p * pairs + i) * 2] = Float(cos(theta))
                     chunk[(p * pairs + i) * 2 + 1] = Float(sin(theta))
                 }

@@ -1,19 +1,36 @@
-/// Architectures by their GGUF `general.architecture` name: adding one is one file and
-/// one line here.
-public enum ArchitectureRegistry {
-    public typealias Loader = (WeightStore, ModelConfig) throws -> any LanguageModel
+import ModelFormats
 
-    public static let loaders: [String: Loader] = [
-        "llama": { try LlamaModel(weights: $0, config: $1, options: .init(neoxRoPE: false)) },
-        "qwen2": { try LlamaModel(weights: $0, config: $1, options: .init(neoxRoPE: true)) },
-        "gemma3": { try Gemma3Model(weights: $0, config: $1) },
+/// Architectures by their GGUF `general.architecture` name: adding one is one file (with its
+/// `Architecture` value) and one line here.
+public enum ArchitectureRegistry {
+    public static let architectures: [String: Architecture] = [
+        "llama": .llama, "qwen2": .qwen2, "gemma3": .gemma3, "qwen3": .qwen3, "smollm3": .smollm3,
+        "granite": .granite,
     ]
 
-    public static func load(_ weights: WeightStore, config: ModelConfig) throws -> any LanguageModel {
-        guard let loader = loaders[config.architecture] else {
-            throw ModelError.unsupportedArchitecture(weights.file.path, config.architecture,
-                                                     supported: loaders.keys.sorted())
+    public static func supports(_ name: String) -> Bool { architectures[name] != nil }
+
+    /// The model in `file`: its config resolved for its architecture (keys it does not implement
+    /// refused), its weights checked, and no tensor left unread.
+    public static func load(_ file: any ModelFile) throws -> (ModelConfig, any LanguageModel) {
+        let name = try file.string("general.architecture")
+        guard let architecture = architectures[name] else {
+            throw ModelError.unsupportedArchitecture(file.path, name, supported: architectures.keys.sorted())
         }
-        return try loader(weights, config)
+        let config = try ModelConfig.resolved(file, implemented: architecture.keys)
+        let weights = WeightStore(file: file)
+        let model = try architecture.load(weights, config)
+        if let unread = weights.unreadTensors.first {
+            throw ModelError.unexpectedTensor(file.path, file.tensorDescription(unread), architecture: name)
+        }
+        return (config, model)
     }
+}
+
+/// How one family maps onto the shared blocks: the `<arch>.*` keys it implements beyond the
+/// common ones (ModelConfig.commonKeys) and how its model is built.
+public struct Architecture: Sendable {
+    public typealias Loader = @Sendable (WeightStore, ModelConfig) throws -> any LanguageModel
+    public let keys: Set<String>
+    public let load: Loader
 }

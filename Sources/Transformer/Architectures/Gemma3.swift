@@ -2,6 +2,10 @@ import Foundation
 import Quant
 import Tensor
 
+extension Architecture {
+    static let gemma3 = Architecture(keys: ["attention.sliding_window"]) { try Gemma3Model(weights: $0, config: $1) }
+}
+
 /// Gemma 3: llama's skeleton with
 ///   - embeddings scaled by √width, GELU(tanh)-gated feed-forward,
 ///   - RMS norms on q and k per head, and norms after attention and after the feed-forward,

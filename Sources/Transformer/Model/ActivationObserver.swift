@@ -10,5 +10,5 @@ public protocol FeedForwardObservable: AnyObject {
     var attentionObserver: FeedForwardObserver? { get set }
 }
 
-extension LlamaModel: FeedForwardObservable {}
+extension DecoderModel: FeedForwardObservable {}
 extension Gemma3Model: FeedForwardObservable {}

@@ -28,10 +28,9 @@ public final class LoadedModel: @unchecked Sendable {
     public init(file: any ModelFile, start: Date = Date()) throws {
         path = file.path
         self.file = file
-        config = try ModelConfig.fromGGUF(file)
+        (config, model) = try ArchitectureRegistry.load(file)
         let vocabulary = try Vocabulary.fromGGUF(file)
         tokenizer = try makeTokenizer(vocabulary)
-        model = try ArchitectureRegistry.load(WeightStore(file: file), config: config)
         loadSeconds = Date().timeIntervalSince(start)
     }
 

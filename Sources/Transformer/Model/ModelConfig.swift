@@ -19,6 +19,21 @@ public struct ModelConfig: Sendable, Equatable {
     public var ropeFrequencyScale: Float
     public var rmsEpsilon: Float
     public var vocabularySize: Int
+    // Keys only some architectures implement; `ModelConfig.resolved` refuses a file that sets
+    // one its architecture does not (HyperparameterCheck.swift).
+    public var ropeScalingType: RoPEScalingType
+    public var ropeOriginalContextLength: Int  // the context the RoPE factors were trained for
+    public var slidingWindow: Int?             // tokens a windowed layer sees (itself included)
+    public var attentionScale: Float?          // replaces 1/√head_dim (granite)
+    public var attentionSoftcap: Float?        // scores → cap·tanh(scores/cap) (gemma2)
+    public var finalLogitSoftcap: Float?       // logits → cap·tanh(logits/cap) (gemma2)
+    public var embeddingScale: Float?          // embeddings × scale (granite)
+    public var residualScale: Float?           // block outputs × scale before the residual add (granite)
+    public var logitScale: Float?              // logits ÷ scale (granite)
+    public var expertCount: Int                // 0: dense feed-forward
+    public var expertUsedCount: Int            // experts each token takes
+    public var expertFeedForwardLength: Int?   // per expert
+    public var expertWeightsNormalized: Bool   // chosen experts' weights rescaled to sum to 1
 
     public var queryWidth: Int { headCount * keyLength }
     public var keyWidth: Int { headCountKV * keyLength }
@@ -56,26 +71,58 @@ public struct ModelConfig: Sendable, Equatable {
             throw ModelError.invalidHyperparameter(file.path, key("rope.dimension_count"),
                                                    "rope dims \(ropeDims) must be even and ≤ head dim \(keyLength)")
         }
-        let scaling = try file.optionalFloat(key("rope.scaling.factor")) ?? 1
+        let scaling = try file.optionalFloat(key("rope.scaling.factor")) ?? file.optionalFloat(key("rope.scale_linear")) ?? 1
+        let scalingName = try file.optionalString(key("rope.scaling.type")) ?? "linear"
+        guard let scalingType = RoPEScalingType(rawValue: scalingName) else {
+            throw ModelError.unsupportedHyperparameter(file.path, key("rope.scaling.type"), "\"\(scalingName)\"",
+                                                       arch, why: "not a RoPE scaling type llama.cpp knows")
+        }
+        let contextLength = try file.optionalInt(key("context_length")) ?? 2048
+        func unlessZero(_ suffix: String) throws -> Float? {
+            guard let value = try file.optionalFloat(key(suffix)), value != 0 else { return nil }
+            return value
+        }
         let vocab = try file.optionalInt(key("vocab_size"))
             ?? (try file.optionalStringArray("tokenizer.ggml.tokens"))?.count
             ?? file.tensorInfo("token_embd.weight")?.shape.last ?? 0
         return ModelConfig(
             architecture: arch,
             name: try file.optionalString("general.name") ?? arch,
-            contextLength: try file.optionalInt(key("context_length")) ?? 2048,
+            contextLength: contextLength,
             embeddingLength: width, blockCount: blocks, feedForwardLength: feedForward,
             headCount: heads, headCountKV: headsKV, keyLength: keyLength, valueLength: valueLength,
             ropeBase: try file.optionalFloat(key("rope.freq_base")) ?? 10000,
             ropeDimensions: ropeDims,
-            ropeFrequencyScale: scaling > 0 ? 1 / scaling : 1,
+            ropeFrequencyScale: scalingType == .none || scaling <= 0 ? 1 : 1 / scaling,
             rmsEpsilon: try file.optionalFloat(key("attention.layer_norm_rms_epsilon")) ?? 1e-5,
-            vocabularySize: vocab)
+            vocabularySize: vocab,
+            ropeScalingType: scalingType,
+            ropeOriginalContextLength: try file.optionalInt(key("rope.scaling.original_context_length")) ?? contextLength,
+            slidingWindow: try file.optionalInt(key("attention.sliding_window")).flatMap { $0 > 0 ? $0 : nil },
+            attentionScale: try unlessZero("attention.scale"),
+            attentionSoftcap: try unlessZero("attn_logit_softcapping"),
+            finalLogitSoftcap: try unlessZero("final_logit_softcapping"),
+            embeddingScale: try unlessZero("embedding_scale"),
+            residualScale: try unlessZero("residual_scale"),
+            logitScale: try unlessZero("logit_scale"),
+            expertCount: try file.optionalInt(key("expert_count")) ?? 0,
+            expertUsedCount: try file.optionalInt(key("expert_used_count")) ?? 0,
+            expertFeedForwardLength: try file.optionalInt(key("expert_feed_forward_length")),
+            expertWeightsNormalized: try file.optionalBool(key("expert_weights_norm")) ?? false)
     }
+}
+
+/// llama.cpp's RoPE scaling types (`<arch>.rope.scaling.type`; absent means linear).
+public enum RoPEScalingType: String, Sendable {
+    case none, linear, yarn, longrope
 }
 
 public enum ModelError: Error, CustomStringConvertible {
     case invalidHyperparameter(String, String, String)
+    /// A key the architecture does not implement, with its value: running would give wrong output.
+    case unsupportedHyperparameter(String, String, String, String, why: String)
+    /// A tensor the architecture does not read: running without it would give wrong output.
+    case unexpectedTensor(String, String, architecture: String)
     case missingTensor(String, String)
     case badTensorShape(String, String, expected: [Int], actual: [Int])
     case unsupportedTensorType(String, String, GGMLType)
@@ -86,6 +133,10 @@ public enum ModelError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidHyperparameter(path, key, why): return "\(path): invalid \(key): \(why)"
+        case let .unsupportedHyperparameter(path, key, value, arch, why):
+            return "\(path): \(key) = \(value) is not supported for architecture '\(arch)' (\(why))"
+        case let .unexpectedTensor(path, name, arch):
+            return "\(path): tensor '\(name)' is not part of architecture '\(arch)' as swiftlm implements it; refusing to run without it"
         case let .missingTensor(path, name): return "\(path): missing tensor '\(name)'"
         case let .badTensorShape(path, name, expected, actual):
             return "\(path): tensor '\(name)' has shape \(actual), expected \(expected)"

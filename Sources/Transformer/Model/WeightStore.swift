@@ -3,14 +3,20 @@ import Quant
 import Tensor
 
 /// Typed, shape-checked views of a model file's tensors. Matrices stay in the mapped file;
-/// small vectors (norms, biases) are copied to f32 once.
+/// small vectors (norms, biases) are copied to f32 once. Remembers which tensors were read,
+/// so a tensor the architecture never asked for (a bias, rope factors) is found, not ignored.
 public struct WeightStore {
     public let file: any ModelFile
+    private let read = ReadNames()
 
     public init(file: any ModelFile) { self.file = file }
 
+    /// Tensors of the file not read so far, in file order.
+    public var unreadTensors: [String] { file.tensors.map(\.name).filter { !read.names.contains($0) } }
+
     /// A matrix of `rows` output features × `columns` inputs (GGUF shape [columns, rows]).
     public func matrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix {
+        read.names.insert(name)
         guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, file.tensorDescription(name)) }
         guard info.shape == [columns, rows] else {
             throw ModelError.badTensorShape(file.path, file.tensorDescription(name), expected: [columns, rows], actual: info.shape)
@@ -25,6 +31,7 @@ public struct WeightStore {
 
     /// A vector of `count` values, converted to f32.
     public func vector(_ name: String, count: Int) throws -> [Float] {
+        read.names.insert(name)
         guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, file.tensorDescription(name)) }
         guard info.elementCount == count, info.shape.count == 1 else {
             throw ModelError.badTensorShape(file.path, file.tensorDescription(name), expected: [count], actual: info.shape)
@@ -38,4 +45,9 @@ public struct WeightStore {
     public func optionalVector(_ name: String, count: Int) throws -> [Float]? {
         file.tensorInfo(name) == nil ? nil : try vector(name, count: count)
     }
+}
+
+/// Names a WeightStore has read (a class: the store is passed by value to the loaders).
+private final class ReadNames {
+    var names: Set<String> = []
 }

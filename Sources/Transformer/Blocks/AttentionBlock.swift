@@ -1,0 +1,74 @@
+import Quant
+import Tensor
+
+/// One layer's self-attention weights: the q, k, v and output projections, q/k/v biases where
+/// the file has them (qwen2), and per-head RMS norms of q and k where the family uses them (qwen3).
+struct AttentionWeights {
+    let wq, wk, wv, wo: WeightMatrix
+    let bq, bk, bv: [Float]?               // (queryWidth), (keyWidth), (valueWidth)
+    let queryNorm, keyNorm: [Float]?       // (head dim)
+
+    /// The tensors `prefix` + attn_q/k/v/output(.weight|.bias), attn_q_norm/attn_k_norm.
+    init(_ weights: WeightStore, prefix p: String, config c: ModelConfig, queryKeyNorm: Bool) throws {
+        let width = c.embeddingLength
+        wq = try weights.matrix(p + "attn_q.weight", rows: c.queryWidth, columns: width)
+        wk = try weights.matrix(p + "attn_k.weight", rows: c.keyWidth, columns: width)
+        wv = try weights.matrix(p + "attn_v.weight", rows: c.valueWidth, columns: width)
+        wo = try weights.matrix(p + "attn_output.weight", rows: width, columns: c.headCount * c.valueLength)
+        bq = try weights.optionalVector(p + "attn_q.bias", count: c.queryWidth)
+        bk = try weights.optionalVector(p + "attn_k.bias", count: c.keyWidth)
+        bv = try weights.optionalVector(p + "attn_v.bias", count: c.valueWidth)
+        queryNorm = queryKeyNorm ? try weights.vector(p + "attn_q_norm.weight", count: c.keyLength) : nil
+        keyNorm = queryKeyNorm ? try weights.vector(p + "attn_k_norm.weight", count: c.keyLength) : nil
+    }
+}
+
+/// How a layer attends: its RoPE table (nil: no position encoding in this layer, as smollm3's
+/// every fourth), the pairing, the score scale and cap, and the window.
+struct AttentionSettings {
+    var rope: RoPETable?
+    var neox: Bool
+    var scale: Float
+    var softcap: Float? = nil
+    var window: Int? = nil
+}
+
+/// Grouped-query self-attention of a batch's rows, from their normalized inputs in state.normed:
+/// q, k, v projections (+ biases), per-head q/k norms, RoPE, the KV cache, attention, then the
+/// output projection into `out` ((rows, width); added to it when `accumulate`).
+func selfAttention(layer l: Int, _ w: AttentionWeights, _ settings: AttentionSettings, _ batch: ForwardBatch,
+                   config c: ModelConfig, state: ForwardState, into out: UnsafeMutablePointer<Float>, accumulate: Bool,
+                   observer: FeedForwardObserver?) {
+    let kl = c.keyLength, n = batch.count, d = batch.decodeRows
+    projectTogether(Projection(w.wq, state.query), Projection(w.wk, state.key), Projection(w.wv, state.value),
+                    input: state.normed, rows: n, decodeRows: d, state: state)
+    addBias(w.bq, to: state.query, rows: n, width: c.queryWidth)
+    addBias(w.bk, to: state.key, rows: n, width: c.keyWidth)
+    addBias(w.bv, to: state.value, rows: n, width: c.valueWidth)
+    if let qn = w.queryNorm, let kn = w.keyNorm {
+        normalizeHeads(state.query, rows: n, heads: c.headCount, headLength: kl, weight: qn, epsilon: c.rmsEpsilon)
+        normalizeHeads(state.key, rows: n, heads: c.headCountKV, headLength: kl, weight: kn, epsilon: c.rmsEpsilon)
+    }
+    for (i, position) in batch.positions.enumerated() {
+        if let rope = settings.rope {
+            for h in 0..<c.headCount { rope.apply(state.query + i * c.queryWidth + h * kl, position: position, neox: settings.neox) }
+            for h in 0..<c.headCountKV { rope.apply(state.key + i * c.keyWidth + h * kl, position: position, neox: settings.neox) }
+        }
+        roundToHalf(state.query + i * c.queryWidth, count: c.queryWidth)
+    }
+    storeKeysAndValues(layer: l, batch, keys: state.key, values: state.value, config: c)
+    attend(layer: l, batch, config: c, state: state, scale: settings.scale, softcap: settings.softcap, window: settings.window)
+    observer?(l, state.attention, n, w.wo.columns)
+    project(w.wo, state.attention, rows: n, decodeRows: d, into: out, accumulate: accumulate, state: state)
+}
+
+/// RMS-normalizes each head (headLength values) of n rows in place.
+func normalizeHeads(_ x: UnsafeMutablePointer<Float>, rows n: Int, heads: Int, headLength: Int, weight: [Float],
+                    epsilon: Float) {
+    weight.withUnsafeBufferPointer { w in
+        for r in 0..<(n * heads) {
+            let head = x + r * headLength
+            rmsNorm(head, weight: w.baseAddress!, out: head, count: headLength, epsilon: epsilon)
+        }
+    }
+}

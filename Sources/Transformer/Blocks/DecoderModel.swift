@@ -1,0 +1,119 @@
+import Foundation
+import Quant
+import Tensor
+
+/// The pre-norm decoder most families share (llama, qwen2, qwen3, mistral, granite, smollm3):
+///   x = embed(token) (× embedding scale)
+///   per layer: x += s·Wo·attn(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x));  x += s·FFN(n(x))
+///   logits = Wout · n(x) (÷ logit scale)     (Wout = the embedding matrix when the file ties them)
+/// with s the residual scale (1 unless granite). Each family's file says which options it uses.
+/// Sendable: weights are immutable; the observers are set only while no forward pass runs.
+public final class DecoderModel: LanguageModel, @unchecked Sendable {
+    public struct Options: Sendable {
+        var neoxRoPE = false
+        var queryKeyNorm = false
+        /// Layer l runs without RoPE when (l + 1) is a multiple of this (smollm3: 4).
+        var noRoPELayerStep: Int? = nil
+        /// RoPE in no layer (granite files with rope.scaling.finetuned false).
+        var noRoPE = false
+    }
+
+    struct Layer {
+        let attentionNorm: [Float]             // (width)
+        let attention: AttentionWeights
+        let settings: AttentionSettings
+        let feedForwardNorm: [Float]           // (width)
+        let feedForward: GatedFeedForward
+    }
+
+    public let config: ModelConfig
+    let embedding: WeightMatrix                // (vocabulary, width)
+    let layers: [Layer]
+    let outputNorm: [Float]                    // (width)
+    let output: WeightMatrix                   // (vocabulary, width)
+    let rope: RoPETable
+    /// When set, sees each layer's feed-forward activations (pruning's calibration).
+    public var feedForwardObserver: FeedForwardObserver?
+    /// When set, sees each layer's attention output (the input of attn_output, heads × valueLength).
+    public var attentionObserver: FeedForwardObserver?
+
+    init(weights: WeightStore, config: ModelConfig, options: Options) throws {
+        self.config = config
+        let width = config.embeddingLength, vocab = config.vocabularySize
+        embedding = try weights.matrix("token_embd.weight", rows: vocab, columns: width)
+        output = try weights.optionalMatrix("output.weight", rows: vocab, columns: width) ?? embedding
+        outputNorm = try weights.vector("output_norm.weight", count: width)
+        rope = RoPETable(dimensions: config.ropeDimensions, maxPositions: config.contextLength, base: config.ropeBase,
+                         frequencyScale: config.ropeFrequencyScale, frequencyFactors: try ropeFrequencyFactors(weights, config))
+        let rope = rope
+        layers = try (0..<config.blockCount).map { l in
+            let p = "blk.\(l)."
+            let usesRoPE = !options.noRoPE && options.noRoPELayerStep.map { (l + 1) % $0 != 0 } ?? true
+            return Layer(
+                attentionNorm: try weights.vector(p + "attn_norm.weight", count: width),
+                attention: try AttentionWeights(weights, prefix: p, config: config, queryKeyNorm: options.queryKeyNorm),
+                settings: AttentionSettings(rope: usesRoPE ? rope : nil, neox: options.neoxRoPE,
+                                            scale: config.attentionScale ?? 1 / Float(config.keyLength).squareRoot(),
+                                            window: config.slidingWindow),
+                feedForwardNorm: try weights.vector(p + "ffn_norm.weight", count: width),
+                feedForward: try GatedFeedForward(weights, prefix: p, width: width, length: config.feedForwardLength[l],
+                                                  activation: .silu))
+        }
+    }
+
+    public func forward(_ batch: ForwardBatch, state: ForwardState) throws {
+        guard !batch.isEmpty else { return }
+        try checkBatch(batch, state: state, maxPositions: rope.maxPositions)
+        rope.prepare(upTo: batch.positionEnd)
+        try embed(batch.tokens, from: embedding, into: state.hidden)
+        let n = batch.count, width = config.embeddingLength
+        if let s = config.embeddingScale { scale(state.hidden, by: s, count: n * width) }
+        for (l, layer) in layers.enumerated() {
+            normalizeRows(n, weight: layer.attentionNorm, state: state)
+            if let s = config.residualScale {   // the block's output is scaled before the residual add
+                selfAttention(layer: l, layer.attention, layer.settings, batch, config: config, state: state,
+                              into: state.normed, accumulate: false, observer: attentionObserver)
+                addScaled(state.normed, by: s, into: state.hidden, count: n * width)
+            } else {
+                selfAttention(layer: l, layer.attention, layer.settings, batch, config: config, state: state,
+                              into: state.hidden, accumulate: true, observer: attentionObserver)
+            }
+            normalizeRows(n, weight: layer.feedForwardNorm, state: state)
+            if let s = config.residualScale {
+                layer.feedForward.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.normed,
+                                      accumulate: false, observer: feedForwardObserver)
+                addScaled(state.normed, by: s, into: state.hidden, count: n * width)
+            } else {
+                layer.feedForward.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.hidden,
+                                      accumulate: true, observer: feedForwardObserver)
+            }
+        }
+    }
+
+    func normalizeRows(_ n: Int, weight: [Float], state: ForwardState) {
+        Transformer.normalizeRows(state.hidden, rows: 0..<n, width: config.embeddingLength, weight: weight,
+                                  epsilon: config.rmsEpsilon, into: state.normed)
+    }
+
+    public func computeLogits(rows: [Int], path: LogitPath, state: ForwardState) {
+        outputLogits(rows: rows, path: path, norm: outputNorm, output: output, config: config, state: state)
+        if let s = config.logitScale { scale(state.logits, by: 1 / s, count: rows.count * output.rows) }
+    }
+}
+
+/// y += s·x.
+func addScaled(_ x: UnsafeMutablePointer<Float>, by s: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+    scale(x, by: s, count: count)
+    add(x, into: y, count: count)
+}
+
+/// Llama 3's `rope_freqs.weight` (one divisor per rotated pair), when the file has it; each
+/// must be a positive finite number.
+func ropeFrequencyFactors(_ weights: WeightStore, _ config: ModelConfig) throws -> [Float]? {
+    guard let factors = try weights.optionalVector("rope_freqs.weight", count: config.ropeDimensions / 2) else { return nil }
+    if let bad = factors.firstIndex(where: { !($0.isFinite && $0 > 0) }) {
+        throw ModelError.invalidHyperparameter(weights.file.path, "rope_freqs.weight",
+                                               "factor \(bad) is \(factors[bad]); each must be positive and finite")
+    }
+    return factors
+}

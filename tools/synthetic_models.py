@@ -1,0 +1,159 @@
+"""Small random-weight GGUF files, one per model family, with each family's real tensor names,
+shapes and `<arch>.*` keys and a real tokenizer (SmolLM2's, copied from its GGUF), so that
+llama.cpp and swiftlm can be compared on families no real file of which is at hand.
+
+    python synthetic_models.py OUT_DIR SMOLLM2_GGUF [FAMILY ...]
+
+Deterministic: every tensor comes from numpy's PCG64 seeded by the family and tensor name, so
+the same numpy/gguf versions write byte-identical files (tools/gen-family-fixtures records
+each file's sha256 and the tests check it).
+
+How the weights are scaled so the comparison means something (random weights otherwise give
+flat, near-tied distributions where any engine "agrees"):
+  - embeddings N(0, 1); norms 1 + N(0, 0.1²); projections N(0, gain²/fan_in), so every block
+    adds about as much to the residual stream as the embedding holds: the layers matter;
+  - q and k projections have gain 2 (q·k/√d has a standard deviation of about 4): attention
+    is peaked, so positions (RoPE, its factors, windows) change the output;
+  - the output matrix has gain 4 (logits with a standard deviation of about 4 across a
+    49152-token vocabulary): the top token usually leads the next by more than llama.cpp's
+    near-tie margin, and the distributions are far from uniform;
+  - a family's own scales (granite's logit scale, ...) are compensated the same way;
+  - rope_freqs (Llama 3) holds random factors in [0.25, 4], not Llama 3's schedule, whose
+    factors only touch wavelengths longer than a test's context: ignoring them must show.
+"""
+import hashlib
+import sys
+import zlib
+
+import numpy as np
+import gguf
+
+Q8 = gguf.GGMLQuantizationType.Q8_0
+F32 = gguf.GGMLQuantizationType.F32
+
+# Every family: width 128, 4 layers (smollm3's no-RoPE layer is layer 3), GQA 4 query heads
+# over 2 KV heads, trained context 4096 (the tests use 128 tokens).
+BASE = dict(width=128, layers=4, heads=4, heads_kv=2, head_dim=32, ffn=256, ctx=4096,
+            rope_base=10000.0, eps=1e-5, tied=False, qk_norm=False, rope_freqs=False, keys={})
+
+FAMILIES = {
+    # Llama 3.x: untied output, rope_freqs.weight (Llama 3.1+ files).
+    "llama3": dict(arch="llama", rope_freqs=True, rope_base=500000.0),
+    # Mistral 7B as llama.cpp's converter writes it: arch llama, with a sliding window longer
+    # than any test context (llama.cpp's llama graph does not read the key).
+    "mistral": dict(arch="llama", keys={"attention.sliding_window": 4096}),
+    # Qwen3 dense: per-head q/k RMS norms, head_dim (64) wider than width/heads (32), tied output.
+    "qwen3": dict(arch="qwen3", qk_norm=True, head_dim=64, tied=True, rope_base=1000000.0),
+    # SmolLM3: llama layout, no RoPE in layer 3 (llama.cpp's fixed step of 4), tied output.
+    "smollm3": dict(arch="smollm3", tied=True),
+    # Granite 3.x dense: embedding, attention, residual and logit scales (output untied here so
+    # its gain can make up for the logit scale).
+    "granite": dict(arch="granite", keys={"embedding_scale": 6.0, "residual_scale": 0.5,
+                                                     "attention.scale": 0.25, "logit_scale": 4.0}),
+}
+
+
+def rng_for(family, name):
+    return np.random.default_rng(zlib.crc32(f"{family}/{name}".encode()))
+
+
+def normal(family, name, shape, std):
+    return (rng_for(family, name).standard_normal(shape) * std).astype(np.float32)
+
+
+def copy_tokenizer(writer, source_path):
+    """All tokenizer.* keys of a real GGUF, with their types."""
+    reader = gguf.GGUFReader(source_path)
+    for key, field in reader.fields.items():
+        if not key.startswith("tokenizer.") or key == "tokenizer.chat_template":
+            continue
+        vtype = field.types[0]
+        value = field.contents()
+        if vtype == gguf.GGUFValueType.ARRAY:
+            writer.add_key_value(key, value, vtype, sub_type=field.types[-1])
+        else:
+            writer.add_key_value(key, value, vtype)
+    return len(reader.fields["tokenizer.ggml.tokens"].contents())
+
+
+def build(family, out_path, tokenizer_gguf):
+    spec = dict(BASE, **FAMILIES[family])
+    arch, width, hd = spec["arch"], spec["width"], spec["head_dim"]
+    heads, heads_kv, ffn = spec["heads"], spec["heads_kv"], spec["ffn"]
+    w = gguf.GGUFWriter(out_path, arch)
+    w.add_name(f"synthetic-{family}")
+    w.add_type("model")
+    vocab = copy_tokenizer(w, tokenizer_gguf)
+    w.add_context_length(spec["ctx"])
+    w.add_embedding_length(width)
+    w.add_block_count(spec["layers"])
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(heads_kv)
+    w.add_key_length(hd)
+    w.add_value_length(hd)
+    w.add_rope_dimension_count(hd)
+    w.add_rope_freq_base(spec["rope_base"])
+    w.add_layer_norm_rms_eps(spec["eps"])
+    w.add_vocab_size(vocab)
+    for key, value in spec["keys"].items():
+        if isinstance(value, float):
+            w.add_float32(f"{arch}.{key}", value)
+        else:
+            w.add_uint32(f"{arch}.{key}", value)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+
+    logit_gain = 4.0 * spec["keys"].get("logit_scale", 1.0)
+
+    def matrix(name, rows, cols, gain=1.0):
+        data = normal(family, name, (rows, cols), gain / np.sqrt(cols))
+        w.add_tensor(name, gguf.quants.quantize(data, Q8), raw_dtype=Q8)
+
+    def norm(name, count, center=1.0):
+        w.add_tensor(name, (center + normal(family, name, (count,), 0.1)).astype(np.float32))
+
+    w.add_tensor("token_embd.weight", gguf.quants.quantize(normal(family, "token_embd", (vocab, width), 1.0), Q8),
+                 raw_dtype=Q8)
+    if spec["rope_freqs"]:
+        factors = np.exp(rng_for(family, "rope_freqs").uniform(np.log(0.25), np.log(4.0), hd // 2))
+        w.add_tensor("rope_freqs.weight", factors.astype(np.float32))
+    for l in range(spec["layers"]):
+        p = f"blk.{l}."
+        norm(p + "attn_norm.weight", width)
+        matrix(p + "attn_q.weight", heads * hd, width, gain=2.0)
+        matrix(p + "attn_k.weight", heads_kv * hd, width, gain=2.0)
+        matrix(p + "attn_v.weight", heads_kv * hd, width)
+        matrix(p + "attn_output.weight", width, heads * hd)
+        if spec["qk_norm"]:
+            # after the norm q and k have unit RMS: weights ~2 keep the scores as peaked
+            norm(p + "attn_q_norm.weight", hd, center=2.0)
+            norm(p + "attn_k_norm.weight", hd, center=2.0)
+        norm(p + "ffn_norm.weight", width)
+        matrix(p + "ffn_gate.weight", ffn, width)
+        matrix(p + "ffn_up.weight", ffn, width)
+        matrix(p + "ffn_down.weight", width, ffn)
+    norm("output_norm.weight", width)
+    if not spec["tied"]:
+        matrix("output.weight", vocab, width, gain=logit_gain)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
+    out_dir, tokenizer = sys.argv[1], sys.argv[2]
+    for name in sys.argv[3:] or FAMILIES:
+        path = f"{out_dir}/{name}.gguf"
+        build(name, path, tokenizer)
+        print(path, sha256(path))
