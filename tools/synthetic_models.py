@@ -34,7 +34,8 @@ F32 = gguf.GGMLQuantizationType.F32
 # Every family: width 128, 4 layers (smollm3's no-RoPE layer is layer 3), GQA 4 query heads
 # over 2 KV heads, trained context 4096 (the tests use 128 tokens).
 BASE = dict(width=128, layers=4, heads=4, heads_kv=2, head_dim=32, ffn=256, ctx=4096,
-            rope_base=10000.0, eps=1e-5, tied=False, qk_norm=False, rope_freqs=False, keys={})
+            rope_base=10000.0, eps=1e-5, tied=False, qk_norm=False, rope_freqs=False, post_norms=False,
+            experts=0, keys={})
 
 FAMILIES = {
     # Llama 3.x: untied output, rope_freqs.weight (Llama 3.1+ files).
@@ -50,6 +51,15 @@ FAMILIES = {
     # its gain can make up for the logit scale).
     "granite": dict(arch="granite", keys={"embedding_scale": 6.0, "residual_scale": 0.5,
                                                      "attention.scale": 0.25, "logit_scale": 4.0}),
+    # Qwen3-MoE: qwen3's attention; 8 experts of width 64, 2 used per token (router logits with
+    # a standard deviation of about 3, so the choice is rarely a near tie).
+    "qwen3moe": dict(arch="qwen3moe", qk_norm=True, head_dim=64, tied=True, rope_base=1000000.0, experts=8,
+                     keys={"expert_count": 8, "expert_used_count": 2, "expert_feed_forward_length": 64}),
+    # Gemma 2: post-attention and post-FFN norms, soft-capped scores and logits, a sliding
+    # window (32 tokens here, so that it matters within the tests' 128) in even layers; tied output.
+    "gemma2": dict(arch="gemma2", tied=True, post_norms=True, keys={"attention.sliding_window": 32,
+                                                                    "attn_logit_softcapping": 50.0,
+                                                                    "final_logit_softcapping": 30.0}),
 }
 
 
@@ -128,10 +138,21 @@ def build(family, out_path, tokenizer_gguf):
             # after the norm q and k have unit RMS: weights ~2 keep the scores as peaked
             norm(p + "attn_q_norm.weight", hd, center=2.0)
             norm(p + "attn_k_norm.weight", hd, center=2.0)
+        if spec["post_norms"]:
+            norm(p + "post_attention_norm.weight", width)
+            norm(p + "post_ffw_norm.weight", width)
         norm(p + "ffn_norm.weight", width)
-        matrix(p + "ffn_gate.weight", ffn, width)
-        matrix(p + "ffn_up.weight", ffn, width)
-        matrix(p + "ffn_down.weight", width, ffn)
+        if spec["experts"]:
+            n, ffn_exp = spec["experts"], spec["keys"]["expert_feed_forward_length"]
+            w.add_tensor(p + "ffn_gate_inp.weight", normal(family, p + "ffn_gate_inp", (n, width), 3.0 / np.sqrt(width)))
+            for name, rows, cols in (("ffn_gate_exps", ffn_exp, width), ("ffn_up_exps", ffn_exp, width),
+                                     ("ffn_down_exps", width, ffn_exp)):
+                data = normal(family, p + name, (n, rows, cols), 1.0 / np.sqrt(cols))
+                w.add_tensor(p + name + ".weight", gguf.quants.quantize(data, Q8), raw_dtype=Q8)
+        else:
+            matrix(p + "ffn_gate.weight", ffn, width)
+            matrix(p + "ffn_up.weight", ffn, width)
+            matrix(p + "ffn_down.weight", width, ffn)
     norm("output_norm.weight", width)
     if not spec["tied"]:
         matrix("output.weight", vocab, width, gain=logit_gain)

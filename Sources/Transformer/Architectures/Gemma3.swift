@@ -89,7 +89,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
     }
 
     func attentionBlock(_ l: Int, _ layer: Layer, _ batch: ForwardBatch, state: ForwardState) {
-        let kl = config.keyLength, width = config.embeddingLength, n = batch.count, d = batch.decodeRows
+        let kl = config.keyLength, n = batch.count, d = batch.decodeRows
         normalizeRows(state.hidden, into: state.normed, rows: n, weight: layer.attentionNorm)
         projectTogether(Projection(layer.wq, state.query), Projection(layer.wk, state.key), Projection(layer.wv, state.value),
                         input: state.normed, rows: n, decodeRows: d, state: state)
@@ -118,8 +118,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
         // The post-attention norm applies to the attention output before the residual add.
         attentionObserver?(l, state.attention, n, layer.wo.columns)
         project(layer.wo, state.attention, rows: n, decodeRows: d, into: state.normed, state: state)
-        normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postAttentionNorm)
-        add(state.normed, into: state.hidden, count: n * width)
+        addPostNormalized(rows: n, weight: layer.postAttentionNorm, config: config, state: state)
     }
 
     func feedForwardBlock(_ l: Int, _ layer: Layer, rows n: Int, decodeRows d: Int, state: ForwardState) {
@@ -134,8 +133,7 @@ public final class Gemma3Model: LanguageModel, @unchecked Sendable {
             feedForwardObserver?(l, state.gate, rows, ffn)
             project(layer.down, state.gate, rows: rows, decodeRows: decode, into: chunk, state: state)  // the chunk's input is used up
         }
-        normalizeRows(state.normed, into: state.normed, rows: n, weight: layer.postFeedForwardNorm)
-        add(state.normed, into: state.hidden, count: n * width)
+        addPostNormalized(rows: n, weight: layer.postFeedForwardNorm, config: config, state: state)
     }
 
     func normalizeRows(_ x: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, rows n: Int, weight: [Float]) {

@@ -4,6 +4,6 @@
 /// then applies to every layer.
 extension Architecture {
     static let llama = Architecture(keys: ["attention.sliding_window"]) {
-        try DecoderModel(weights: $0, config: $1, options: .init(neoxRoPE: false))
+        try DecoderModel(weights: $0, config: $1, options: .init(neoxRoPE: false, ropeFrequencyFactors: true))
     }
 }

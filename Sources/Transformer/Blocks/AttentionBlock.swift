@@ -29,6 +29,8 @@ struct AttentionSettings {
     var rope: RoPETable?
     var neox: Bool
     var scale: Float
+    /// Scale the queries (before they are rounded to f16) rather than the scores, as gemma does.
+    var scaleQueries = false
     var softcap: Float? = nil
     var window: Int? = nil
 }
@@ -54,10 +56,12 @@ func selfAttention(layer l: Int, _ w: AttentionWeights, _ settings: AttentionSet
             for h in 0..<c.headCount { rope.apply(state.query + i * c.queryWidth + h * kl, position: position, neox: settings.neox) }
             for h in 0..<c.headCountKV { rope.apply(state.key + i * c.keyWidth + h * kl, position: position, neox: settings.neox) }
         }
+        if settings.scaleQueries { scale(state.query + i * c.queryWidth, by: settings.scale, count: c.queryWidth) }
         roundToHalf(state.query + i * c.queryWidth, count: c.queryWidth)
     }
     storeKeysAndValues(layer: l, batch, keys: state.key, values: state.value, config: c)
-    attend(layer: l, batch, config: c, state: state, scale: settings.scale, softcap: settings.softcap, window: settings.window)
+    attend(layer: l, batch, config: c, state: state, scale: settings.scaleQueries ? 1 : settings.scale,
+           softcap: settings.softcap, window: settings.window)
     observer?(l, state.attention, n, w.wo.columns)
     project(w.wo, state.attention, rows: n, decodeRows: d, into: out, accumulate: accumulate, state: state)
 }

@@ -16,6 +16,16 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         var noRoPELayerStep: Int? = nil
         /// RoPE in no layer (granite files with rope.scaling.finetuned false).
         var noRoPE = false
+        /// Reads Llama 3's per-pair frequency divisors, `rope_freqs.weight`, where the file has them.
+        var ropeFrequencyFactors = false
+        /// Mixture-of-experts feed-forward layers (qwen3moe), the chosen experts' weights
+        /// rescaled to sum to 1.
+        var mixtureOfExperts = false
+    }
+
+    enum FeedForward {
+        case dense(GatedFeedForward)
+        case experts(MoEFeedForward)
     }
 
     struct Layer {
@@ -23,7 +33,7 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         let attention: AttentionWeights
         let settings: AttentionSettings
         let feedForwardNorm: [Float]           // (width)
-        let feedForward: GatedFeedForward
+        let feedForward: FeedForward
     }
 
     public let config: ModelConfig
@@ -44,7 +54,8 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
         output = try weights.optionalMatrix("output.weight", rows: vocab, columns: width) ?? embedding
         outputNorm = try weights.vector("output_norm.weight", count: width)
         rope = RoPETable(dimensions: config.ropeDimensions, maxPositions: config.contextLength, base: config.ropeBase,
-                         frequencyScale: config.ropeFrequencyScale, frequencyFactors: try ropeFrequencyFactors(weights, config))
+                         frequencyScale: config.ropeFrequencyScale,
+                         frequencyFactors: options.ropeFrequencyFactors ? try ropeFrequencyFactors(weights, config) : nil)
         let rope = rope
         layers = try (0..<config.blockCount).map { l in
             let p = "blk.\(l)."
@@ -56,8 +67,10 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
                                             scale: config.attentionScale ?? 1 / Float(config.keyLength).squareRoot(),
                                             window: config.slidingWindow),
                 feedForwardNorm: try weights.vector(p + "ffn_norm.weight", count: width),
-                feedForward: try GatedFeedForward(weights, prefix: p, width: width, length: config.feedForwardLength[l],
-                                                  activation: .silu))
+                feedForward: options.mixtureOfExperts
+                    ? .experts(try MoEFeedForward(weights, prefix: p, config: config, normalizeWeights: true))
+                    : .dense(try GatedFeedForward(weights, prefix: p, width: width, length: config.feedForwardLength[l],
+                                                  activation: .silu)))
         }
     }
 
@@ -79,13 +92,18 @@ public final class DecoderModel: LanguageModel, @unchecked Sendable {
                               into: state.hidden, accumulate: true, observer: attentionObserver)
             }
             normalizeRows(n, weight: layer.feedForwardNorm, state: state)
-            if let s = config.residualScale {
-                layer.feedForward.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.normed,
-                                      accumulate: false, observer: feedForwardObserver)
-                addScaled(state.normed, by: s, into: state.hidden, count: n * width)
-            } else {
-                layer.feedForward.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.hidden,
-                                      accumulate: true, observer: feedForwardObserver)
+            switch layer.feedForward {
+            case .experts(let moe):
+                moe.run(rows: n, decodeRows: batch.decodeRows, state: state, into: state.hidden)
+            case .dense(let ffn):
+                if let s = config.residualScale {
+                    ffn.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.normed,
+                            accumulate: false, observer: feedForwardObserver)
+                    addScaled(state.normed, by: s, into: state.hidden, count: n * width)
+                } else {
+                    ffn.run(layer: l, rows: n, decodeRows: batch.decodeRows, state: state, into: state.hidden,
+                            accumulate: true, observer: feedForwardObserver)
+                }
             }
         }
     }

@@ -12,3 +12,4 @@ public protocol FeedForwardObservable: AnyObject {
 
 extension DecoderModel: FeedForwardObservable {}
 extension Gemma3Model: FeedForwardObservable {}
+extension Gemma2Model: FeedForwardObservable {}

@@ -48,6 +48,14 @@ func normalizeRows(_ x: UnsafePointer<Float>, rows: Range<Int>, width: Int, weig
     }
 }
 
+/// The residual add of a block whose output (in state.normed, n rows) is normalized first
+/// (gemma's post-attention and post-feed-forward norms): hidden += rmsNorm(normed) · weight.
+func addPostNormalized(rows n: Int, weight: [Float], config: ModelConfig, state: ForwardState) {
+    normalizeRows(state.normed, rows: 0..<n, width: config.embeddingLength, weight: weight, epsilon: config.rmsEpsilon,
+                  into: state.normed)
+    add(state.normed, into: state.hidden, count: n * config.embeddingLength)
+}
+
 /// Logits of `rows` of the last batch: final norm, then the output matrix, into state.logits;
 /// by the dot kernels (as many rows at a time as the state has decode rows) or the batched matmul.
 func outputLogits(rows: [Int], path: LogitPath, norm: [Float], output: WeightMatrix, config: ModelConfig,

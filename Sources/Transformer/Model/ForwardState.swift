@@ -25,6 +25,10 @@ public final class ForwardState: @unchecked Sendable {
     let feedForwardRows: Int
     let scores: [UnsafeMutablePointer<Float>]   // per thread: (query heads per KV head, scoreStride)
     let scoreStride: Int                        // context capacity
+    // Mixture-of-experts scratch (one float when the model has no experts):
+    let routerLogits: UnsafeMutablePointer<Float>  // (maxBatch, experts)
+    let expertInput: UnsafeMutablePointer<Float>   // (maxBatch, width): the rows routed to one expert
+    let expertOutput: UnsafeMutablePointer<Float>  // (maxBatch, width)
     /// Per decode row: the row in its partner formats, for the dot kernels.
     let decodeActivations: [QuantizedActivations]
     /// The same rows four at a time, for the four-row kernels (group g: rows 4g ..< 4g + 4).
@@ -40,7 +44,7 @@ public final class ForwardState: @unchecked Sendable {
         self.logitRows = max(1, logitRows)
         self.pool = pool
         let b = self.maxBatch
-        let ffn = config.feedForwardLength.max() ?? 0
+        let ffn = max(config.feedForwardLength.max() ?? 0, config.expertFeedForwardLength ?? 0)
         let attentionWidth = config.headCount * config.valueLength
         let widest = max(config.embeddingLength, ffn, attentionWidth)
         matmulScratch = MatMulScratch(threads: pool.maxThreads, maxColumns: widest, maxRows: b)
@@ -56,6 +60,10 @@ public final class ForwardState: @unchecked Sendable {
         scoreStride = max(1, contextCapacity)
         let headsPerKVHead = max(1, config.headCount / max(1, config.headCountKV))
         scores = (0..<pool.maxThreads).map { [scoreStride] _ in .allocate(capacity: headsPerKVHead * scoreStride) }
+        let moe = config.expertCount > 0
+        routerLogits = .allocate(capacity: moe ? b * config.expertCount : 1)
+        expertInput = .allocate(capacity: moe ? b * config.embeddingLength : 1)
+        expertOutput = .allocate(capacity: moe ? b * config.embeddingLength : 1)
         let activations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
         decodeActivations = activations
         decodeQuads = stride(from: 0, to: activations.count, by: 4).map {
@@ -66,7 +74,9 @@ public final class ForwardState: @unchecked Sendable {
     }
 
     deinit {
-        for p in [hidden, normed, query, key, value, attention, gate, up, logits] { p.deallocate() }
+        for p in [hidden, normed, query, key, value, attention, gate, up, logits, routerLogits, expertInput, expertOutput] {
+            p.deallocate()
+        }
         scores.forEach { $0.deallocate() }
     }
 

@@ -15,11 +15,12 @@ extension ModelConfig {
     ]
 
     /// Keys whose value here means "not used": a file may carry them with any architecture.
-    static let neutralValues: [String: Double] = [
-        "expert_count": 0, "expert_used_count": 0, "expert_shared_count": 0, "leading_dense_block_count": 0,
-        "attention.scale": 0, "attn_logit_softcapping": 0, "final_logit_softcapping": 0,
-        "router_logit_softcapping": 0, "logit_scale": 1, "embedding_scale": 1, "residual_scale": 1,
-        "rope.scaling.attn_factor": 1, "attention.clamp_kqv": 0, "attention.max_alibi_bias": 0,
+    static let neutralValues: [String: [Double]] = [
+        "expert_count": [0, 1], "expert_used_count": [0], "expert_shared_count": [0], "leading_dense_block_count": [0],
+        "attention.scale": [0], "attn_logit_softcapping": [0], "final_logit_softcapping": [0],
+        "router_logit_softcapping": [0], "logit_scale": [1], "embedding_scale": [1], "residual_scale": [1],
+        "rope.scaling.attn_factor": [1], "attention.clamp_kqv": [0], "attention.max_alibi_bias": [0],
+        "expert_weights_scale": [0, 1],
     ]
 
     /// The config of `file` for an architecture that implements `implemented` (key suffixes
@@ -34,7 +35,9 @@ extension ModelConfig {
         for key in file.metadataKeys where key.hasPrefix(prefix) {
             let suffix = String(key.dropFirst(prefix.count))
             if commonKeys.contains(suffix) || implemented.contains(suffix) { continue }
-            if let neutral = neutralValues[suffix], let value = file.metadata[key], isNeutral(value, neutral) { continue }
+            if let neutral = neutralValues[suffix], let value = file.metadata[key], neutral.contains(where: { isNeutral(value, $0) }) {
+                continue
+            }
             throw refuse(suffix, "swiftlm does not implement it for this architecture")
         }
         switch config.ropeScalingType {

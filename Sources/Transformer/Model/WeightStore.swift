@@ -25,6 +25,22 @@ public struct WeightStore {
         return WeightMatrix(name: name, type: info.type, rows: rows, columns: columns, data: file.data(of: info))
     }
 
+    /// `count` matrices of `rows` × `columns` stacked in one tensor (GGUF shape [columns, rows,
+    /// count]: a MoE layer's experts), each a view of its part of the file.
+    public func stackedMatrices(_ name: String, count: Int, rows: Int, columns: Int) throws -> [WeightMatrix] {
+        read.names.insert(name)
+        guard let info = file.tensorInfo(name) else { throw ModelError.missingTensor(file.path, file.tensorDescription(name)) }
+        guard info.shape == [columns, rows, count] else {
+            throw ModelError.badTensorShape(file.path, file.tensorDescription(name), expected: [columns, rows, count],
+                                            actual: info.shape)
+        }
+        guard info.type.isComputable else { throw ModelError.unsupportedTensorType(file.path, file.tensorDescription(name), info.type) }
+        let base = file.data(of: info), bytes = info.byteCount / count
+        return (0..<count).map { e in
+            WeightMatrix(name: "\(name)[\(e)]", type: info.type, rows: rows, columns: columns, data: base + e * bytes)
+        }
+    }
+
     public func optionalMatrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix? {
         file.tensorInfo(name) == nil ? nil : try matrix(name, rows: rows, columns: columns)
     }
