@@ -51,7 +51,7 @@ final class SyntheticFamilyTests: XCTestCase {
         let vocabulary = loaded.config.vocabularySize
         var row = 0, sumKL = 0.0, same = 0
         _ = try loaded.makeSession(contextLength: n, batchSize: n, pool: pool, logitRows: 64)
-            .scoreChunks(of: tokens, chunks: chunks) { logits, _ in
+            .scoreChunks(of: tokens, chunks: chunks, scoredRow: { logits, _ in
                 let reference = rows[row]
                 let ids = try XCTUnwrap(reference["ids"] as? [Int]), p = try XCTUnwrap(reference["log_probs"] as? [Double])
                 let q = Self.logSoftmax(Array(UnsafeBufferPointer(start: logits, count: vocabulary)))
@@ -60,7 +60,7 @@ final class SyntheticFamilyTests: XCTestCase {
                 sumKL += zip(ids, p).reduce(0) { $0 + exp($1.1) * ($1.1 - q[$1.0]) } + pRest * log(pRest / qRest)
                 if q.indices.max(by: { q[$0] < q[$1] }) == ids[0] { same += 1 }
                 row += 1
-            }
+            })
         XCTAssertEqual(row, rows.count, "scored rows")
         return (sumKL / Double(row), 100 * Double(same) / Double(row))
     }
