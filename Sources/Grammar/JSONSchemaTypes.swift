@@ -184,6 +184,10 @@ extension JSONSchemaCompiler {
             if let e = exclusiveMinimum { low = max(low ?? -limit, e.rounded(.down) + 1) }
             var high = maximum.map { $0.rounded(.down) }
             if let e = exclusiveMaximum { high = min(high ?? limit, e.rounded(.up) - 1) }
+            // The grammar's integers stop at ±limit: a bound beyond it on the far side leaves none
+            // (and would not fit an Int).
+            if let low, low > limit { throw GrammarError("schema at '\(path)': minimum \(low) is above the largest integer the grammar writes (\(IntegerRanges.largest))") }
+            if let high, high < -limit { throw GrammarError("schema at '\(path)': maximum \(high) is below the smallest integer the grammar writes (-\(IntegerRanges.largest))") }
             let lo = low.map { Int(max($0, -limit)) }, hi = high.map { Int(min($0, limit)) }
             if let lo, let hi, lo > hi { throw GrammarError("schema at '\(path)': no integer lies within the bounds") }
             return IntegerRanges.gbnf(minimum: lo, maximum: hi)

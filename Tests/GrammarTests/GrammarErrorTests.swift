@@ -35,6 +35,20 @@ final class GrammarErrorTests: XCTestCase {
         assertSchemaError("false", mentions: ["false"])
     }
 
+    /// Found by tools/fuzz JSONSchema: an integer bound past ±10^15 on the far side trapped
+    /// converting to Int; no integer the grammar writes lies within it, which is now the error.
+    func testIntegerBoundsBeyondTheGrammarsReach() {
+        assertSchemaError(#"{"type":"integer","minimum":5555555555555555555555555555555555555555555555554}"#,
+                          mentions: ["minimum", "999999999999999"])
+        assertSchemaError(#"{"type":"integer","exclusiveMinimum":1e300}"#, mentions: ["minimum"])
+        assertSchemaError(#"{"type":"integer","maximum":-1e20}"#, mentions: ["maximum", "-999999999999999"])
+        assertSchemaError(#"{"type":"integer","exclusiveMaximum":-1e16}"#, mentions: ["maximum"])
+        // Bounds past the reach on the near side only stop mattering: these compile.
+        for schema in [#"{"type":"integer","minimum":-1e300}"#, #"{"type":"integer","maximum":1e300}"#] {
+            XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(schema)), schema)
+        }
+    }
+
     /// oneOf is enforced as anyOf, so branches that could both match one value are refused
     /// (disjoint ones, by type, values or a const discriminator, are in the fixture cases).
     func testOverlappingOneOfIsRefused() {

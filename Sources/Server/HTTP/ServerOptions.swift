@@ -33,6 +33,20 @@ public struct ServerOptions: Sendable {
     public var slotsEndpoint = false
 
     public init(modelPath: String) { self.modelPath = modelPath }
+
+    /// Whether `host` only reaches this machine: 127.0.0.0/8, ::1 or localhost.
+    public var bindsLoopbackOnly: Bool {
+        let h = host.lowercased().trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        return h == "localhost" || h == "::1" || h.hasPrefix("127.")
+    }
+
+    /// The warning for a server other machines can reach with no key (nil when there is none).
+    public var exposureWarning: String? {
+        guard !bindsLoopbackOnly, apiKey == nil else { return nil }
+        return "binding \(host), reachable from other machines, without --api-key: anyone who can reach "
+            + "port \(port) can use the model (and /admin, unless --admin-key is set); "
+            + "set --api-key or bind 127.0.0.1"
+    }
 }
 
 /// How the server drafts: a draft model loaded with each model (and checked against its

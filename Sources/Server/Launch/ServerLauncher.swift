@@ -58,6 +58,7 @@ public final class ServerLauncher: Sendable {
         state.logger.info("governor: \(governor.state)")
         let options = state.options
         state.logger.info("swiftlm serve: \(options.modelPath) on http://\(options.host):\(options.port), \(options.engine.maxWorkers) workers, queue \(options.engine.queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description)")
+        if let warning = options.exposureWarning { state.logger.warning("\(warning)") }
         let loader = Thread {
             state.load()
             if let engine = state.engine {
