@@ -57,7 +57,9 @@ struct PatternGrammar {
             guard let close = source[pos...].firstIndex(of: "}") else { return atom }
             let inside = String(source[(pos + 1)..<close])
             let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
-            guard (1...2).contains(parts.count), let low = Int(parts[0]), low <= 1000 else {
+            // Counts are plain digits: Int() would also take "-728" or "+5", which GBNF has no form for.
+            let digitsOnly = parts.allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+            guard (1...2).contains(parts.count), digitsOnly, let low = Int(parts[0]), low <= 1000 else {
                 throw error("unsupported quantifier {\(inside)}")
             }
             let high: Int? = parts.count == 1 ? low : parts[1].isEmpty ? nil : Int(parts[1])

@@ -49,6 +49,15 @@ final class GrammarErrorTests: XCTestCase {
         }
     }
 
+    /// Found by tools/fuzz JSONSchema: a pattern count with a sign ("\\d{-728}") was copied into
+    /// GBNF that the GBNF parser then refused; it is now refused where it is written.
+    func testPatternCountsAreDigits() {
+        for count in ["-728", "+5", "2,-1", " 3"] {
+            assertSchemaError(#"{"type":"string","pattern":"^[A-Z]\\d{"# + count + #"}$"}"#, mentions: ["{\(count)}"])
+        }
+        XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(#"{"type":"string","pattern":"^\\d{2,3}$"}"#)))
+    }
+
     /// oneOf is enforced as anyOf, so branches that could both match one value are refused
     /// (disjoint ones, by type, values or a const discriminator, are in the fixture cases).
     func testOverlappingOneOfIsRefused() {
