@@ -3,8 +3,8 @@
 // parameters, Ollama's format): compiled to GBNF, which is parsed into a grammar. Each step
 // either succeeds or throws GrammarError, which the server answers with a 400; a trap fails.
 // (That the compiler's GBNF always parses is not asserted yet: a repeated group with empty
-// alternatives, as in the pattern "^(?:c{&&{{|||doTg)*s?$" it found, compiles to a rule the parser refuses as left-recursive; see
-// docs/reliability.md.)
+// alternatives, as in the pattern it found (shortened here) "^(?:c{&&{{|||doTg)*s?$", compiles
+// to a rule the parser refuses as left-recursive; see docs/reliability.md.)
 import Grammar
 import JSON
 
