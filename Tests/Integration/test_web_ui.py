@@ -177,6 +177,27 @@ def test_stop_ends_the_generation_on_the_server(page_server, browser):
     screenshot(browser, "web-ui-stopped")
 
 
+def test_deleting_another_conversation_keeps_the_reply_streaming(page_server, browser):
+    old = {"id": "old", "title": "an older chat", "updated": 1,
+           "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    browser.get(page_server.url + "/ui")
+    browser.execute_script("localStorage.setItem('swiftlm.conversations', arguments[0]);"
+                           "localStorage.removeItem('swiftlm.current');", json.dumps([old]))
+    open_page(browser, page_server.url)
+    set_setting(browser, "temperature", 0)
+    set_setting(browser, "max-tokens", 1500)
+    send(browser, f"Continue this list up to 1000: {COUNTING}")
+    wait_until(lambda: len(last_reply_text(browser)) > 20)
+    browser.execute_script("[...document.querySelectorAll('#conversations li')]"
+                           ".find(li => li.textContent.includes('an older chat')).querySelector('.delete').click()")
+    shown = len(last_reply_text(browser))
+    wait_until(lambda: len(last_reply_text(browser)) > shown + 20, timeout=10)   # still drawn as it streams
+    browser.find_element(By.ID, "stop").click()
+    wait_until(lambda: not generating(browser), timeout=5)
+    titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#conversations .title")]
+    assert "an older chat" not in titles and len(titles) == 1
+
+
 def test_model_output_cannot_inject_markup(page_server, browser):
     hostile = ("<img src=x onerror=\"window.pwned=1\"> <script>window.pwned=2</script>\n"
                "[click](javascript:window.pwned=3) and [docs](https://example.com/a\"onmouseover=\"x)\n"

@@ -251,12 +251,19 @@ async function reply(conversation) {
   conversation.updated = Date.now();
   generation = { controller: new AbortController(), message };
   renderAll();
-  const body = document.querySelector("#messages .message:last-child .content");
   let scheduled = false;
+  // Looked up at each frame: a redraw of the list (a conversation deleted meanwhile) replaces
+  // the message's element.
   const redraw = () => {
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => { scheduled = false; fillContent(body, message); $("messages").scrollTop = $("messages").scrollHeight; });
+    requestAnimationFrame(() => {
+      scheduled = false;
+      const body = document.querySelector("#messages .message:last-child .content");
+      if (currentId !== conversation.id || !body) return;
+      fillContent(body, message);
+      $("messages").scrollTop = $("messages").scrollHeight;
+    });
   };
   try {
     const response = await fetch("/v1/chat/completions", {
