@@ -31,7 +31,8 @@ public enum ModelQuantizer {
         let config = try ModelConfig.fromGGUF(file)
         return TensorTypePlan(fileType: fileType,
                               tensors: file.tensors.map { ($0.name, $0.shape, $0.type) },
-                              layers: config.blockCount, groupedQueryRatio: config.headCount / config.headCountKV)
+                              layers: config.blockCount, groupedQueryRatio: config.headCount / config.headCountKV,
+                              experts: config.expertCount)
     }
 
     /// Quantizes `file` to `fileType` and writes the result to `outputPath`. Quantized

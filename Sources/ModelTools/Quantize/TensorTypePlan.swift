@@ -11,6 +11,9 @@ import Quant
 ///   Q8_0 when its rows are not whole 256-blocks of the default type; the _M recipes give
 ///   attn_v and ffn_down Q6_K in the first and last eighth of the layers and every third
 ///   layer between (`moreBits`); _S and _L recipes and Q2_K / IQ4 bump other layers.
+/// - Models with exactly 8 experts (llama.cpp's rule, written for Mixtral) get attn_k and
+///   attn_v in Q8_0 and, in the low-bit recipes, attn_output in Q5_K; with experts, a
+///   ffn_down tensor's layer is read from its name (expert tensors need not come in order).
 /// - A row length that is not a whole number of blocks falls back to a smaller-block type
 ///   (Q4_K→Q5_0, Q5_K→Q5_1, Q6_K→Q8_0, Q2_K/Q3_K→Q4_0, IQ4_XS→IQ4_NL), else to F16.
 public struct TensorTypePlan {
@@ -26,12 +29,12 @@ public struct TensorTypePlan {
     public let entries: [Entry]     // in llama.cpp's write order (see `writeOrder`)
 
     /// `tensors`: (name, ggml shape, type); `layers`: block count; `groupedQueryRatio`:
-    /// query heads per KV head.
+    /// query heads per KV head; `experts`: the file's expert_count (0 for dense models).
     public init(fileType: QuantizationFileType, tensors: [(name: String, shape: [Int], type: GGMLType)],
-                layers: Int, groupedQueryRatio: Int) {
+                layers: Int, groupedQueryRatio: Int, experts: Int = 0) {
         self.fileType = fileType
         let ordered = tensors.sorted { Self.writeOrder($0.name, $1.name) }
-        var state = Counters(layers: layers, gqa: groupedQueryRatio,
+        var state = Counters(layers: layers, gqa: groupedQueryRatio, experts: experts,
                              attentionV: ordered.filter { Self.isAttentionV($0.name) }.count,
                              tiedOutput: !ordered.contains { $0.name == "output.weight" })
         entries = ordered.map { tensor in
@@ -95,12 +98,13 @@ public struct TensorTypePlan {
     /// The running counts the recipes depend on (llama.cpp counts attn_v and ffn_down
     /// tensors in write order, which is layer order).
     struct Counters {
-        let layers: Int, gqa: Int, attentionV: Int, tiedOutput: Bool
+        let layers: Int, gqa: Int, experts: Int, attentionV: Int, tiedOutput: Bool
         var attentionVSeen = 0, feedForwardDownSeen = 0
 
-        init(layers: Int, gqa: Int, attentionV: Int, tiedOutput: Bool) {
+        init(layers: Int, gqa: Int, experts: Int, attentionV: Int, tiedOutput: Bool) {
             self.layers = layers
             self.gqa = gqa
+            self.experts = experts
             self.attentionV = attentionV
             self.tiedOutput = tiedOutput
         }
@@ -130,9 +134,13 @@ public struct TensorTypePlan {
                 case .q4_K_S where i < 4: type = .q5_K
                 default: break
                 }
+                if experts == 8 { type = .q8_0 }
+            } else if name.contains("attn_k.weight") {
+                if experts == 8 { type = .q8_0 }
             } else if name.contains("ffn_down") {
                 defer { feedForwardDownSeen += 1 }
-                let i = feedForwardDownSeen, n = layers
+                let n = layers
+                let i = experts > 1 ? (TensorTypePlan.layerIndex(name) ?? feedForwardDownSeen) : feedForwardDownSeen
                 switch f {
                 case .q2_K: type = .q3_K
                 case .q3_K_M: type = i < n / 16 ? .q5_K : .q4_K
@@ -140,6 +148,11 @@ public struct TensorTypePlan {
                 case .q4_K_M where Self.moreBits(i, n), .q5_K_M where Self.moreBits(i, n): type = .q6_K
                 case .iq4_nl where i < n / 8, .iq4_xs where i < n / 8: type = .q5_K
                 case .q4_K_S where i < n / 8: type = .q5_K
+                default: break
+                }
+            } else if name.contains("attn_output.weight") && experts == 8 {
+                switch f {
+                case .q2_K, .q3_K_S, .q3_K_M, .iq4_nl, .q4_K_S, .q4_K_M, .iq4_xs: type = .q5_K
                 default: break
                 }
             } else if name.contains("attn_output.weight") {
