@@ -61,6 +61,15 @@ SCHEMAS = {
                        "minItems": 1, "maxItems": 3},
             "summary": {"type": "string", "maxLength": 80}},
         "required": ["sentiment", "confidence", "topics", "summary"], "additionalProperties": False}),
+    "quote": ("Quote a price for a used bicycle, a discount, and how likely the buyer is to accept.", {
+        "type": "object", "properties": {
+            "item": {"type": "string", "maxLength": 40},
+            "price": {"type": "number", "minimum": 0.01, "maximum": 9999.99},
+            "discount": {"type": "number", "minimum": 0, "exclusiveMaximum": 0.5},
+            "acceptance_probability": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            "outside_temperature_c": {"type": "number", "minimum": -40.5, "maximum": 45.25}},
+        "required": ["item", "price", "discount", "acceptance_probability", "outside_temperature_c"],
+        "additionalProperties": False}),
     "org_chart": ("Give a small team: a manager with two reports.", {
         "$defs": {"employee": {"type": "object", "properties": {
             "name": {"type": "string", "maxLength": 30},
@@ -267,6 +276,53 @@ def test_anthropic_tool_choice_any_and_tool(qwen):
             assert len(uses) == 1
         for use in uses:
             jsonschema.validate(use.input, PARAMETERS[use.name])
+
+
+TWO_CITIES = "What is the weather in Paris and in Tokyo right now? Call get_weather once for each city."
+
+
+def test_openai_parallel_tool_calls_false_with_auto(oai):
+    """parallel_tool_calls false without a forced call: text or one call (whose arguments
+    validate), never two; the same request without the flag gets its two calls as before."""
+    messages = [{"role": "user", "content": TWO_CITIES}]
+    free = oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, temperature=0, max_tokens=300)
+    assert len(free.choices[0].message.tool_calls or []) >= 2, "the prompt no longer invites two calls"
+    for stream in (False, True):
+        kwargs = dict(model=QWEN, messages=messages, tools=TOOLS, parallel_tool_calls=False, temperature=0, max_tokens=300)
+        if stream:
+            calls, finish = [], None
+            for chunk in oai.chat.completions.create(**kwargs, stream=True):
+                calls += chunk.choices[0].delta.tool_calls or []
+                finish = chunk.choices[0].finish_reason or finish
+        else:
+            reply = oai.chat.completions.create(**kwargs)
+            calls, finish = reply.choices[0].message.tool_calls or [], reply.choices[0].finish_reason
+            assert reply.usage.completion_tokens < free.usage.completion_tokens   # generation ended after the first call
+        assert len(calls) == 1 and finish == "tool_calls"
+        assert_calls_valid(calls, set(PARAMETERS))
+    # Sampled: still at most one.
+    for seed in range(3):
+        reply = oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, parallel_tool_calls=False,
+                                            temperature=1.0, seed=seed, max_tokens=300)
+        assert len(reply.choices[0].message.tool_calls or []) <= 1
+
+
+def test_anthropic_disable_parallel_tool_use_with_auto(qwen):
+    client = anthropic.Anthropic(base_url=qwen.url, api_key="x", max_retries=0)
+    tools = [{"name": t["function"]["name"], "description": t["function"]["description"],
+              "input_schema": t["function"]["parameters"]} for t in TOOLS]
+    messages = [{"role": "user", "content": TWO_CITIES}]
+    free = client.messages.create(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0})
+    assert len([b for b in free.content if b.type == "tool_use"]) >= 2, "the prompt no longer invites two calls"
+    reply = client.messages.create(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0},
+                                   tool_choice={"type": "auto", "disable_parallel_tool_use": True})
+    uses = [b for b in reply.content if b.type == "tool_use"]
+    assert len(uses) == 1 and reply.stop_reason == "tool_use"
+    jsonschema.validate(uses[0].input, PARAMETERS[uses[0].name])
+    with client.messages.stream(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0},
+                                tool_choice={"type": "auto", "disable_parallel_tool_use": True}) as stream:
+        streamed = stream.get_final_message()
+    assert [b.input for b in streamed.content if b.type == "tool_use"] == [uses[0].input]
 
 
 def test_cli_json_schema_and_grammar_with_and_without_speculation(tmp_path, qwen):
