@@ -279,14 +279,20 @@ def test_anthropic_tool_choice_any_and_tool(qwen):
 
 
 TWO_CITIES = "What is the weather in Paris and in Tokyo right now? Call get_weather once for each city."
+# Qwen2.5-Coder 0.5B (and 1.5B) write one call even when asked for two (tried: two cities, two
+# tools, a system prompt asking for one block per call, a few-shot turn with two calls, a
+# block to copy): that a second call is cut off is shown against the grammar itself in
+# SingleToolCallTests; here, on the real model, the flag keeps replies to at most one call
+# with valid arguments, leaves a one-call reply as it was, and still lets the model answer in text.
 
 
 def test_openai_parallel_tool_calls_false_with_auto(oai):
     """parallel_tool_calls false without a forced call: text or one call (whose arguments
-    validate), never two; the same request without the flag gets its two calls as before."""
+    validate), never two; a reply of one call is the one the model gives without the flag."""
     messages = [{"role": "user", "content": TWO_CITIES}]
     free = oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, temperature=0, max_tokens=300)
-    assert len(free.choices[0].message.tool_calls or []) >= 2, "the prompt no longer invites two calls"
+    free_calls = [(c.function.name, c.function.arguments) for c in free.choices[0].message.tool_calls or []]
+    assert free_calls, "the prompt no longer gets a call"
     for stream in (False, True):
         kwargs = dict(model=QWEN, messages=messages, tools=TOOLS, parallel_tool_calls=False, temperature=0, max_tokens=300)
         if stream:
@@ -297,14 +303,24 @@ def test_openai_parallel_tool_calls_false_with_auto(oai):
         else:
             reply = oai.chat.completions.create(**kwargs)
             calls, finish = reply.choices[0].message.tool_calls or [], reply.choices[0].finish_reason
-            assert reply.usage.completion_tokens < free.usage.completion_tokens   # generation ended after the first call
         assert len(calls) == 1 and finish == "tool_calls"
         assert_calls_valid(calls, set(PARAMETERS))
-    # Sampled: still at most one.
-    for seed in range(3):
+        if len(free_calls) == 1:
+            assert [(c.function.name, c.function.arguments) for c in calls] == free_calls
+    for seed in range(4):   # sampled: still at most one, each valid
         reply = oai.chat.completions.create(model=QWEN, messages=messages, tools=TOOLS, parallel_tool_calls=False,
                                             temperature=1.0, seed=seed, max_tokens=300)
-        assert len(reply.choices[0].message.tool_calls or []) <= 1
+        calls = reply.choices[0].message.tool_calls or []
+        assert len(calls) <= 1
+        if calls:
+            assert_calls_valid(calls, set(PARAMETERS))
+    # Text stays allowed: a greeting gets the same text answer with the flag as without.
+    hello = [{"role": "user", "content": "Hello! Just say hi back, no tools needed."}]
+    plain = oai.chat.completions.create(model=QWEN, messages=hello, tools=TOOLS, temperature=0, max_tokens=40)
+    flagged = oai.chat.completions.create(model=QWEN, messages=hello, tools=TOOLS, parallel_tool_calls=False, temperature=0,
+                                          max_tokens=40)
+    assert flagged.choices[0].message.content == plain.choices[0].message.content
+    assert not flagged.choices[0].message.tool_calls or len(flagged.choices[0].message.tool_calls) == 1
 
 
 def test_anthropic_disable_parallel_tool_use_with_auto(qwen):
@@ -313,14 +329,18 @@ def test_anthropic_disable_parallel_tool_use_with_auto(qwen):
               "input_schema": t["function"]["parameters"]} for t in TOOLS]
     messages = [{"role": "user", "content": TWO_CITIES}]
     free = client.messages.create(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0})
-    assert len([b for b in free.content if b.type == "tool_use"]) >= 2, "the prompt no longer invites two calls"
+    free_uses = [(b.name, b.input) for b in free.content if b.type == "tool_use"]
+    assert free_uses, "the prompt no longer gets a call"
+    choice = {"type": "auto", "disable_parallel_tool_use": True}
     reply = client.messages.create(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0},
-                                   tool_choice={"type": "auto", "disable_parallel_tool_use": True})
+                                   tool_choice=choice)
     uses = [b for b in reply.content if b.type == "tool_use"]
     assert len(uses) == 1 and reply.stop_reason == "tool_use"
     jsonschema.validate(uses[0].input, PARAMETERS[uses[0].name])
+    if len(free_uses) == 1:
+        assert [(u.name, u.input) for u in uses] == free_uses
     with client.messages.stream(model=QWEN, max_tokens=300, tools=tools, messages=messages, extra_body={"temperature": 0},
-                                tool_choice={"type": "auto", "disable_parallel_tool_use": True}) as stream:
+                                tool_choice=choice) as stream:
         streamed = stream.get_final_message()
     assert [b.input for b in streamed.content if b.type == "tool_use"] == [uses[0].input]
 
