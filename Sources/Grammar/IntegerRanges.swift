@@ -20,6 +20,12 @@ enum IntegerRanges {
 
     /// Patterns covering [low, high] (0 ≤ low), each a sequence of digit literals and ranges.
     static func pieces(_ low: Int, _ high: Int) -> [String] {
+        spans(low, high).map { pattern($0.start, $0.end) }
+    }
+
+    /// [low, high] (0 ≤ low) cut into spans whose ends have the same digit count and which
+    /// hold every number whose digits each lie between the ends' digits at that position.
+    static func spans(_ low: Int, _ high: Int) -> [(start: Int, end: Int)] {
         guard low <= high else { return [] }
         var stops = Set([high])
         var nines = 1
@@ -28,13 +34,24 @@ enum IntegerRanges {
         var zeros = 1
         stop = fillZeros(high + 1, zeros) - 1
         while low < stop && stop <= high { stops.insert(stop); zeros += 1; stop = fillZeros(high + 1, zeros) - 1 }
-        var out: [String] = []
+        var out: [(start: Int, end: Int)] = []
         var start = low
         for end in stops.sorted() {
-            out.append(pattern(start, end))
+            // Joined to the previous span when together they are still one digit pattern
+            // (10^14...10^15-1 is [1-9] [0-9]{14}, not fifteen pieces).
+            if let last = out.last, isOnePattern(last.start, end) { out[out.count - 1].end = end } else { out.append((start, end)) }
             start = end + 1
         }
         return out
+    }
+
+    /// Whether start...end is exactly the numbers of one digit pattern: same digit count,
+    /// and after the first position where they differ, start has only 0s and end only 9s.
+    private static func isOnePattern(_ start: Int, _ end: Int) -> Bool {
+        let a = Array(String(start)), b = Array(String(end))
+        guard a.count == b.count else { return false }
+        guard let i = a.indices.first(where: { a[$0] != b[$0] }) else { return true }
+        return a[(i + 1)...].allSatisfy { $0 == "0" } && b[(i + 1)...].allSatisfy { $0 == "9" }
     }
 
     private static func fillNines(_ n: Int, _ k: Int) -> Int {

@@ -192,40 +192,24 @@ extension JSONSchemaCompiler {
             if let lo, let hi, lo > hi { throw GrammarError("schema at '\(path)': no integer lies within the bounds") }
             return IntegerRanges.gbnf(minimum: lo, maximum: hi)
         }
-        guard exclusiveMinimum == nil && exclusiveMaximum == nil else {
-            throw GrammarError("schema at '\(path)': 'exclusiveMinimum'/'exclusiveMaximum' on a number (not an integer) is not supported")
+        // Exact decimals (the bounds as written): the tighter of minimum and exclusiveMinimum.
+        func tighter(_ a: DecimalRanges.Bound?, _ b: DecimalRanges.Bound?, lower: Bool) -> DecimalRanges.Bound? {
+            guard let a, let b else { return a ?? b }
+            if a.value == b.value { return a.exclusive ? a : b }
+            return (a.value < b.value) == lower ? b : a
         }
-        for b in [minimum, maximum].compactMap({ $0 }) where b != b.rounded() || abs(b) > limit {
-            throw GrammarError("schema at '\(path)': number bounds must be whole numbers up to 10^15, got \(b)")
+        func decimal(_ key: String, exclusive: Bool) -> DecimalRanges.Bound? {
+            switch schema[key] {
+            case .int(let n)?: return DecimalRanges.Bound(value: ExactDecimal(n), exclusive: exclusive)
+            case .number(let d)?: return ExactDecimal(d).map { DecimalRanges.Bound(value: $0, exclusive: exclusive) }
+            default: return nil
+            }
         }
-        let lo = minimum.map { Int($0) }, hi = maximum.map { Int($0) }
-        if let lo, let hi, lo > hi { throw GrammarError("schema at '\(path)': 'minimum' is above 'maximum'") }
-        return Self.boundedNumber(low: lo, high: hi)
-    }
-
-    /// Decimal numbers (optional fraction, no exponent) within whole-number bounds.
-    private static func boundedNumber(low: Int?, high: Int?) -> String {
-        let big = IntegerRanges.largest
-        func withFraction(_ a: Int, _ b: Int) -> String? {
-            a <= b ? "\(IntegerRanges.gbnf(minimum: a, maximum: b)) \(fraction)?" : nil
-        }
-        var alternatives: [String] = []
-        if high.map({ $0 >= 0 }) ?? true {
-            let a = max(low ?? 0, 0)
-            if let high {
-                if let part = withFraction(a, high - 1) { alternatives.append(part) }
-                alternatives.append("\"\(high)\"")
-            } else if let part = withFraction(a, big) { alternatives.append(part) }
-        }
-        if low.map({ $0 < 0 }) ?? true {
-            // -m with m from the magnitude range.
-            let smallest = high.map { $0 < 0 ? -$0 : 0 } ?? 0
-            var magnitude: [String] = []
-            if let low {
-                if let part = withFraction(smallest, -low - 1) { magnitude.append(part) }
-                magnitude.append("\"\(-low)\"")
-            } else if let part = withFraction(smallest, big) { magnitude.append(part) }
-            alternatives.append("\"-\" ( " + magnitude.joined(separator: " | ") + " )")
+        let low = tighter(decimal("minimum", exclusive: false), decimal("exclusiveMinimum", exclusive: true), lower: true)
+        let high = tighter(decimal("maximum", exclusive: false), decimal("exclusiveMaximum", exclusive: true), lower: false)
+        let alternatives = DecimalRanges.gbnf(low: low, high: high)
+        guard !alternatives.isEmpty else {
+            throw GrammarError("schema at '\(path)': no number of at most \(DecimalRanges.maxDigits) digits (the most a bounded number is written with) lies within the bounds")
         }
         return "( " + alternatives.joined(separator: " | ") + " )"
     }

@@ -47,6 +47,15 @@ final class GrammarFixtureTests: XCTestCase {
         XCTAssertGreaterThan(checked.instances, 80)
     }
 
+    /// Bounds that are not whole numbers, compiled digit by digit: boundary values, near misses
+    /// down to 10^-17, long fractions, negative zero, leading zeros, exponents and random
+    /// decimals get the verdict of Python's jsonschema (tools/gen-number-fixtures).
+    func testFractionalNumberBoundsAcceptExactlyWhatJSONSchemaValidates() throws {
+        let checked = try checkVerdicts("number_bounds.json") { try JSONSchemaCompiler.grammar(for: $0["schema"] ?? .null) }
+        XCTAssertGreaterThanOrEqual(checked.cases, 14)
+        XCTAssertGreaterThan(checked.instances, 1500)
+    }
+
     func testGBNFAcceptsExactlyWhatTheEquivalentRegexMatches() throws {
         let checked = try checkVerdicts("gbnf_cases.json") { try GBNFParser.parse($0["grammar"]?.stringValue ?? "") }
         XCTAssertGreaterThan(checked.instances, 30)

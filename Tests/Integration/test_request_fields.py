@@ -74,8 +74,6 @@ def test_top_logprobs_limits(client):
 @pytest.mark.parametrize("extra,field", [
     ({"tool_choice": {"type": "function", "function": {"name": "g"}},
       "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}, "tool_choice"),
-    ({"parallel_tool_calls": False, "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]},
-     "parallel_tool_calls"),
     ({"reasoning_effort": "high"}, "reasoning_effort"),
     ({"modalities": ["text", "audio"]}, "modalities"),
     ({"prediction": {"type": "content", "content": "x"}}, "prediction"),
@@ -150,7 +148,7 @@ def test_anthropic_fields_for_missing_features(server):
     tool = {"name": "f", "description": "d", "input_schema": {"type": "object", "properties": {}}}
     for extra, field in [({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "thinking"),
                          ({"tool_choice": {"type": "tool", "name": "undeclared"}, "tools": [tool]}, "tool_choice"),
-                         ({"tool_choice": {"type": "auto", "disable_parallel_tool_use": True}, "tools": [tool]},
+                         ({"tool_choice": {"type": "none", "disable_parallel_tool_use": True}, "tools": [tool]},
                           "disable_parallel_tool_use")]:
         with pytest.raises(anthropic.BadRequestError) as e:
             client.messages.create(model=MODEL_NAME, max_tokens=2, messages=user, **extra)

@@ -19,6 +19,23 @@ public struct ForcedToolCall: Sendable {
     /// that shape); `named`: the one tool required, else any of them. Errors (400) name the
     /// tool or the field.
     init(declared: [JSONValue]?, named: String?, parallel: Bool, parameter: String) throws {
+        let call = try Self.callGBNF(declared: declared, named: named, parameter: parameter)
+        let more = parallel ? "{0,\(Self.maxParallelCalls - 1)}" : "{0,0}"
+        tagged = try StructuredOutput.grammar("""
+            root ::= tool-call ( "\\n" tool-call )\(more)
+            tool-call ::= "<tool_call>\\n" call "\\n</tool_call>"
+            \(call)
+            """, parameter: parameter)
+        bare = try StructuredOutput.grammar(
+            (parallel ? "root ::= call | \"[\" call ( \", \" call ){1,\(Self.maxParallelCalls - 1)} \"]\"\n" : "root ::= call\n") + call,
+            parameter: parameter)
+    }
+
+    func grammar(tagged useTags: Bool) -> ConstrainedGrammar { useTags ? tagged : bare }
+
+    /// GBNF whose rule `call` is one `{"name": …, "arguments": {…}}` of the declared tools (or
+    /// of the one `named`), its arguments valid against the tool's parameters.
+    static func callGBNF(declared: [JSONValue]?, named: String?, parameter: String) throws -> String {
         var tools: [(name: String, parameters: JSONValue?)] = (declared ?? []).compactMap { tool in
             let function = tool["function"] ?? tool
             return function["name"]?.stringValue.map { ($0, function["parameters"]) }
@@ -36,23 +53,11 @@ public struct ForcedToolCall: Sendable {
                                  "properties": .object([("name", ["const": .string(tool.name)]), ("arguments", arguments)])])
         }
         let schema: JSONValue = alternatives.count == 1 ? alternatives[0] : ["anyOf": .array(alternatives)]
-        let call: String
         do {
-            call = try JSONSchemaCompiler.gbnf(for: schema, rootName: "call")
+            return try JSONSchemaCompiler.gbnf(for: schema, rootName: "call")
         } catch let error as GrammarError {
             let names = tools.map(\.name).joined(separator: ", ")
             throw APIError.invalid("'\(parameter)': the parameters of \(names): \(error.message)", parameter: parameter)
         }
-        let more = parallel ? "{0,\(Self.maxParallelCalls - 1)}" : "{0,0}"
-        tagged = try StructuredOutput.grammar("""
-            root ::= tool-call ( "\\n" tool-call )\(more)
-            tool-call ::= "<tool_call>\\n" call "\\n</tool_call>"
-            \(call)
-            """, parameter: parameter)
-        bare = try StructuredOutput.grammar(
-            (parallel ? "root ::= call | \"[\" call ( \", \" call ){1,\(Self.maxParallelCalls - 1)} \"]\"\n" : "root ::= call\n") + call,
-            parameter: parameter)
     }
-
-    func grammar(tagged useTags: Bool) -> ConstrainedGrammar { useTags ? tagged : bare }
 }

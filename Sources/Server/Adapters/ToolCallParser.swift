@@ -22,12 +22,14 @@ enum ToolCallParser {
     }
 
     /// The text left over (nil when nothing is) and the calls; no calls when none was found.
-    static func parse(_ text: String, declared: Set<String>) -> (content: String?, calls: [ParsedToolCall]) {
+    /// `atMostOne` (parallel calls off): a bare list of calls gives its first; with tags the
+    /// grammar already ended the reply after the first call.
+    static func parse(_ text: String, declared: Set<String>, atMostOne: Bool = false) -> (content: String?, calls: [ParsedToolCall]) {
         guard !declared.isEmpty else { return (text, []) }
         var calls: [ParsedToolCall] = []
         var rest = ""
         var remaining = Substring(text)
-        while let open = remaining.range(of: "<tool_call>") {
+        while let open = remaining.range(of: "<tool_call>"), !(atMostOne && !calls.isEmpty) {
             let afterOpen = remaining[open.upperBound...]
             guard let close = afterOpen.range(of: "</tool_call>") else { break }
             guard let call = call(from: String(afterOpen[..<close.lowerBound]), declared: declared, index: calls.count) else { break }
@@ -53,6 +55,7 @@ enum ToolCallParser {
             guard let call = call(from: item, declared: declared, index: i) else { return (text, []) }
             calls.append(call)
         }
+        if atMostOne { calls = Array(calls.prefix(1)) }
         return calls.isEmpty ? (text, []) : (nil, calls)
     }
 

@@ -200,8 +200,11 @@ public final class Engine: @unchecked Sendable {
         let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
         var jobs: [Job] = [], handles: [GenerationHandle] = []
         for var request in requests {
+            let tagged = chatPrompt?.template.source.contains("<tool_call>") ?? false
             if let forced = request.forcedToolCall {
-                request.grammar = forced.grammar(tagged: chatPrompt?.template.source.contains("<tool_call>") ?? false)
+                request.grammar = forced.grammar(tagged: tagged)
+            } else if let single = request.singleToolCall, tagged, request.grammar == nil {
+                request.grammar = single.tagged
             }
             var continuation: AsyncStream<GenerationEvent>.Continuation!
             let events = AsyncStream<GenerationEvent>(bufferingPolicy: .unbounded) { continuation = $0 }

@@ -30,6 +30,8 @@ public struct InferenceRequest: Sendable {
     /// A tool call the client requires; the engine turns it into `grammar` in the model's own
     /// tool-call format.
     public var forcedToolCall: ForcedToolCall?
+    /// Parallel calls off without a forced call: text, or at most one call.
+    public var singleToolCall: SingleToolCall?
 
     public init(input: Input) { self.input = input }
 

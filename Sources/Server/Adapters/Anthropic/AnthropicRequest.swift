@@ -43,6 +43,9 @@ struct AnthropicRequest {
         try fields.refuseUnlessNeutral(unsupported)
         var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
         inference.forcedToolCall = forced
+        if choice.single, forced == nil, let tools, !tools.isEmpty {
+            inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "tool_choice.disable_parallel_tool_use")
+        }
         if !forCounting {
             guard let maxTokens = try fields.int("max_tokens", in: 1...10_000_000) else {
                 throw APIError.invalid("'max_tokens' is required", parameter: "max_tokens")
@@ -70,18 +73,19 @@ struct AnthropicRequest {
     ]
 
     /// `tool_choice`: auto (the default) lets the model choose, none hides the tools from it,
-    /// any and tool (with `name`) force a call. `disable_parallel_tool_use` is honoured where
-    /// the call is forced (the grammar then allows one); a free reply may hold several calls.
-    static func toolChoice(_ fields: JSONReader) throws -> (shown: Bool, forced: (name: String?, parallel: Bool)?) {
-        guard let choice = try fields.object("tool_choice") else { return (true, nil) }
+    /// any and tool (with `name`) force a call. `disable_parallel_tool_use`: one call at most,
+    /// forced or not (`single`: with auto).
+    static func toolChoice(_ fields: JSONReader) throws -> (shown: Bool, forced: (name: String?, parallel: Bool)?, single: Bool) {
+        guard let choice = try fields.object("tool_choice") else { return (true, nil, false) }
         let parallel = !(try choice.bool("disable_parallel_tool_use") ?? false)
         switch try choice.requiredString("type") {
-        case "auto", "none":
+        case "auto": return (true, nil, !parallel)
+        case "none":
             try choice.refuseUnlessNeutral([.flag("disable_parallel_tool_use")],
-                                           reason: "is supported only with tool_choice any or tool (which force a call)")
-            return (try choice.requiredString("type") == "auto", nil)
-        case "any": return (true, (nil, parallel))
-        case "tool": return (true, (try choice.requiredString("name"), parallel))
+                                           reason: "has no meaning with tool_choice none (the tools are not shown)")
+            return (false, nil, false)
+        case "any": return (true, (nil, parallel), false)
+        case "tool": return (true, (try choice.requiredString("name"), parallel), false)
         case let type:
             throw APIError.invalid("'tool_choice' of type '\(type)' is not supported; use auto, any, tool or none", parameter: "tool_choice")
         }

@@ -16,9 +16,10 @@ enum AnthropicResponse {
          "cache_creation_input_tokens": 0, "cache_read_input_tokens": .int(cached)]
     }
 
-    static func message(id: String, model: String, result: CompletedGeneration, tools: Set<String>) -> JSONValue {
+    static func message(id: String, model: String, result: CompletedGeneration, tools: Set<String>,
+                        atMostOneCall: Bool = false) -> JSONValue {
         let s = result.summary
-        let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
+        let (content, calls) = ToolCallParser.parse(result.text, declared: tools, atMostOne: atMostOneCall)
         var blocks: [JSONValue] = []
         if let content, !content.isEmpty || calls.isEmpty { blocks.append(["type": "text", "text": .string(content)]) }
         blocks += calls.map(toolUse)
@@ -42,13 +43,15 @@ final class AnthropicStream: StreamEncoder, @unchecked Sendable {
     let promptTokens: Int
     /// Declared tools: the text is held until the end, when tool calls can be read out of it.
     let tools: Set<String>
+    let atMostOneCall: Bool
     private var held = ""
     let contentType = "text/event-stream"
 
-    init(model: String, promptTokens: Int, tools: Set<String> = []) {
+    init(model: String, promptTokens: Int, tools: Set<String> = [], atMostOneCall: Bool = false) {
         self.model = model
         self.promptTokens = promptTokens
         self.tools = tools
+        self.atMostOneCall = atMostOneCall
     }
 
     private func textBlock(_ index: Int, _ text: String) -> String {
@@ -95,7 +98,7 @@ final class AnthropicStream: StreamEncoder, @unchecked Sendable {
         if tools.isEmpty {
             blocks = event("content_block_stop", ["type": "content_block_stop", "index": 0])
         } else {
-            let (content, calls) = ToolCallParser.parse(held, declared: tools)
+            let (content, calls) = ToolCallParser.parse(held, declared: tools, atMostOne: atMostOneCall)
             var index = 0
             if let content, !content.isEmpty || calls.isEmpty { blocks += textBlock(index, content); index += 1 }
             for call in calls { blocks += toolBlock(index, call); index += 1 }

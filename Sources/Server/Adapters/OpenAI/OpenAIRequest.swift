@@ -47,14 +47,11 @@ struct OpenAIRequest {
             }
             forced = try ForcedToolCall(declared: tools, named: name, parallel: parallel, parameter: "tool_choice")
         }
-        // A reply the model writes freely may hold several calls; one at most is promised only
-        // when the call is forced (the grammar then allows exactly one).
-        if !parallel && forced == nil && tools != nil {
-            throw APIError.invalid("'parallel_tool_calls': false is supported with 'tool_choice' \"required\" or a named function",
-                                   parameter: "parallel_tool_calls")
-        }
         var request = try common(fields, input: .chat(messages, tools: tools))
         request.inference.forcedToolCall = forced
+        if !parallel && forced == nil && tools != nil {
+            request.inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "parallel_tool_calls")
+        }
         if try fields.bool("logprobs") == true {
             request.inference.topLogprobs = try fields.int("top_logprobs", in: 0...20) ?? 0
         } else if fields.has("top_logprobs") {

@@ -41,9 +41,9 @@ enum OpenAIResponse {
 
     /// One response for `results`, the choices of one request (`n`, each from the same prompt).
     static func chat(id: String, model: String, results: [CompletedGeneration], withLogprobs: Bool,
-                     tools: Set<String>) -> JSONValue {
+                     tools: Set<String>, atMostOneCall: Bool = false) -> JSONValue {
         let choices: [JSONValue] = results.enumerated().map { index, result in
-            let (content, calls) = ToolCallParser.parse(result.text, declared: tools)
+            let (content, calls) = ToolCallParser.parse(result.text, declared: tools, atMostOne: atMostOneCall)
             var message: JSONValue = ["role": "assistant", "content": content.map { .string($0) } ?? nil, "refusal": nil]
             if !calls.isEmpty, case .object(var members) = message {
                 members.append((key: "tool_calls", value: .array(calls.enumerated().map { toolCall($1) })))
@@ -107,14 +107,16 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     let withLogprobs: Bool
     /// Declared tools: the text is held until the end, when tool calls can be read out of it.
     let tools: Set<String>
+    let atMostOneCall: Bool
     private var held = ""
     let contentType = "text/event-stream"
 
-    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = []) {
+    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false) {
         self.model = model
         self.includeUsage = includeUsage
         self.withLogprobs = withLogprobs
         self.tools = tools
+        self.atMostOneCall = atMostOneCall
     }
 
     private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil) -> String {
@@ -141,7 +143,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
         var out = ""
         var reason = OpenAIResponse.finishReason(summary)
         if !tools.isEmpty {
-            let (content, calls) = ToolCallParser.parse(held, declared: tools)
+            let (content, calls) = ToolCallParser.parse(held, declared: tools, atMostOne: atMostOneCall)
             if let content, !content.isEmpty { out += chunk(delta: ["content": .string(content)]) }
             if !calls.isEmpty {
                 out += chunk(delta: ["tool_calls": .array(calls.enumerated().map { OpenAIResponse.toolCall($1, index: $0) })])

@@ -28,11 +28,13 @@ struct AnthropicRoutes {
             let handle = try state.start(engine, parsed.inference)
             if parsed.stream {
                 return state.stream(handle, AnthropicStream(model: state.modelName, promptTokens: handle.promptTokens,
-                                                            tools: parsed.inference.declaredToolNames), record: record)
+                                                            tools: parsed.inference.declaredToolNames,
+                                                            atMostOneCall: parsed.inference.singleToolCall != nil), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
             return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: state.modelName, result: result,
-                                                                               tools: parsed.inference.declaredToolNames)))
+                                                                               tools: parsed.inference.declaredToolNames,
+                                                                               atMostOneCall: parsed.inference.singleToolCall != nil)))
         }
     }
 

@@ -27,11 +27,13 @@ struct OpenAIRoutes {
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
-                                                             tools: parsed.inference.declaredToolNames), record: record)
+                                                             tools: parsed.inference.declaredToolNames,
+                                                             atMostOneCall: parsed.inference.singleToolCall != nil), record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
             return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, results: results, withLogprobs: withLogprobs,
-                                                                    tools: parsed.inference.declaredToolNames)))
+                                                                    tools: parsed.inference.declaredToolNames,
+                                                                    atMostOneCall: parsed.inference.singleToolCall != nil)))
         }
     }
 
