@@ -14,10 +14,12 @@ enum OpenAIFields {
         "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity", "web_search_options",
     ]
 
-    /// OpenAI's legacy completion fields.
+    /// OpenAI's legacy completion fields, and chat's `response_format`, which the structured
+    /// outputs honour on completions too.
     static let completion: Set<String> = [
         "model", "prompt", "best_of", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n",
         "presence_penalty", "seed", "stop", "stream", "stream_options", "suffix", "temperature", "top_p", "user",
+        "response_format",
     ]
 
     /// OpenAI chat fields for features this server does not have: refused unless off.
