@@ -124,7 +124,7 @@ LLAMA_SERVER = Path(os.environ.get("LLAMA_SERVER", Path.home() / ".cache/swiftlm
 @pytest.fixture(scope="session")
 def coder():
     """Qwen2.5-Coder-0.5B: a model with fill-in-the-middle tokens and a chat template that renders tools."""
-    s = Server("--max-workers", "1", "--ctx", str(CODER_CONTEXT), model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    s = Server("--max-workers", "1", "--ctx", str(CODER_CONTEXT), "--slots", model=model_path("qwen2.5-coder-0.5b"), alias="coder")
     yield s
     s.stop()
 
@@ -138,7 +138,7 @@ def llama_coder():
     port = free_port()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")
     process = subprocess.Popen([str(LLAMA_SERVER), "-m", model_path("qwen2.5-coder-0.5b"), "--port", str(port), "-t", "2",
-                                "-c", str(CODER_CONTEXT), "-np", "1", "--alias", "coder"], stdout=log, stderr=subprocess.STDOUT)
+                                "-c", str(CODER_CONTEXT), "-np", "1", "--alias", "coder", "--slots"], stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -110,3 +110,92 @@ def test_models_meta_and_chat_timings_match(coder, llama_coder):
     assert ours["timings"]["predicted_n"] == ours["usage"]["completion_tokens"]
     ours, theirs = events(coder.url, "/v1/chat/completions", body), events(llama_coder, "/v1/chat/completions", body)
     assert "timings" in ours[-1] and "timings" in theirs[-1]
+
+
+def several_prompts(url):
+    """A list of prompts in each of llama-server's forms: text, token ids, text and ids mixed."""
+    ids = post(url, "/tokenize", {"content": "def fibonacci(n):"}).json()["tokens"]
+    return ["def add(a, b):", ids, ["# sort a list\n", 750]]
+
+
+def test_several_prompts_answer_an_array(coder, llama_coder):
+    body = {"prompt": several_prompts(llama_coder), "n_predict": 8, "temperature": 0}
+    ours, theirs = post(coder.url, "/completion", body), post(llama_coder, "/completion", body)
+    assert ours.status_code == theirs.status_code == 200, ours.text
+    ours, theirs = ours.json(), theirs.json()
+    assert isinstance(theirs, list) and isinstance(ours, list) and len(ours) == len(theirs) == 3
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert a["index"] == b["index"] == i
+        assert set(a) == set(b)
+        assert a["prompt"] == b["prompt"] and a["tokens_evaluated"] == b["tokens_evaluated"]
+        assert a["content"] == b["content"], i   # greedy, 8 tokens: no near tie on these prompts
+    # A list of one prompt is answered with one object, as before.
+    one = {**body, "prompt": body["prompt"][:1]}
+    assert isinstance(post(coder.url, "/completion", one).json(), dict) and isinstance(post(llama_coder, "/completion", one).json(), dict)
+
+
+def test_several_prompts_stream_by_index(coder, llama_coder):
+    body = {"prompt": several_prompts(llama_coder), "n_predict": 6, "temperature": 0}
+    texts = [answer["content"] for answer in post(coder.url, "/completion", body).json()]
+    for url in [coder.url, llama_coder]:
+        got = events(url, "/completion", body)
+        assert None not in got or url == llama_coder   # llama-server sends `data: null` for a prompt's start
+        got = [e for e in got if e is not None]
+        by_index = {i: [e for e in got if e["index"] == i] for i in range(3)}
+        assert set(e["index"] for e in got) == {0, 1, 2}
+        for i, seen in by_index.items():
+            assert [e["stop"] for e in seen].count(True) == 1 and seen[-1]["stop"] is True, url
+            assert "".join(e["content"] for e in seen) == texts[i], url
+    ours, theirs = events(coder.url, "/completion", body), [e for e in events(llama_coder, "/completion", body) if e is not None]
+    assert set(ours[0]) - {"timings"} == set(theirs[0]) - {"timings"}
+    assert set(ours[-1]) == set(theirs[-1])
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/completion", {"prompt": "def hello():", "n_predict": 5, "temperature": 0, "ignore_eos": True}),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5, "ignore_eos": True}),
+    ("/v1/completions", {"prompt": "def hello():", "max_tokens": 5, "ignore_eos": True}),
+])
+@pytest.mark.parametrize("per_token", [False, True])
+def test_timings_on_stream_chunks_match(coder, llama_coder, path, body, per_token):
+    """Which streamed chunks carry timings: with timings_per_token every chunk with text, else
+    only the final ones (the run ends at its limit), as llama-server sends them."""
+    def carrying(url):
+        got = events(url, path, {**body, "timings_per_token": per_token})
+        text = [e for e in got if e.get("content") or any(c.get("text") or c.get("delta", {}).get("content")
+                                                         for c in e.get("choices", []))]
+        assert all(set(e["timings"]) >= {"predicted_n", "prompt_n"} for e in got if "timings" in e)
+        return ["timings" in e for e in text], "timings" in got[-1], [e["timings"]["predicted_n"] for e in text if "timings" in e]
+    ours, theirs = carrying(coder.url), carrying(llama_coder)
+    assert ours[:2] == theirs[:2]
+    assert ours[2] == theirs[2]   # the tokens predicted so far, chunk by chunk
+
+
+def test_post_props_and_slot_actions_refused_as_llama_server(coder, llama_coder):
+    """llama-server started without --props and --slot-save-path (as the reference runs)."""
+    for path, body in [("/props", {"n_ctx": 8}), ("/slots/0?action=save", {"filename": "a.bin"}),
+                       ("/slots/0?action=restore", {"filename": "a.bin"}), ("/slots/0?action=erase", {})]:
+        ours, theirs = post(coder.url, path, body), post(llama_coder, path, body)
+        assert ours.status_code == theirs.status_code == 501, path
+        assert ours.json() == theirs.json(), path
+
+
+def test_slots_shape_matches(coder, llama_coder):
+    """GET /slots after a request (both started with --slots, one slot): the same entry, less what
+    is not kept here (whether the generated text holds a new line)."""
+    body = {"prompt": "def hello():", "n_predict": 4, "temperature": 0, "top_k": 5}
+    answers = [post(url, "/completion", body).json() for url in (coder.url, llama_coder)]
+    ours, theirs = [requests.get(url + "/slots", timeout=10).json() for url in (coder.url, llama_coder)]
+    assert len(ours) == len(theirs) == 1
+    ours, theirs = ours[0], theirs[0]
+    assert set(ours) == set(theirs)
+    assert set(ours["next_token"][0]) == set(theirs["next_token"][0]) - {"has_new_line"}
+    assert ours["next_token"][0] == {k: theirs["next_token"][0][k] for k in ours["next_token"][0]}
+    for key in ["id", "n_ctx", "is_processing", "speculative", "n_prompt_tokens", "n_prompt_tokens_processed",
+                "n_prompt_tokens_cache"]:
+        assert ours[key] == theirs[key], key
+    # The prompt and the generated tokens fed back: all but the last.
+    assert ours["n_prompt_tokens"] == answers[0]["tokens_evaluated"] + answers[0]["tokens_predicted"] - 1
+    assert set(ours["params"]) <= set(theirs["params"])
+    for key in ["top_k", "n_predict", "temperature", "seed"]:
+        assert ours["params"][key] == theirs["params"][key], key

@@ -193,3 +193,82 @@ def test_images_are_refused_in_llama_servers_words(server, path, body):
     assert r.status_code == 400
     error = r.json()["error"]
     assert "image input is not supported" in (error if isinstance(error, str) else error["message"])
+
+
+CHAT_BODY = {"model": MODEL_NAME, "max_tokens": 2, "temperature": 0, "messages": [{"role": "user", "content": "Hi"}]}
+COMPLETION_BODY = {"model": MODEL_NAME, "max_tokens": 2, "temperature": 0, "prompt": PROMPT}
+
+
+def post_openai(server, path, body):
+    return requests.post(server.url + path, json=body, timeout=60)
+
+
+@pytest.mark.parametrize("path,body", [("/v1/chat/completions", CHAT_BODY), ("/v1/completions", COMPLETION_BODY),
+                                       ("/chat/completions", CHAT_BODY)])
+@pytest.mark.parametrize("field", ["no_such_field", "max_token", "Temperature", "prompt_string"])
+def test_unknown_openai_fields_are_refused_as_openai_does(server, path, body, field):
+    r = post_openai(server, path, {**body, field: 1})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["message"] == f"Unrecognized request argument supplied: {field}"
+    assert error["type"] == "invalid_request_error" and error["param"] == field
+
+
+def test_unknown_field_through_the_official_client(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL_NAME, max_tokens=1, messages=[{"role": "user", "content": "Hi"}],
+                                       extra_body={"frobnicate": True})
+    assert e.value.param == "frobnicate" and "frobnicate" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
+        client.completions.create(model=MODEL_NAME, prompt="Hi", max_tokens=1, extra_body={"messages": []})
+    assert e.value.param == "messages"   # a chat field is not a completion field
+
+
+@pytest.mark.parametrize("path,field,value", [
+    ("/v1/chat/completions", "store", True), ("/v1/chat/completions", "metadata", {"k": "v"}),
+    ("/v1/chat/completions", "service_tier", "flex"), ("/v1/chat/completions", "verbosity", "high"),
+    ("/v1/chat/completions", "moderation", {"model": "omni-moderation-latest"}),
+    ("/v1/chat/completions", "prompt_cache_retention", "24h"), ("/v1/chat/completions", "audio", {"voice": "alloy"}),
+    ("/v1/chat/completions", "user", 5), ("/v1/completions", "suffix", "x"), ("/v1/completions", "best_of", 3),
+    # llama-server's fields on its OpenAI routes: what is not done here is refused by name.
+    ("/v1/chat/completions", "mirostat", 2), ("/v1/completions", "dry_multiplier", 0.5),
+    ("/v1/chat/completions", "n_probs", 3), ("/v1/chat/completions", "return_progress", True),
+    ("/v1/chat/completions", "chat_template_kwargs", {"enable_thinking": True}),
+    ("/v1/chat/completions", "reasoning_format", "deepseek"), ("/v1/completions", "id_slot", 0),
+    ("/v1/chat/completions", "dry_base", "high"), ("/v1/chat/completions", "n_predict", -5),
+])
+def test_defined_but_unsupported_fields_are_refused_by_name(server, path, field, value):
+    r = post_openai(server, path, {**(CHAT_BODY if "chat" in path else COMPLETION_BODY), field: value})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == field and field in error["message"]
+    assert "Unrecognized" not in error["message"]
+
+
+def test_neutral_and_llama_server_fields_are_accepted(server, client):
+    """What the official client, the hosted API's callers and llama-server's own front end send
+    when they change nothing here; the answer is the plain one."""
+    plain = post_openai(server, "/v1/chat/completions", CHAT_BODY).json()["choices"][0]["message"]["content"]
+    extras = {"store": False, "metadata": {}, "service_tier": "auto", "verbosity": "medium", "user": "u-1",
+              "safety_identifier": "s-1", "prompt_cache_key": "k", "prompt_cache_retention": "in_memory",
+              "cache_prompt": True, "n_keep": -1, "top_k": 40, "min_p": 0.05, "repeat_penalty": 1.0, "xtc_threshold": 0.1,
+              "dry_base": 1.75, "dry_allowed_length": 2, "dry_penalty_last_n": 64, "dynatemp_exponent": 1,
+              "dry_sequence_breakers": ["\n", ":"], "mirostat": 0, "mirostat_tau": 5, "mirostat_eta": 0.1, "typ_p": 1,
+              "backend_sampling": False, "timings_per_token": False, "reasoning_format": "none", "id_slot": -1,
+              "add_generation_prompt": True, "chat_template_kwargs": {}}
+    r = post_openai(server, "/v1/chat/completions", {**CHAT_BODY, **extras})
+    assert r.status_code == 200, r.text
+    assert r.json()["choices"][0]["message"]["content"] == plain
+    reply = client.chat.completions.create(model=MODEL_NAME, max_tokens=2, temperature=0, messages=CHAT_BODY["messages"],
+                                           user="u-1", store=False, service_tier="auto", extra_body={"top_k": 1})
+    assert reply.choices[0].message.content == plain
+
+
+def test_n_predict_and_no_limit_on_openai_routes(server):
+    """llama-server's clients send n_predict (it takes max_tokens' place there) and max_tokens -1."""
+    out = post_openai(server, "/v1/completions", {**COMPLETION_BODY, "max_tokens": 20, "n_predict": 3, "ignore_eos": True}).json()
+    assert out["usage"]["completion_tokens"] == 3
+    out = post_openai(server, "/v1/chat/completions", {**CHAT_BODY, "max_tokens": -1, "n_predict": 4, "ignore_eos": True}).json()
+    assert out["usage"]["completion_tokens"] == 4
+    out = post_openai(server, "/v1/chat/completions", {**CHAT_BODY, "max_tokens": -1}).json()
+    assert out["choices"][0]["finish_reason"] == "stop"   # no limit: it ends where the model ends

@@ -100,4 +100,50 @@ final class ClientDialectTests: XCTestCase {
             }
         }
     }
+
+    /// Every field the OpenAI decoders know is read: a value of the wrong shape is refused
+    /// naming it (a field only listed, and never read, would pass silently). Any other field is
+    /// refused in OpenAI's words, with `param` naming it.
+    func testOpenAIFieldsAreReadOrRefusedByName() throws {
+        let message: JSONValue = [["role": "user", "content": "Hi"]]
+        let endpoints: [(known: Set<String>, base: [(key: String, value: JSONValue)], decode: (JSONValue) throws -> OpenAIRequest)] = [
+            (OpenAIFields.knownChat, [("messages", message)], OpenAIRequest.chat),
+            (OpenAIFields.knownCompletion, [("prompt", "Hi")], OpenAIRequest.completion),
+        ]
+        let wrong: JSONValue = [[[]]]
+        for (known, base, decode) in endpoints {
+            XCTAssertNoThrow(try decode(.object(base)))
+            // `tools` is handed to the model's chat template as given.
+            for field in known.subtracting(base.map(\.key) + ["tools"]) {
+                XCTAssertThrowsError(try decode(.object(base + [(key: field, value: wrong)])), field) { error in
+                    let error = error as? APIError
+                    XCTAssertTrue(error?.message.contains(field) == true && error?.message.contains("Unrecognized") == false,
+                                  "\(field): \(String(describing: error))")
+                }
+            }
+            XCTAssertThrowsError(try decode(.object(base + [(key: "max_token", value: 5)]))) { error in
+                XCTAssertEqual((error as? APIError)?.message, "Unrecognized request argument supplied: max_token")
+                XCTAssertEqual((error as? APIError)?.parameter, "max_token")
+            }
+        }
+    }
+
+    /// llama-server's prompt forms: a list holding no token id is a list of prompts.
+    func testSeveralPromptsAreRead() throws {
+        func prompts(_ prompt: JSONValue) throws -> [LlamaCppRequest.Prompt] {
+            try LlamaCppRequest.completion(["prompt": prompt]).prompts
+        }
+        XCTAssertEqual(try prompts("a").count, 1)
+        XCTAssertEqual(try prompts([1, 2, 3]).count, 1)
+        XCTAssertEqual(try prompts(["a", 5, "b"]).count, 1)   // mixed: one prompt
+        XCTAssertEqual(try prompts(["a"]).count, 1)
+        let several = try prompts(["a", [1, 2], ["b", 3], ["prompt_string": "c"]])
+        XCTAssertEqual(several.count, 4)
+        guard case .tokens([1, 2]) = several[1], case .mixed = several[2], case .text("c") = several[3] else {
+            return XCTFail("\(several)")
+        }
+        for bad: JSONValue in [[], ["a", true], [["prompt_string": ["prompt_string": "x"]]], [["prompt_string": "x", "multimodal_data": ["AAA"]]]] {
+            XCTAssertThrowsError(try prompts(bad)) { XCTAssertEqual(($0 as? APIError)?.parameter?.hasPrefix("prompt"), true, "\($0)") }
+        }
+    }
 }

@@ -36,16 +36,49 @@ struct NeutralField: Sendable {
         }
     }
 
-    /// llama.cpp's samplers this server does not run, as llama-server names them.
-    static let llamaCppSamplers: [NeutralField] = [
+    /// A number below zero (llama.cpp's "negative = disabled").
+    static func negative(_ name: String) -> NeutralField {
+        NeutralField(name: name, expected: "a negative number") { value in
+            switch value {
+            case .int(let i): return i < 0
+            case .number(let x): return x < 0
+            default: return false
+            }
+        }
+    }
+
+    /// One string value.
+    static func text(_ name: String, _ neutral: String) -> NeutralField {
+        NeutralField(name: name, expected: "\"\(neutral)\"") { $0 == .string(neutral) }
+    }
+
+    /// llama-server's fields for what this server does not do (samplers it does not run,
+    /// slots, LoRA, pings, progress events), as llama-server names them. It reads them on its
+    /// own routes and on the OpenAI-compatible ones, so both refuse them unless off.
+    static let llamaCppUnsupported: [NeutralField] = [
         .number("typical_p", 1), .number("typ_p", 1), .number("dynatemp_range", 0), .number("xtc_probability", 0),
-        .number("mirostat", 0), .number("dry_multiplier", 0), .number("top_n_sigma", -1), .flag("penalize_nl"),
-        .number("n_indent", 0), .number("t_max_predict_ms", 0), .flag("post_sampling_probs"),
-        .empty("lora"), .number("min_keep", 0),
+        .number("mirostat", 0), .number("dry_multiplier", 0), .negative("top_n_sigma"), .flag("penalize_nl"),
+        .negative("adaptive_target"), .flag("backend_sampling"), .flag("grammar_lazy"), .empty("grammar_triggers"),
+        .empty("preserved_tokens"), .number("n_indent", 0), .number("t_max_predict_ms", 0), .flag("post_sampling_probs"),
+        .empty("lora"), .number("min_keep", 0), .number("n_cache_reuse", 0), .number("n_cmpl", 1), .flag("verbose"),
+        .number("sse_ping_interval", -1), .number("id_slot", -1), .flag("return_progress"), .empty("response_fields"),
+        .empty("multimodal_data"),
     ]
+
+    /// Settings of llama.cpp samplers that are off here (each one's switch is refused above
+    /// unless off): they change nothing while their sampler is off, in llama-server too, so
+    /// they are accepted when they have the right type (llama-server's web page sends them all).
+    static let llamaCppOffSamplerSettings = ["xtc_threshold", "dynatemp_exponent", "mirostat_tau", "mirostat_eta", "dry_base",
+                                             "dry_allowed_length", "dry_penalty_last_n", "adaptive_decay"]
 }
 
 extension JSONReader {
+    /// Type-checks `NeutralField.llamaCppOffSamplerSettings` and DRY's sequence breakers.
+    func readOffSamplerSettings() throws {
+        for name in NeutralField.llamaCppOffSamplerSettings { _ = try double(name) }
+        _ = try strings("dry_sequence_breakers", max: 1024)
+    }
+
     /// Refuses the first field of `fields` present with a value other than its neutral one.
     func refuseUnlessNeutral(_ fields: [NeutralField], reason: String = "is not supported by this server") throws {
         for field in fields {
@@ -58,7 +91,7 @@ extension JSONReader {
     /// llama.cpp's `samplers` (names, or its one-letter string such as "edskypmxt"): accepted
     /// when the samplers this server runs come in its own order (penalties, top_k, top_p,
     /// min_p, temperature); one left out is turned off, as llama.cpp leaves it out of its
-    /// chain. The samplers not run here must be off, which `llamaCppSamplers` checks.
+    /// chain. The samplers not run here must be off, which `llamaCppUnsupported` checks.
     func applySamplerSelection(to sampling: inout SamplingParameters) throws {
         guard let value = value("samplers") else { return }
         let letters: [Character: String] = ["e": "penalties", "d": "dry", "s": "top_n_sigma", "k": "top_k", "y": "typ_p",

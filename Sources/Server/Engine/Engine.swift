@@ -69,6 +69,7 @@ public final class Engine: @unchecked Sendable {
     var active: [Job] = []                   // guarded by condition; appended only by the engine thread
     private var stopping = false             // guarded by condition
     private var admitted = 0                 // guarded by condition
+    private var slotJobs: [Job?] = []        // guarded by condition; per slot: the job running there, or the last one
     private var thread: Thread?
     var tuner: ThreadTuner                   // engine thread only
     var recalibrate = false                  // engine thread only
@@ -98,6 +99,7 @@ public final class Engine: @unchecked Sendable {
         options.batchSize = max(options.batchSize, decodeRows)
         options.promptRowsWhileDecoding = max(1, options.promptRowsWhileDecoding)
         self.options = options
+        slotJobs = Array(repeating: nil, count: options.maxWorkers)
         do {
             chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer)
             chatPromptError = nil
@@ -236,6 +238,20 @@ public final class Engine: @unchecked Sendable {
         return (active.count, options.maxWorkers - active.count, waiting.count)
     }
 
+    /// What each worker slot runs, or last ran (llama-server's GET /slots).
+    public var slots: [SlotReport] {
+        condition.lock()
+        defer { condition.unlock() }
+        return slotJobs.enumerated().map { id, job in
+            guard let job else { return SlotReport(id: id, isProcessing: false, task: nil) }
+            let running = active.contains { $0 === job }
+            return SlotReport(id: id, isProcessing: running,
+                              task: .init(id: job.order, request: job.request, prompt: job.prompt,
+                                          cachedPromptTokens: job.cachedPromptTokens.load(ordering: .relaxed),
+                                          generatedTokens: job.generatedTokens.load(ordering: .relaxed)))
+        }
+    }
+
     /// The scheduler's figures (batch sizes, KV blocks, prefix cache, queue wait).
     public var stats: EngineStatistics { statistics.withLock { $0 } }
 
@@ -287,7 +303,11 @@ public final class Engine: @unchecked Sendable {
     /// Moves waiting jobs into free workers, oldest first. Called with the lock held.
     private func admitWaiting() {
         while !waiting.isEmpty && active.count < options.maxWorkers {
-            active.append(waiting.removeFirst())
+            let job = waiting.removeFirst()
+            let taken = Set(active.map(\.slot))
+            job.slot = (0..<options.maxWorkers).first { !taken.contains($0) } ?? 0
+            slotJobs[job.slot] = job
+            active.append(job)
         }
     }
 

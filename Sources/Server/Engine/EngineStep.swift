@@ -121,6 +121,7 @@ extension Engine {
         job.promptStart = now
         job.summary.queueSeconds = now.timeIntervalSince(job.submitted)
         job.summary.cachedPromptTokens = reused
+        job.cachedPromptTokens.store(reused, ordering: .relaxed)
         job.generation = Generation(job.request.generationParameters, prompt: job.prompt, tokenizer: model.tokenizer,
                                     vocabularySize: model.config.vocabularySize, contextLength: options.contextLength)
         statistics.withLock { s in
@@ -254,7 +255,16 @@ extension Engine {
             job.summary.promptSeconds = job.generationStart!.timeIntervalSince(job.promptStart ?? job.submitted)
         }
         let step = generation.next(logits: logits)
+        job.generatedTokens.store(generation.generatedTokens, ordering: .relaxed)
         if !step.text.isEmpty || step.logprob != nil {
+            // As llama-server: with timings per token, or on the text a stop string ends (it
+            // knows the end before sending that text; at a limit or end token it does not).
+            if job.request.timingsPerToken || step.finished == .stopSequence {
+                var progress = job.summary
+                progress.completionTokens = generation.generatedTokens
+                progress.generationSeconds = Date().timeIntervalSince(job.generationStart ?? Date())
+                job.continuation.yield(.progress(progress))
+            }
             job.continuation.yield(.delta(step.text, logprobs: step.logprob.map { [$0] } ?? []))
         }
         if let reason = step.finished { return finish(job, reason) }

@@ -32,6 +32,9 @@ public struct InferenceRequest: Sendable {
     public var forcedToolCall: ForcedToolCall?
     /// Parallel calls off without a forced call: text, or at most one call.
     public var singleToolCall: SingleToolCall?
+    /// `progress` comes before every delta (llama-server's timings_per_token), not only before
+    /// the text a stop string ends.
+    public var timingsPerToken = false
 
     public init(input: Input) { self.input = input }
 
@@ -65,6 +68,27 @@ public enum GenerationEvent: Sendable {
     /// New text (may be empty when a token only completes part of a character or is held
     /// back as a possible stop-sequence prefix) and the logprobs of the tokens it came from.
     case delta(String, logprobs: [TokenLogprob])
+    /// The counts and times so far (reason not yet final), just before the delta they include:
+    /// before the text a stop string ends, and before every delta when the request asks for
+    /// timings per token.
+    case progress(GenerationSummary)
     case finished(GenerationSummary)
     case failed(String)
+}
+
+/// One worker slot as GET /slots reports it: whether it is generating, and the request it
+/// runs or last ran (nil before its first). Requests take the lowest free slot.
+public struct SlotReport: Sendable {
+    public struct Task: Sendable {
+        /// Admission order, as llama-server's task id.
+        public let id: Int
+        public let request: InferenceRequest
+        public let prompt: [Int32]
+        public let cachedPromptTokens: Int
+        /// Tokens generated so far (all of them, once it has finished).
+        public let generatedTokens: Int
+    }
+    public let id: Int
+    public let isProcessing: Bool
+    public let task: Task?
 }

@@ -34,6 +34,12 @@ final class Job: @unchecked Sendable {
     var summary: GenerationSummary
     var promptStart: Date?
     var generationStart: Date?
+    /// The worker slot it runs in (llama-server's slot id), given when it leaves the queue;
+    /// guarded by the engine's lock.
+    var slot = 0
+    /// Counts GET /slots reads from other threads while the engine thread writes them.
+    let cachedPromptTokens = Atomic<Int>(0)
+    let generatedTokens = Atomic<Int>(0)
 
     init(request: InferenceRequest, prompt: [Int32], continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.request = request

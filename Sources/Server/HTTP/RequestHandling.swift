@@ -131,6 +131,15 @@ extension ServerState {
         }
     }
 
+    /// Several generations as one stream, logged when the last one ends.
+    func stream(_ handles: [GenerationHandle], _ encoders: [StreamEncoder], record: RequestRecord) -> Response {
+        streamResponse(handles, encoders: encoders) { [self] summaries in
+            let ended = summaries.count == handles.count && !summaries.contains { $0.reason == .cancelled }
+            record.summary = GenerationSummary(adding: summaries)
+            finish(record, status: ended ? 200 : 499)
+        }
+    }
+
     /// The whole generation; when the client disconnects first, the generation is cancelled.
     /// Watching for the disconnect consumes the connection, so the response (see
     /// `closingConnection`) tells the client not to reuse it.
@@ -140,6 +149,21 @@ extension ServerState {
         }
         record.summary = result.summary
         return result
+    }
+}
+
+extension GenerationSummary {
+    /// Several prompts' generations as one, for the log and metrics: tokens and times added up,
+    /// the first one's reason.
+    init(adding summaries: [GenerationSummary]) {
+        self = summaries.first ?? GenerationSummary(reason: .cancelled)
+        for s in summaries.dropFirst() {
+            promptTokens += s.promptTokens
+            cachedPromptTokens += s.cachedPromptTokens
+            completionTokens += s.completionTokens
+            promptSeconds += s.promptSeconds
+            generationSeconds += s.generationSeconds
+        }
     }
 }
 

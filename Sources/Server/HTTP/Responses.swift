@@ -45,6 +45,8 @@ extension GenerationHandle {
                 result.logprobs += logprobs
             case .finished(let summary):
                 result.summary = summary
+            case .progress:
+                break
             case .failed(let message):
                 throw APIError(.server, "generation failed: \(message)")
             }
@@ -58,20 +60,21 @@ protocol StreamEncoder: AnyObject, Sendable {
     var contentType: String { get }
     func start() -> String
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String
+    /// The counts and times so far, for the next delta's chunk (llama-server's per-chunk timings).
+    func progress(_ summary: GenerationSummary)
     func finish(_ summary: GenerationSummary) -> String
     func failure(_ message: String) -> String
+}
+
+extension StreamEncoder {
+    /// Protocols without per-chunk timings ignore the counts until the end.
+    func progress(_ summary: GenerationSummary) {}
 }
 
 /// A streaming response that writes each event as it comes. When a write fails (the client
 /// went away) the generation is cancelled, freeing its worker at the next token.
 func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
                     onEnd: @escaping @Sendable (GenerationSummary?) -> Void) -> Response {
-    var headers: HTTPFields = [:]
-    headers[.contentType] = encoder.contentType
-    headers[.cacheControl] = "no-cache"
-    // Tells nginx (and proxies that honour it) to pass each event on as it comes instead of
-    // buffering the response: a buffered stream reaches the client in bursts, or at the end.
-    headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
     let body = ResponseBody { writer in
         var summary: GenerationSummary?
         defer {
@@ -80,17 +83,66 @@ func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
         }
         try await writer.write(ByteBuffer(string: encoder.start()))
         for await event in handle.events {
-            let chunk: String
-            switch event {
-            case let .delta(text, logprobs): chunk = encoder.delta(text, logprobs: logprobs)
-            case .finished(let s): summary = s; chunk = encoder.finish(s)
-            case .failed(let message): chunk = encoder.failure(message)
-            }
+            let chunk = encoder.chunk(for: event, summary: &summary)
             if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
         }
         try await writer.finish(nil)
     }
-    return Response(status: .ok, headers: headers, body: body)
+    return Response(status: .ok, headers: headers(encoder), body: body)
+}
+
+/// Several generations written as one stream, each event as it comes from whichever
+/// generation, by that generation's encoder (llama-server's /completion with several
+/// prompts: its events carry the prompt's `index`). A failed write cancels them all.
+func streamResponse(_ handles: [GenerationHandle], encoders: [StreamEncoder],
+                    onEnd: @escaping @Sendable ([GenerationSummary]) -> Void) -> Response {
+    let body = ResponseBody { writer in
+        let (events, sink) = AsyncStream<(Int, GenerationEvent)>.makeStream()
+        let readers = Task {
+            await withTaskGroup(of: Void.self) { group in
+                for (i, handle) in handles.enumerated() {
+                    group.addTask { for await event in handle.events { sink.yield((i, event)) } }
+                }
+            }
+            sink.finish()
+        }
+        var summaries = [GenerationSummary?](repeating: nil, count: handles.count)
+        defer {
+            handles.forEach { $0.cancel() }
+            readers.cancel()
+            onEnd(summaries.compactMap { $0 })
+        }
+        for encoder in encoders { try await writer.write(ByteBuffer(string: encoder.start())) }
+        for await (i, event) in events {
+            let chunk = encoders[i].chunk(for: event, summary: &summaries[i])
+            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+        }
+        try await writer.finish(nil)
+    }
+    return Response(status: .ok, headers: headers(encoders[0]), body: body)
+}
+
+/// A stream's headers. X-Accel-Buffering tells nginx (and proxies that honour it) to pass
+/// each event on as it comes instead of buffering the response: a buffered stream reaches
+/// the client in bursts, or at the end.
+private func headers(_ encoder: StreamEncoder) -> HTTPFields {
+    var headers: HTTPFields = [:]
+    headers[.contentType] = encoder.contentType
+    headers[.cacheControl] = "no-cache"
+    headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+    return headers
+}
+
+extension StreamEncoder {
+    /// The text one event adds to the stream (empty for none); a `finished` event's summary is kept.
+    func chunk(for event: GenerationEvent, summary: inout GenerationSummary?) -> String {
+        switch event {
+        case let .delta(text, logprobs): return delta(text, logprobs: logprobs)
+        case .progress(let s): progress(s); return ""
+        case .finished(let s): summary = s; return finish(s)
+        case .failed(let message): return failure(message)
+        }
+    }
 }
 
 /// Seconds since 1970, as the protocols' `created` fields want.

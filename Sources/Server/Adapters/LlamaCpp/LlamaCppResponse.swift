@@ -78,7 +78,7 @@ enum LlamaCppResponse {
     static func final(_ request: LlamaCppRequest, model: String, text: String, tokens: [TokenLogprob],
                       summary: GenerationSummary, streamed: Bool = false) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
-            ("index", 0), ("content", .string(streamed ? "" : text)),
+            ("index", .int(request.index)), ("content", .string(streamed ? "" : text)),
             ("tokens", .array(request.returnTokens && !streamed ? tokens.map { .int(Int($0.token)) } : [])),
             ("id_slot", -1), ("stop", true), ("model", .string(model)),
             ("tokens_predicted", .int(summary.completionTokens)), ("tokens_evaluated", .int(summary.promptTokens)),
@@ -95,7 +95,8 @@ enum LlamaCppResponse {
 }
 
 /// Server-sent `data:` events for /completion and /infill with `stream: true`: one per piece
-/// of text, then the final object. llama-server sends no `[DONE]` on these routes.
+/// of text (with the timings so far on each with timings_per_token, and on the text a stop
+/// string ends), then the final object. llama-server sends no `[DONE]` on these routes.
 /// Sendable: one response body writer uses it, from one task.
 final class LlamaCppStream: StreamEncoder, @unchecked Sendable {
     let request: LlamaCppRequest
@@ -104,6 +105,8 @@ final class LlamaCppStream: StreamEncoder, @unchecked Sendable {
     let contentType = "text/event-stream"
     private var text = ""
     private var generated = 0
+    /// The timings for the next event (see `progress`).
+    private var timings: JSONValue?
 
     init(_ request: LlamaCppRequest, model: String, promptTokens: Int) {
         self.request = request
@@ -118,13 +121,17 @@ final class LlamaCppStream: StreamEncoder, @unchecked Sendable {
         text += piece
         generated += logprobs.count
         var members: [(key: String, value: JSONValue)] = [
-            ("index", 0), ("content", .string(piece)),
+            ("index", .int(request.index)), ("content", .string(piece)),
             ("tokens", .array(request.returnTokens ? logprobs.map { .int(Int($0.token)) } : [])),
             ("stop", false), ("id_slot", -1), ("tokens_predicted", .int(generated)), ("tokens_evaluated", .int(promptTokens)),
         ]
+        if let timings { members.append(("timings", timings)) }
+        timings = nil
         if request.probabilities > 0 { members.append(("completion_probabilities", LlamaCppResponse.probabilities(logprobs))) }
         return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
+
+    func progress(_ summary: GenerationSummary) { timings = LlamaCppResponse.timings(summary) }
 
     func finish(_ summary: GenerationSummary) -> String {
         "data: \(LlamaCppResponse.final(request, model: model, text: text, tokens: [], summary: summary, streamed: true).jsonText)\n\n"

@@ -18,16 +18,13 @@ struct OpenAIRequest {
     /// Resolved to token ids once the model is known.
     var logitBias = LogitBias()
 
-    /// Chat fields for features this server does not have: refused unless off.
-    static let unsupportedChatFields: [NeutralField] = [
-        .empty("audio"), .empty("prediction"), .empty("functions"), .empty("function_call"), .empty("web_search_options"),
-        NeutralField(name: "modalities", expected: "[\"text\"]") { $0 == ["text"] },
-        NeutralField(name: "reasoning_effort", expected: "absent (the model does not reason)") { _ in false },
-    ]
+    /// Chat fields for features this server does not have (OpenAI's and llama-server's): refused unless off.
+    static let unsupportedChatFields = OpenAIFields.unsupportedChat + OpenAIFields.unsupportedLlamaCppChat
 
     /// POST /v1/chat/completions.
     static func chat(_ body: JSONValue) throws -> OpenAIRequest {
         let fields = try JSONReader(body)
+        try fields.refuseUnrecognized(OpenAIFields.knownChat)
         guard let items = try fields.array("messages") else { throw APIError.invalid("'messages' is required", parameter: "messages") }
         guard !items.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", parameter: "messages") }
         let messages = try items.enumerated().map { try readMessage($1, path: "messages[\($0)]") }
@@ -58,14 +55,14 @@ struct OpenAIRequest {
             throw APIError.invalid("'top_logprobs' needs 'logprobs': true", parameter: "top_logprobs")
         }
         // max_completion_tokens replaced max_tokens; newer clients send only the former.
-        request.inference.maxTokens = try fields.int("max_completion_tokens", in: 1...10_000_000)
-            ?? fields.int("max_tokens", in: 1...10_000_000)
+        request.inference.maxTokens = try fields.tokenLimit(["max_completion_tokens", "max_tokens"], minimum: 1, default: nil)
         return request
     }
 
     /// POST /v1/completions.
     static func completion(_ body: JSONValue) throws -> OpenAIRequest {
         let fields = try JSONReader(body)
+        try fields.refuseUnrecognized(OpenAIFields.knownCompletion)
         guard let prompt = fields.value("prompt") else { throw APIError.invalid("'prompt' is required", parameter: "prompt") }
         let input: InferenceRequest.Input
         var promptText: String?
@@ -92,7 +89,7 @@ struct OpenAIRequest {
         }
         if let n = try fields.int("logprobs", in: 0...20) { request.inference.topLogprobs = n }
         // The legacy endpoint's documented default is 16 tokens.
-        request.inference.maxTokens = try fields.int("max_tokens", in: 0...10_000_000) ?? 16
+        request.inference.maxTokens = try fields.tokenLimit(["max_tokens"], minimum: 0, default: 16)
         if try fields.bool("echo") == true { request.echoPrompt = promptText ?? "" }
         return request
     }
@@ -101,8 +98,13 @@ struct OpenAIRequest {
     private static func common(_ fields: JSONReader, input: InferenceRequest.Input) throws -> OpenAIRequest {
         var inference = InferenceRequest(input: input)
         inference.sampling = try readSampling(fields)
-        // llama-server takes its own sampler fields here too; those not run here must be off.
-        try fields.refuseUnlessNeutral(NeutralField.llamaCppSamplers)
+        // llama-server takes its own fields here too; those for what is not done here must be off.
+        try fields.refuseUnlessNeutral(NeutralField.llamaCppUnsupported)
+        try fields.refuseUnlessNeutral([.number("n_probs", 0), .flag("return_tokens")],
+                                       reason: "is answered on /completion only (here: 'logprobs')")
+        try fields.readOffSamplerSettings()
+        try fields.readCallerIdentifiers()
+        try fields.readCacheFields()
         try fields.applySamplerSelection(to: &inference.sampling)
         inference.stop = try fields.strings("stop") ?? []
         let choices = try fields.int("n", in: 1...maxChoices) ?? 1
@@ -137,6 +139,8 @@ struct OpenAIRequest {
         var request = OpenAIRequest(model: try fields.string("model"), inference: inference)
         request.logitBias = try LogitBias(fields.value("logit_bias"))
         request.stream = try fields.bool("stream") ?? false
+        // llama-server's: each streamed chunk carries the timings so far.
+        request.inference.timingsPerToken = try fields.bool("timings_per_token") ?? false
         request.choices = choices
         if choices > 1 && request.stream {
             throw APIError.invalid("'n' > 1 is supported without streaming only; set 'stream' to false or 'n' to 1", parameter: "n")

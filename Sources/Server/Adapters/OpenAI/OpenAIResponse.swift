@@ -109,6 +109,8 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     let tools: Set<String>
     let atMostOneCall: Bool
     private var held = ""
+    /// llama-server's timings for the next chunk (see `progress`).
+    private var timings: JSONValue?
     let contentType = "text/event-stream"
 
     init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false) {
@@ -125,7 +127,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
             ("system_fingerprint", "swiftlm"),
             ("choices", [["index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish]])]
         if includeUsage { members.append(("usage", nil)) }
-        // llama-server puts its timings on the last chunk.
+        // llama-server puts its timings on the last chunks, and on each with timings_per_token (see `progress`).
         if let timings { members.append(("timings", timings)) }
         return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
@@ -135,9 +137,12 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty || !logprobs.isEmpty else { return "" }
         if !tools.isEmpty { held += text; return "" }
+        defer { timings = nil }
         return chunk(delta: ["content": .string(text)],
-                     logprobs: withLogprobs ? OpenAIResponse.chatLogprobs(logprobs) : nil)
+                     logprobs: withLogprobs ? OpenAIResponse.chatLogprobs(logprobs) : nil, timings: timings)
     }
+
+    func progress(_ summary: GenerationSummary) { timings = LlamaCppResponse.timings(summary) }
 
     func finish(_ summary: GenerationSummary) -> String {
         var out = ""
@@ -175,6 +180,8 @@ final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
     let withLogprobs: Bool
     let echo: String?
     private var offset = 0
+    /// llama-server's timings for the next chunk (see `progress`).
+    private var timings: JSONValue?
     let contentType = "text/event-stream"
 
     init(model: String, includeUsage: Bool, withLogprobs: Bool, echo: String?) {
@@ -184,11 +191,13 @@ final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
         self.echo = echo
     }
 
-    private func chunk(text: String, logprobs: JSONValue = nil, finish: JSONValue = nil) -> String {
-        let object: JSONValue = ["id": .string(id), "object": "text_completion", "created": .int(created),
-                                 "model": .string(model), "system_fingerprint": "swiftlm",
-                                 "choices": [["index": 0, "text": .string(text), "logprobs": logprobs, "finish_reason": finish]]]
-        return "data: \(object.jsonText)\n\n"
+    private func chunk(text: String, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil) -> String {
+        var members: [(key: String, value: JSONValue)] = [
+            ("id", .string(id)), ("object", "text_completion"), ("created", .int(created)), ("model", .string(model)),
+            ("system_fingerprint", "swiftlm"),
+            ("choices", [["index": 0, "text": .string(text), "logprobs": logprobs, "finish_reason": finish]])]
+        if let timings { members.append(("timings", timings)) }
+        return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
 
     func start() -> String {
@@ -201,11 +210,15 @@ final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
         guard !text.isEmpty || !logprobs.isEmpty else { return "" }
         let lp = withLogprobs ? OpenAIResponse.completionLogprobs(logprobs, textOffset: offset) : nil
         offset += text.count
-        return chunk(text: text, logprobs: lp)
+        defer { timings = nil }
+        return chunk(text: text, logprobs: lp, timings: timings)
     }
 
+    func progress(_ summary: GenerationSummary) { timings = LlamaCppResponse.timings(summary) }
+
     func finish(_ summary: GenerationSummary) -> String {
-        var out = chunk(text: "", finish: OpenAIResponse.finishReason(summary))
+        // llama-server's timings on the finish chunk, as on chat streams.
+        var out = chunk(text: "", finish: OpenAIResponse.finishReason(summary), timings: LlamaCppResponse.timings(summary))
         if includeUsage {
             let usage: JSONValue = ["id": .string(id), "object": "text_completion", "created": .int(created),
                                     "model": .string(model), "choices": [], "usage": OpenAIResponse.usage(summary)]

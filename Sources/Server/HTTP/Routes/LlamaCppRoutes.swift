@@ -4,7 +4,9 @@ import JSON
 import Transformer
 
 /// llama-server's own API: POST /completion and /infill, GET /props, and GET /slots when
-/// `--slots` is given (as llama-server's flag).
+/// `--slots` is given (as llama-server's flag). Changing props and saving, restoring or
+/// erasing a slot's cache are refused as llama-server refuses them when started without
+/// `--props` or `--slot-save-path`.
 struct LlamaCppRoutes {
     let state: ServerState
 
@@ -12,41 +14,75 @@ struct LlamaCppRoutes {
         router.post("/completion") { request, _ in await completion(request, infill: false) }
         router.post("/infill") { request, _ in await completion(request, infill: true) }
         router.get("/props") { _, _ in await props() }
-        router.get("/slots") { request, _ in await slots(failWhenFull: request.uri.queryParameters["fail_on_no_slot"] == "1") }
+        router.get("/slots") { request, _ in
+            await slots(failWhenFull: !(request.uri.queryParameters["fail_on_no_slot"] ?? "").isEmpty)
+        }
+        router.post("/props") { _, _ in
+            await refuse("props", "This server does not support changing global properties. Start it with `--props`")
+        }
+        router.post("/slots/{id}") { _, _ in
+            await refuse("slots", "This server does not support slots action. Start it with `--slot-save-path`")
+        }
     }
 
+    /// /completion and /infill. Several prompts (a /completion list of prompts) run as
+    /// separate generations; the answer is then an array of results in prompt order, or one
+    /// stream whose events tell them apart by `index`, as llama-server answers.
     func completion(_ request: Request, infill: Bool) async -> Response {
         await state.respond(.native, route: infill ? "infill" : "completion") { record in
             var request = request
             let body = try await readJSON(&request, limit: state.options.maxBodyBytes)
-            var parsed: LlamaCppRequest
+            var parsed: [LlamaCppRequest]
             let engine = try state.readyEngine()
+            let tokenizer = engine.model.tokenizer
             if infill {
                 // llama-server's answer for a model without FIM tokens: 501, not_supported_error.
-                guard InfillPrompt.supported(by: engine.model.tokenizer) else {
-                    throw APIError(.notSupported, InfillPrompt.unsupportedMessage(engine.model.tokenizer))
+                guard InfillPrompt.supported(by: tokenizer) else {
+                    throw APIError(.notSupported, InfillPrompt.unsupportedMessage(tokenizer))
                 }
-                let (infillRequest, parts) = try LlamaCppRequest.infill(body)
-                parsed = infillRequest
-                parsed.inference.input = .tokens(try parts.tokens(engine.model.tokenizer, contextLength: engine.options.contextLength))
+                let (read, parts) = try LlamaCppRequest.infill(body)
+                var infillRequest = read
+                infillRequest.inference.input = .tokens(try parts.tokens(tokenizer, contextLength: engine.options.contextLength))
+                parsed = [infillRequest]
             } else {
-                parsed = try LlamaCppRequest.completion(body)
-                if let items = parsed.mixedPrompt {
-                    parsed.inference.input = .tokens(LlamaCppRequest.tokens(ofMixed: items, engine.model.tokenizer))
+                let completion = try LlamaCppRequest.completion(body)
+                parsed = completion.prompts.enumerated().map { i, prompt in
+                    var one = completion
+                    one.index = i
+                    one.inference.input = prompt.input(tokenizer)
+                    return one
                 }
             }
-            let handle = try state.start(engine, parsed.inference, logitBias: parsed.logitBias)
-            // llama-server reports the prompt as its tokens read back (BOS and FIM markers included).
-            parsed.prompt = .string(String(decoding: handle.job.prompt.flatMap { engine.model.tokenizer.piece($0, special: true) },
-                                           as: UTF8.self))
-            let model = state.modelName
-            if parsed.stream {
-                return state.stream(handle, LlamaCppStream(parsed, model: model, promptTokens: handle.promptTokens), record: record)
+            let handles = try start(parsed, on: engine)
+            for (i, handle) in handles.enumerated() {
+                // llama-server reports the prompt as its tokens read back (BOS and FIM markers included).
+                parsed[i].prompt = .string(String(decoding: handle.job.prompt.flatMap { tokenizer.piece($0, special: true) }, as: UTF8.self))
             }
-            let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(LlamaCppResponse.final(parsed, model: model, text: result.text, tokens: result.logprobs,
-                                                                         summary: result.summary)))
+            let model = state.modelName
+            if parsed[0].stream {
+                let encoders = zip(parsed, handles).map { LlamaCppStream($0, model: model, promptTokens: $1.promptTokens) }
+                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record)
+                    : state.stream(handles, encoders, record: record)
+            }
+            let results = try await state.collect(handles, request: request, record: record)
+            record.summary = GenerationSummary(adding: results.map(\.summary))
+            let answers = zip(parsed, results).map { one, result in
+                LlamaCppResponse.final(one, model: model, text: result.text, tokens: result.logprobs, summary: result.summary)
+            }
+            return closingConnection(jsonResponse(answers.count == 1 ? answers[0] : .array(answers)))
         }
+    }
+
+    /// Admits every prompt's generation, or none: when one is refused, those admitted are cancelled.
+    private func start(_ requests: [LlamaCppRequest], on engine: Engine) throws -> [GenerationHandle] {
+        var handles: [GenerationHandle] = []
+        do {
+            for one in requests { handles.append(try state.start(engine, one.inference, logitBias: one.logitBias)) }
+        } catch {
+            handles.forEach { $0.cancel() }
+            throw error
+        }
+        return handles
     }
 
     /// What a request that sets nothing runs with.
@@ -77,22 +113,48 @@ struct LlamaCppRoutes {
         }
     }
 
-    /// One entry per worker. Requests are not pinned to workers here, so the first `busy`
-    /// slots show as processing. With `?fail_on_no_slot=1` a server with every slot busy
-    /// answers 503, as llama-server does (balancers probe it).
+    /// One entry per worker slot, in llama-server's shape: a slot that has run a request
+    /// adds that request's task id, prompt token counts, settings and progress (not kept here,
+    /// so left out: whether the generated text has a new line). With
+    /// `?fail_on_no_slot=1` a server with every slot busy answers 503, as llama-server does
+    /// (balancers probe it).
     func slots(failWhenFull: Bool) async -> Response {
         await state.respond(.native, route: "slots") { _ in
             guard state.options.slotsEndpoint else {
-                throw APIError(.notSupported, "This server does not support the slots endpoint. Start it with `--slots`")
+                throw APIError(.notSupported, "This server does not support slots endpoint. Start it with `--slots`")
             }
             let engine = try state.readyEngine()
-            let busy = engine.load.busy
-            if failWhenFull && busy >= engine.options.maxWorkers { throw APIError(.busy, "no slot available") }
-            // As llama-server, without the settings (those of the request a slot runs are not kept here).
-            return jsonResponse(.array((0..<engine.options.maxWorkers).map { id in
-                ["id": .int(id), "id_task": -1, "n_ctx": .int(engine.options.contextLength), "speculative": false,
-                 "is_processing": .bool(id < busy)]
+            let slots = engine.slots
+            if failWhenFull && !slots.contains(where: { !$0.isProcessing }) { throw APIError(.busy, "no slot available") }
+            return jsonResponse(.array(slots.map { slot in
+                var entry: [(key: String, value: JSONValue)] = [
+                    ("id", .int(slot.id)), ("n_ctx", .int(engine.options.contextLength)),
+                    ("speculative", .bool(engine.options.speculation != nil)), ("is_processing", .bool(slot.isProcessing))]
+                guard let task = slot.task else { return .object(entry) }
+                var request = LlamaCppRequest(inference: task.request)
+                request.probabilities = task.request.topLogprobs ?? 0
+                // Whether it streams is the route's business, not known here; llama-server
+                // reports no stop strings here (as in /props).
+                guard case .object(let settings) = LlamaCppResponse.settings(request) else { return .object(entry) }
+                // As llama-server: n_prompt_tokens counts the tokens in the slot's cache (the
+                // prompt and every generated token fed back), the other counts are the running
+                // request's, and zero once it has ended.
+                let running = slot.isProcessing
+                let remaining = task.request.maxTokens.map { max(0, $0 - task.generatedTokens) } ?? -1
+                entry += [("id_task", .int(task.id)), ("n_prompt_tokens", .int(task.prompt.count + max(0, task.generatedTokens - 1))),
+                          ("n_prompt_tokens_processed", .int(running ? task.prompt.count - task.cachedPromptTokens : 0)),
+                          ("n_prompt_tokens_cache", .int(running ? task.cachedPromptTokens : 0)),
+                          ("params", .object(settings.filter { $0.key != "stream" && $0.key != "stop" })),
+                          ("next_token", [["has_next_token": .bool(running), "n_remain": .int(running ? remaining : -1),
+                                           "n_decoded": .int(running ? task.generatedTokens : 0)]])]
+                return .object(entry)
             }))
         }
+    }
+
+    /// llama-server's 501 for an action it offers only when started with a flag this server
+    /// does not have.
+    private func refuse(_ route: String, _ message: String) async -> Response {
+        await state.respond(.native, route: route) { _ in throw APIError(.notSupported, message) }
     }
 }

@@ -1,0 +1,88 @@
+import JSON
+
+/// The top-level fields a request may carry on OpenAI's chat and completion routes: every
+/// field OpenAI documents for the endpoint, and llama-server's own fields, which llama-server
+/// reads on these routes too (clients written for it send them). The decoder honours each or
+/// refuses it with a 400 naming it; any other field is refused as OpenAI's API refuses it.
+enum OpenAIFields {
+    /// OpenAI's chat completion fields (openai-python's CompletionCreateParams).
+    static let chat: Set<String> = [
+        "messages", "model", "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+        "max_completion_tokens", "max_tokens", "metadata", "modalities", "moderation", "n", "parallel_tool_calls", "prediction",
+        "presence_penalty", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning_effort",
+        "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream", "stream_options",
+        "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity", "web_search_options",
+    ]
+
+    /// OpenAI's legacy completion fields, and chat's `response_format`, which the structured
+    /// outputs honour on completions too.
+    static let completion: Set<String> = [
+        "model", "prompt", "best_of", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "n",
+        "presence_penalty", "seed", "stop", "stream", "stream_options", "suffix", "temperature", "top_p", "user",
+        "response_format",
+    ]
+
+    /// OpenAI chat fields for features this server does not have: refused unless off.
+    static let unsupportedChat: [NeutralField] = [
+        .empty("audio"), .empty("prediction"), .empty("functions"), .empty("function_call"), .empty("web_search_options"),
+        .empty("moderation"), .flag("store"), .empty("metadata"),
+        NeutralField(name: "modalities", expected: "[\"text\"]") { $0 == ["text"] },
+        NeutralField(name: "reasoning_effort", expected: "absent (the model does not reason)") { _ in false },
+        NeutralField(name: "service_tier", expected: "\"auto\" or \"default\"") { $0 == "auto" || $0 == "default" },
+        .text("verbosity", "medium"),
+        // The prefix cache is automatic and least-recently-used: no breakpoints or lifetimes.
+        .empty("prompt_cache_options"), .text("prompt_cache_retention", "in_memory"),
+    ]
+
+    /// llama-server's chat-only fields for what this server does not do (template arguments,
+    /// continuing a message, reasoning extraction and budgets): refused unless off.
+    static let unsupportedLlamaCppChat: [NeutralField] = [
+        .empty("chat_template_kwargs"), NeutralField(name: "add_generation_prompt", expected: "true") { $0 == .bool(true) },
+        .flag("continue_final_message"), .text("reasoning_format", "none"), .number("reasoning_budget_tokens", -1),
+        .number("thinking_budget_tokens", -1), .flag("reasoning_control"), .empty("reasoning_budget_message"),
+    ]
+
+    /// llama-server's generation fields it reads on the OpenAI routes, beside those in the
+    /// neutral lists: the samplers this server runs, structured output, limits and caching.
+    static let llamaCppHonoured: Set<String> = [
+        "top_k", "min_p", "repeat_penalty", "repeat_last_n", "ignore_eos", "samplers", "grammar", "json_schema",
+        "n_predict", "cache_prompt", "n_keep", "n_discard", "timings_per_token", "dry_sequence_breakers",
+        "n_probs", "return_tokens",
+    ]
+
+    /// Every field llama-server reads on both OpenAI routes.
+    static let llamaCpp: Set<String> = llamaCppHonoured
+        .union(NeutralField.llamaCppUnsupported.map(\.name))
+        .union(NeutralField.llamaCppOffSamplerSettings)
+
+    static let knownChat = chat.union(llamaCpp).union(unsupportedLlamaCppChat.map(\.name))
+    static let knownCompletion = completion.union(llamaCpp)
+}
+
+extension JSONReader {
+    /// Refuses the first member not in `known`, in the words of OpenAI's API.
+    func refuseUnrecognized(_ known: Set<String>) throws {
+        guard let key = members.first(where: { !known.contains($0.key) })?.key else { return }
+        throw APIError.invalid("Unrecognized request argument supplied: \(key)", parameter: key)
+    }
+
+    /// OpenAI's fields that identify the caller or key its prompt cache. They do not change
+    /// what is generated (nor do they at OpenAI), so they are accepted when they are strings.
+    func readCallerIdentifiers() throws {
+        for name in ["user", "safety_identifier", "prompt_cache_key"] { _ = try string(name) }
+    }
+
+    /// A token limit from the first of `names` given, after llama-server's `n_predict`, which
+    /// takes their place on its OpenAI routes; -1 (llama-server's clients send it) is no limit
+    /// but the end of generation or of the context.
+    func tokenLimit(_ names: [String], minimum: Int, default limit: Int?) throws -> Int? {
+        let given = try (["n_predict"] + names).compactMap { name in try int(name, in: -1...10_000_000).map { (name, $0) } }
+        guard let first = given.first else { return limit }
+        let (name, n) = first
+        if n == -1 { return nil }
+        guard n >= minimum else {
+            throw APIError.invalid("'\(self.name(name))' must be at least \(minimum), or -1 for no limit, got \(n)", parameter: self.name(name))
+        }
+        return n
+    }
+}
