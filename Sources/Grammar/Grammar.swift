@@ -95,10 +95,7 @@ public struct GrammarBuilder {
 
     /// A new rule with a unique name derived from `base`.
     public mutating func newRule(_ base: String, _ alternatives: [[Grammar.Symbol]]) -> Int {
-        var name = base
-        var n = 1
-        while ids[name] != nil { n += 1; name = "\(base)-\(n)" }
-        let id = ruleID(name)
+        let id = ruleID(uniqueName(base))
         define(id, alternatives)
         return id
     }
@@ -151,11 +148,12 @@ public struct GrammarBuilder {
         return out
     }
 
+    /// "base#n": '#' is in no name a GBNF grammar or the schema compiler can give a rule, so a
+    /// rule made here never takes the name of one defined later.
     private func uniqueName(_ base: String) -> String {
-        var name = base
         var n = 1
-        while ids[name] != nil { n += 1; name = "\(base)-\(n)" }
-        return name
+        while ids["\(base)#\(n)"] != nil { n += 1 }
+        return "\(base)#\(n)"
     }
 
     public func build(root: String) throws -> Grammar {

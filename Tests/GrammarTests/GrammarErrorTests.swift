@@ -87,4 +87,15 @@ final class GrammarErrorTests: XCTestCase {
             }
         }
     }
+
+    /// Rules the parser makes for itself (a non-ASCII class, a repetition) must not take the
+    /// name of a rule the grammar defines after them: that was "rule 'char' is defined twice".
+    func testMadeRulesNeverTakeAGrammarsRuleName() throws {
+        let source = "root ::= [é-ü] char x-star\nchar ::= \"c\"\nx-star ::= \"x\"*"
+        let matcher = GrammarMatcher(try GBNFParser.parse(source))
+        XCTAssertTrue(matcher.matches("écxx"))
+        XCTAssertTrue(matcher.matches("üc"))
+        XCTAssertFalse(matcher.matches("éé"))
+        XCTAssertFalse(matcher.matches("ac"))
+    }
 }
