@@ -58,6 +58,8 @@ public final class Engine: @unchecked Sendable {
     public let options: EngineOptions
     public let chatPrompt: ChatPrompt?
     let chatPromptError: String?
+    /// Whether the template writes tool calls inside <tool_call> tags (read once, at load).
+    let toolCallsTagged: Bool
     let pool: ThreadPool
     let kvPool: KVBlockPool
     let state: ForwardState                  // engine thread only
@@ -107,6 +109,7 @@ public final class Engine: @unchecked Sendable {
             chatPrompt = nil
             chatPromptError = "\(error)"
         }
+        toolCallsTagged = chatPrompt?.template.source.contains("<tool_call>") ?? false
         guard let kvPool = KVBlockPool(config: model.config, positions: options.resolvedKVPositions) else {
             throw EngineError.kvBudget("cannot reserve KV memory for \(options.resolvedKVPositions) positions")
         }
@@ -202,10 +205,9 @@ public final class Engine: @unchecked Sendable {
         let wake: @Sendable () -> Void = { [weak self] in self?.wake() }
         var jobs: [Job] = [], handles: [GenerationHandle] = []
         for var request in requests {
-            let tagged = chatPrompt?.template.source.contains("<tool_call>") ?? false
             if let forced = request.forcedToolCall {
-                request.grammar = forced.grammar(tagged: tagged)
-            } else if let single = request.singleToolCall, tagged, request.grammar == nil {
+                request.grammar = forced.grammar(tagged: toolCallsTagged)
+            } else if let single = request.singleToolCall, toolCallsTagged, request.grammar == nil {
                 request.grammar = single.tagged
             }
             var continuation: AsyncStream<GenerationEvent>.Continuation!
