@@ -41,6 +41,8 @@ let package = Package(
         // maps libcurl and its TLS stack (~6 MB resident) into every swiftlm process.
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        // HTTPRequestPart/HTTPResponsePart, for the per-connection limits (already part of Hummingbird).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.34.1"),
     ],
     targets: [
         // Layered: each target depends only on those above it (shared/design.md).
@@ -63,11 +65,13 @@ let package = Package(
         .target(name: "Server", dependencies: [
             "Transformer", "ModelTools", "Governor", "ModelFormats", "Tokenizers", "Jinja", "JSON", "Grammar",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
         ], resources: [.embedInCode("WebUI")], swiftSettings: checked),
         .executableTarget(name: "swiftlm", dependencies: [
             "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server", "Grammar",

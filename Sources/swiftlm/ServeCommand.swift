@@ -49,6 +49,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 8 << 20
     @OptionGroup var weights: WeightOptions
     @OptionGroup var speculation: SpeculationFlags
+    @OptionGroup var connections: ConnectionFlags
 
     func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535, got \(port)") }
@@ -99,6 +100,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.slotsEndpoint = slots
         options.adminKey = adminKey
         options.maxBodyBytes = maxBodyBytes
+        options.connectionLimits = connections.limits
         options.engine.maxWorkers = maxWorkers
         options.engine.queueSize = queueSize
         options.engine.contextLength = ctx ?? 4096

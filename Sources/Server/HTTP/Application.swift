@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -22,8 +23,14 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     HealthRoutes(state: state).register(on: router)
     AdminRoutes(state: state).register(on: router)
     WebUIRoutes().register(on: router)
+    let limits = state.options.connectionLimits, logger = state.logger
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [ConnectionGuard(limits: limits, logger: logger)],
+        idleTimeout: .nanoseconds(Int64(limits.idleSeconds * 1e9)),
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes))
     return Application(
         router: router,
+        server: .http1(configuration: http1),
         configuration: .init(address: .hostname(state.options.host, port: state.options.port), serverName: "swiftlm"),
         logger: state.logger)
 }

@@ -16,6 +16,8 @@ public struct ServerOptions: Sendable {
     public var alias: String?
     /// Request bodies larger than this are refused with 413.
     public var maxBodyBytes = 8 << 20
+    /// Timeouts and header size per connection (slow and stuck clients).
+    public var connectionLimits = ConnectionLimits()
     /// Seconds a refused client is told to wait (Retry-After).
     public var retryAfterSeconds = 1
     /// Where the model's weights live (a copy in huge-page memory, or the mapped file).

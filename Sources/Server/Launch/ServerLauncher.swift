@@ -59,6 +59,9 @@ public final class ServerLauncher: Sendable {
         let options = state.options
         state.logger.info("swiftlm serve: \(options.modelPath) on http://\(options.host):\(options.port), \(options.engine.maxWorkers) workers, queue \(options.engine.queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description)")
         if let warning = options.exposureWarning { state.logger.warning("\(warning)") }
+        if let files = raiseOpenFileLimit(), files < 4096 {
+            state.logger.warning("only \(files) open files allowed (ulimit -n): each connection takes one; raise the hard limit to serve many clients")
+        }
         let loader = Thread {
             state.load()
             if let engine = state.engine {
