@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-        ], resources: [.embedInCode("WebUI")], swiftSettings: checked),
+        ], resources: [.embedInCode("WebUI"), .embedInCode("OpenAPI")], swiftSettings: checked),
         .executableTarget(name: "swiftlm", dependencies: [
             "Transformer", "ModelFormats", "Tokenizers", "ModelTools", "Governor", "Server", "Grammar",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

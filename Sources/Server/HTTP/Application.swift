@@ -23,6 +23,7 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     HealthRoutes(state: state).register(on: router)
     AdminRoutes(state: state).register(on: router)
     WebUIRoutes().register(on: router)
+    OpenAPIRoutes().register(on: router)
     let limits = state.options.connectionLimits, logger = state.logger
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [ConnectionGuard(limits: limits, logger: logger)],

@@ -13,7 +13,7 @@ func protocolForPath(_ path: String) -> APIProtocol {
     return .native
 }
 
-/// With an API key set, every route but /health and the chat page needs `Authorization: Bearer KEY` or
+/// With an API key set, every route but /health, /openapi.json and the chat page needs `Authorization: Bearer KEY` or
 /// `x-api-key: KEY` (the header Anthropic clients send).
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let key: String
@@ -22,8 +22,9 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         // /health stays open for balancers and watchdogs; /admin checks its own key; the chat
-        // page's files hold no secret (the page asks for the key when the API wants one).
-        if path == "/health" || path.hasPrefix("/admin/") || WebUIRoutes.isPagePath(path)
+        // page's files and the API contract hold no secret (the page asks for the key when the
+        // API wants one).
+        if path == "/health" || path == OpenAPIRoutes.path || path.hasPrefix("/admin/") || WebUIRoutes.isPagePath(path)
             || WebUIRoutes.isBrowserNavigation(request) {
             return try await next(request, context)
         }
