@@ -43,6 +43,7 @@ struct AnthropicRequest {
         try fields.refuseUnlessNeutral(unsupported)
         var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
         inference.forcedToolCall = forced
+        try fields.readAnthropicThinking(into: &inference)
         if choice.single, forced == nil, let tools, !tools.isEmpty {
             inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "tool_choice.disable_parallel_tool_use")
         }
@@ -68,7 +69,6 @@ struct AnthropicRequest {
 
     /// Fields for features this server does not have: refused unless off.
     static let unsupported: [NeutralField] = [
-        NeutralField(name: "thinking", expected: "{\"type\": \"disabled\"} (the model does not think)") { $0["type"] == "disabled" },
         .empty("mcp_servers"), .empty("container"), .empty("context_management"),
     ]
 

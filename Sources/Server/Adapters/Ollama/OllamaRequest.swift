@@ -86,10 +86,8 @@ struct OllamaRequest {
             default: throw fields.wrongType("keep_alive", "a duration such as \"5m\" or a number of seconds", keepAlive)
             }
         }
-        if try fields.bool("think") == true {
-            throw APIError.invalid("'think': the model does not support thinking")
-        }
         var inference = InferenceRequest(input: input)
+        try fields.readOllamaThink(into: &inference)
         switch fields.value("format") {
         case nil, .null?, .string("")?: break
         case .string("json")?: inference.jsonObject = true

@@ -45,6 +45,7 @@ struct OpenAIRequest {
             forced = try ForcedToolCall(declared: tools, named: name, parallel: parallel, parameter: "tool_choice")
         }
         var request = try common(fields, input: .chat(messages, tools: tools))
+        try fields.readLlamaCppReasoning(into: &request.inference)
         request.inference.forcedToolCall = forced
         if !parallel && forced == nil && tools != nil {
             request.inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "parallel_tool_calls")
