@@ -184,3 +184,15 @@ def test_anthropic_thinking_blocks(ours_r1):
     assert final.content[0].thinking == reply.content[0].thinking
     plain = client.messages.create(thinking={"type": "disabled"}, **args)
     assert [block.type for block in plain.content] == ["text"] and plain.content[0].text
+
+
+def test_reasoning_in_history_reaches_the_template(ours, theirs):
+    """An earlier answer's reasoning_content goes back to the template as llama-server passes it."""
+    call = {"id": "call1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 2, \"b\": 2}"}}
+    messages = [{"role": "user", "content": "2+2?"},
+                {"role": "assistant", "content": "", "reasoning_content": "Two and two.", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call1", "content": "4"}]
+    body = {"messages": messages}
+    mine = requests.post(ours.url + "/apply-template", json=body, timeout=60).json()["prompt"]
+    assert mine == requests.post(theirs.url + "/apply-template", json=body, timeout=60).json()["prompt"]
+    assert "<think>\nTwo and two.\n</think>\n\n<tool_call>" in mine

@@ -31,7 +31,7 @@ extension JSONReader {
             throw wrongType("think", "true or false (thinking levels are not supported)", think)
         }
         request.templateArguments["enable_thinking"] = .bool(on)
-        if !on { request.reasoningFormat = ReasoningFormat.none }
+        if on { request.thinkingAskedBy = name("think") } else { request.reasoningFormat = ReasoningFormat.none }
     }
 
     /// Anthropic's `thinking`: {"type": "enabled", "budget_tokens": n} or {"type": "disabled"}
@@ -42,6 +42,7 @@ extension JSONReader {
         case "enabled", "adaptive":
             _ = try thinking.int("budget_tokens", in: 0...10_000_000)
             request.templateArguments["enable_thinking"] = true
+            request.thinkingAskedBy = name("thinking")
         case "disabled":
             request.templateArguments["enable_thinking"] = false
             request.reasoningFormat = ReasoningFormat.none

@@ -40,6 +40,9 @@ public struct InferenceRequest: Sendable {
     public var templateArguments: [String: JSONValue] = [:]
     /// Whether reasoning is returned apart from the content; nil: the server's default.
     public var reasoningFormat: ReasoningFormat?
+    /// The field that asked for thinking (Ollama's `think`, Anthropic's `thinking`): refused,
+    /// as those servers refuse it, when the model's template marks no reasoning.
+    public var thinkingAskedBy: String?
 
     public init(input: Input) { self.input = input }
 

@@ -86,6 +86,9 @@ extension ServerState {
         func admit(_ engine: Engine) throws -> [GenerationHandle] {
             var request = request
             request.sampling.logitBias = try logitBias.resolved(engine.model.tokenizer, vocabularySize: engine.model.config.vocabularySize)
+            if let field = request.thinkingAskedBy, engine.chatPrompt?.reasoning == nil {
+                throw APIError.invalid("'\(field)': the model's chat template marks no reasoning, so it does not think", parameter: field)
+            }
             let prepared = try engine.prepare(request)
             let prompt = prepared.tokens
             if let limit = contextLimit {

@@ -62,7 +62,7 @@ struct OllamaRequest {
                                       argumentsJSON: (function.value("arguments") ?? [:]).jsonText))
             }
             return ChatMessage(role: role, content: try m.string("content") ?? "", toolCalls: calls,
-                               name: try m.string("tool_name"))
+                               name: try m.string("tool_name"), reasoningContent: try m.string("thinking"))
         }
         var tools: [JSONValue]?
         if let list = try fields.array("tools"), !list.isEmpty { tools = list }
