@@ -196,3 +196,8 @@ def test_reasoning_in_history_reaches_the_template(ours, theirs):
     mine = requests.post(ours.url + "/apply-template", json=body, timeout=60).json()["prompt"]
     assert mine == requests.post(theirs.url + "/apply-template", json=body, timeout=60).json()["prompt"]
     assert "<think>\nTwo and two.\n</think>\n\n<tool_call>" in mine
+
+
+def test_props_report_the_template_file(ours, theirs):
+    assert requests.get(ours.url + "/props", timeout=10).json()["chat_template"] == \
+        requests.get(theirs.url + "/props", timeout=10).json()["chat_template"]
