@@ -37,6 +37,11 @@ struct ServeCommand: AsyncParsableCommand {
             help: "Let pages from this origin call the server (repeatable; '*' for any). Local origins (localhost, 127.0.0.1, [::1]) always may.")
     var corsOrigins: [String] = []
     @Flag(name: .customLong("slots"), help: "Serve GET /slots (llama-server's per-slot state).") var slots = false
+    @Option(name: .customLong("reasoning-format"),
+            help: "Return <think> reasoning apart from the answer: auto or deepseek (yes), deepseek-legacy (the same), none (leave it in the content).")
+    var reasoningFormat = "auto"
+    @Option(name: .customLong("chat-template-file"), help: "A Jinja chat template to use in place of the model file's.")
+    var chatTemplateFile: String?
     @Flag(name: .customLong("prompt-cache"), help: .hidden)   // kept for old command lines: the prefix cache is now on by default
     var promptCache = false
     @Option(name: .customLong("report-url"), help: "POST a JSON status report to this URL every --report-interval seconds.")
@@ -98,6 +103,17 @@ struct ServeCommand: AsyncParsableCommand {
         options.strictModelName = strictModelName
         options.corsOrigins = corsOrigins
         options.slotsEndpoint = slots
+        guard let format = ReasoningFormat(rawValue: reasoningFormat) else {
+            throw CLIError("--reasoning-format must be one of \(ReasoningFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(reasoningFormat)'")
+        }
+        options.reasoningFormat = format
+        if let chatTemplateFile {
+            do {
+                options.engine.chatTemplate = try String(contentsOfFile: chatTemplateFile, encoding: .utf8)
+            } catch {
+                throw CLIError("--chat-template-file \(chatTemplateFile) cannot be read: \(error.localizedDescription)")
+            }
+        }
         options.adminKey = adminKey
         options.maxBodyBytes = maxBodyBytes
         options.connectionLimits = connections.limits

@@ -129,32 +129,43 @@ def coder():
     s.stop()
 
 
+class LlamaServer:
+    """llama.cpp's own llama-server on Qwen2.5-Coder-0.5B (`args` added to its command line),
+    as the reference for its API; skips the test when it is not built
+    (Benchmarks/build-llama-bench builds it)."""
+
+    def __init__(self, *args: str, context: int = CODER_CONTEXT):
+        if not LLAMA_SERVER.exists():
+            pytest.skip(f"no llama-server at {LLAMA_SERVER}")
+        port = free_port()
+        self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")
+        self.process = subprocess.Popen([str(LLAMA_SERVER), "-m", model_path("qwen2.5-coder-0.5b"), "--port", str(port),
+                                         "-t", "2", "-c", str(context), "-np", "1", "--alias", "coder", *args],
+                                        stdout=self.log, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.process.kill()
+        raise RuntimeError("llama-server did not become healthy")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+        self.log.close()
+
+
 @pytest.fixture(scope="session")
 def llama_coder():
-    """llama.cpp's own llama-server on the same Qwen coder file and context, as the reference
-    for its API's shapes; skipped when it is not built (Benchmarks/build-llama-bench builds it)."""
-    if not LLAMA_SERVER.exists():
-        pytest.skip(f"no llama-server at {LLAMA_SERVER}")
-    port = free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")
-    process = subprocess.Popen([str(LLAMA_SERVER), "-m", model_path("qwen2.5-coder-0.5b"), "--port", str(port), "-t", "2",
-                                "-c", str(CODER_CONTEXT), "-np", "1", "--alias", "coder", "--slots"], stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if requests.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    else:
-        process.kill()
-        raise RuntimeError("llama-server did not become healthy")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
+    """llama-server on the same Qwen coder file and context, as the reference for its API's shapes."""
+    s = LlamaServer("--slots")
+    yield s.url
+    s.stop()
 
 
 def run_cli(prompt: str, n: int, chat: bool, extra: tuple[str, ...] = ()) -> dict:

@@ -13,6 +13,9 @@ final class ChatTemplateTests: XCTestCase {
     static let fixtures = [
         "smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b",
         "llama-3.2-instruct", "phi-3.5-mini-instruct", "mistral-nemo-instruct",
+        // The families' templates as llama.cpp ships them (models/templates).
+        "qwen3", "llama-3.1-instruct", "llama-3.3-instruct", "mistral-small-3.2-instruct", "granite-3.3-instruct",
+        "granite-4.0", "gemma-2-it", "smollm3", "deepseek-r1-distill-qwen", "deepseek-r1-distill-llama",
     ]
 
     static func fixture(_ name: String) throws -> JSONValue {
@@ -80,6 +83,48 @@ final class ChatTemplateTests: XCTestCase {
             let file = try GGUFFile(path: path)
             XCTAssertEqual(try file.optionalString("tokenizer.chat_template"), try Self.fixture(name)["template"]?.stringValue, name)
         }
+    }
+
+    /// The reasoning tags found in each template, as llama.cpp's template analysis finds them:
+    /// rendered around reasoning_content (Qwen3, whitespace included), written by the thinking
+    /// switch (SmolLM3), or named by its workarounds (DeepSeek-R1 distills, Granite 3.3); none
+    /// elsewhere. test_reasoning.py holds the Qwen3 and DeepSeek-R1 splits to llama-server's.
+    func testReasoningMarkersOfTheFamilyTemplates() throws {
+        let think = ReasoningMarkers(start: "<think>", end: "</think>")
+        let expected: [String: ReasoningMarkers?] = [
+            "qwen3": ReasoningMarkers(start: "<think>\n", end: "\n</think>\n\n"), "smollm3": think,
+            "deepseek-r1-distill-qwen": think, "deepseek-r1-distill-llama": think,
+            "granite-3.3-instruct": think, "qwen2.5-coder-0.5b": nil, "llama-3.1-instruct": nil, "llama-3.2-instruct": nil,
+            "mistral-small-3.2-instruct": nil, "mistral-nemo-instruct": nil, "gemma-2-it": nil, "phi-3.5-mini-instruct": nil,
+            "granite-4.0": nil, "smollm2-135m": nil, "gemma3-270m": nil,
+        ]
+        for (name, markers) in expected {
+            let f = try Self.fixture(name)
+            let template = try ChatTemplate(source: f["template"]?.stringValue ?? "")
+            XCTAssertEqual(ReasoningMarkers.detect(template, bosToken: f["bos_token"]?.stringValue ?? "",
+                                                   eosToken: f["eos_token"]?.stringValue ?? ""), markers, name)
+        }
+    }
+
+    /// The generation prompt's tail the output continues: DeepSeek-R1 distills open the block
+    /// (llama.cpp's copy closes it again when thinking is off); Qwen3 writes a closed, empty
+    /// one when thinking is off, and none when it is on.
+    func testGenerationPromptPrefill() throws {
+        func prefill(_ name: String, thinking: Bool) throws -> String {
+            let f = try Self.fixture(name)
+            let template = try ChatTemplate(source: f["template"]?.stringValue ?? "")
+            let (bos, eos) = (f["bos_token"]?.stringValue ?? "", f["eos_token"]?.stringValue ?? "")
+            let markers = try XCTUnwrap(ReasoningMarkers.detect(template, bosToken: bos, eosToken: eos))
+            let render = { (generationPrompt: Bool) in
+                try template.render(messages: [ChatMessage(role: "user", content: "Hi")], addGenerationPrompt: generationPrompt,
+                                    bosToken: bos, eosToken: eos, extra: ["enable_thinking": .bool(thinking)])
+            }
+            return markers.prefill(generationPrompt: ReasoningMarkers.generationPrompt(with: try render(true), without: try render(false)))
+        }
+        XCTAssertEqual(try prefill("deepseek-r1-distill-qwen", thinking: true), "<think>\n")
+        XCTAssertEqual(try prefill("deepseek-r1-distill-qwen", thinking: false), "<think>\n</think>")
+        XCTAssertEqual(try prefill("qwen3", thinking: false), "<think>\n\n</think>\n\n")
+        XCTAssertEqual(try prefill("qwen3", thinking: true), "")
     }
 
     func testQwenToolCallRendering() throws {

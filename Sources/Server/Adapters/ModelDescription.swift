@@ -25,7 +25,8 @@ struct ModelDescription {
         let attributes = try? FileManager.default.attributesOfItem(atPath: model.path)
         modified = attributes?[.modificationDate] as? Date ?? Date(timeIntervalSince1970: 0)
         contextLength = engine.options.contextLength
-        chatTemplate = (try? model.file.optionalString("tokenizer.chat_template")) ?? nil
+        // --chat-template-file's template when given, as llama-server reports it.
+        chatTemplate = engine.options.chatTemplate ?? (try? model.file.optionalString("tokenizer.chat_template")) ?? nil
     }
 
     /// "135M", "1.5B": how Ollama writes sizes.

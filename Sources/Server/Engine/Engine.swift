@@ -32,6 +32,8 @@ public struct EngineOptions: Sendable {
     /// Speculative decoding (--draft-model, --lookup): a request decoding alone verifies
     /// drafted tokens in its pass; nil: none.
     public var speculation: SpeculationSettings?
+    /// A chat template used in place of the model file's (--chat-template-file).
+    public var chatTemplate: String?
     public init() {}
 
     var resolvedKVPositions: Int { kvBudgetPositions ?? contextLength * maxWorkers }
@@ -102,7 +104,7 @@ public final class Engine: @unchecked Sendable {
         self.options = options
         slotJobs = Array(repeating: nil, count: options.maxWorkers)
         do {
-            chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer)
+            chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer, override: options.chatTemplate)
             chatPromptError = nil
         } catch {
             chatPrompt = nil
@@ -151,11 +153,23 @@ public final class Engine: @unchecked Sendable {
     // MARK: Requests
 
     /// The prompt tokens for a request; throws when it cannot run (template, context, ids).
-    public func promptTokens(for request: InferenceRequest) throws -> [Int32] {
+    public func promptTokens(for request: InferenceRequest) throws -> [Int32] { try prepare(request).tokens }
+
+    /// The prompt tokens for a request and, for a chat, where its reasoning is; throws when it
+    /// cannot run (template, context, ids).
+    public func prepare(_ request: InferenceRequest) throws -> PreparedPrompt {
         let tokens: [Int32]
+        var reasoning: ReasoningContext?
         switch request.input {
         case let .chat(messages, tools):
-            tokens = try chatTokens(messages, tools: tools)
+            let rendered = try renderChat(messages, tools: tools, arguments: request.templateArguments)
+            tokens = chatPrompt!.tokenize(rendered, with: model.tokenizer)
+            if let markers = chatPrompt?.reasoning {
+                let without = (try? renderChat(messages, tools: tools, addGenerationPrompt: false,
+                                               arguments: request.templateArguments)) ?? rendered
+                let generationPrompt = ReasoningMarkers.generationPrompt(with: rendered, without: without)
+                reasoning = ReasoningContext(markers: markers, prefill: markers.prefill(generationPrompt: generationPrompt))
+            }
         case let .text(text, addSpecial):
             tokens = model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: true)
         case .tokens(let ids):
@@ -176,21 +190,25 @@ public final class Engine: @unchecked Sendable {
         guard tokens.count < kvPositions else {
             throw EngineError.kvBudget("the prompt has \(tokens.count) tokens, but the KV budget holds \(kvPositions) positions in all")
         }
-        return tokens
+        return PreparedPrompt(tokens: tokens, reasoning: reasoning)
     }
 
     /// The conversation rendered with the model's chat template.
-    public func renderChat(_ messages: [ChatMessage], tools: [JSONValue]? = nil, addGenerationPrompt: Bool = true) throws -> String {
+    public func renderChat(_ messages: [ChatMessage], tools: [JSONValue]? = nil, addGenerationPrompt: Bool = true,
+                           arguments: [String: JSONValue] = [:]) throws -> String {
         guard let chatPrompt else { throw EngineError.template(chatPromptError ?? "the model has no usable chat template") }
+        // llama-server's default: thinking on when the template marks reasoning, else off.
+        var arguments = arguments
+        if arguments["enable_thinking"] == nil { arguments["enable_thinking"] = .bool(chatPrompt.reasoning != nil) }
         do {
-            return try chatPrompt.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools)
+            return try chatPrompt.render(messages, addGenerationPrompt: addGenerationPrompt, tools: tools, arguments: arguments)
         } catch {
             throw EngineError.template("\(error)")
         }
     }
 
-    func chatTokens(_ messages: [ChatMessage], tools: [JSONValue]?) throws -> [Int32] {
-        let rendered = try renderChat(messages, tools: tools)
+    func chatTokens(_ messages: [ChatMessage], tools: [JSONValue]?, arguments: [String: JSONValue] = [:]) throws -> [Int32] {
+        let rendered = try renderChat(messages, tools: tools, arguments: arguments)
         return chatPrompt!.tokenize(rendered, with: model.tokenizer)
     }
 

@@ -35,6 +35,14 @@ public struct InferenceRequest: Sendable {
     /// `progress` comes before every delta (llama-server's timings_per_token), not only before
     /// the text a stop string ends.
     public var timingsPerToken = false
+    /// Further chat-template variables (llama-server's chat_template_kwargs; the protocols'
+    /// thinking switches arrive as `enable_thinking`).
+    public var templateArguments: [String: JSONValue] = [:]
+    /// Whether reasoning is returned apart from the content; nil: the server's default.
+    public var reasoningFormat: ReasoningFormat?
+    /// The field that asked for thinking (Ollama's `think`, Anthropic's `thinking`): refused,
+    /// as those servers refuse it, when the model's template marks no reasoning.
+    public var thinkingAskedBy: String?
 
     public init(input: Input) { self.input = input }
 
@@ -43,6 +51,26 @@ public struct InferenceRequest: Sendable {
         GenerationParameters(sampling: sampling, maxTokens: maxTokens, stop: stop, topLogprobs: topLogprobs,
                              jsonObject: jsonObject && grammar == nil, grammar: grammar)
     }
+}
+
+/// Where a chat request's reasoning is in its output: the template's tags, and the end of the
+/// generation prompt the output continues (see `ReasoningMarkers.prefill`).
+public struct ReasoningContext: Sendable {
+    public let markers: ReasoningMarkers
+    public let prefill: String
+
+    public init(markers: ReasoningMarkers, prefill: String = "") {
+        self.markers = markers
+        self.prefill = prefill
+    }
+
+    func splitter() -> ReasoningSplitter { ReasoningSplitter(markers: markers, prefill: prefill) }
+}
+
+/// A request's prompt tokens, and for a chat whose template marks reasoning, where it is.
+public struct PreparedPrompt: Sendable {
+    public let tokens: [Int32]
+    public let reasoning: ReasoningContext?
 }
 
 /// How a generation ended, with the counts every protocol reports.

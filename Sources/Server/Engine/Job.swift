@@ -57,6 +57,8 @@ final class Job: @unchecked Sendable {
 public struct GenerationHandle: Sendable {
     public let events: AsyncStream<GenerationEvent>
     public let promptTokens: Int
+    /// Set for chat requests whose reasoning is to be returned apart (see `ServerState.start`).
+    public internal(set) var reasoning: ReasoningContext?
     let job: Job
     let wake: @Sendable () -> Void
 

@@ -86,7 +86,11 @@ extension ServerState {
         func admit(_ engine: Engine) throws -> [GenerationHandle] {
             var request = request
             request.sampling.logitBias = try logitBias.resolved(engine.model.tokenizer, vocabularySize: engine.model.config.vocabularySize)
-            let prompt = try engine.promptTokens(for: request)
+            if let field = request.thinkingAskedBy, engine.chatPrompt?.reasoning == nil {
+                throw APIError.invalid("'\(field)': the model's chat template marks no reasoning, so it does not think", parameter: field)
+            }
+            let prepared = try engine.prepare(request)
+            let prompt = prepared.tokens
             if let limit = contextLimit {
                 guard prompt.count < limit else {
                     throw APIError(.invalidRequest, "the prompt has \(prompt.count) tokens, but the request's context (options.num_ctx) holds \(limit)",
@@ -99,7 +103,11 @@ extension ServerState {
                 r.sampling.seed = request.sampling.seed.map { $0 &+ UInt64(i) }
                 return r
             }
-            return try engine.submit(requests, prompt: prompt)
+            var handles = try engine.submit(requests, prompt: prompt)
+            if (request.reasoningFormat ?? options.reasoningFormat).separates {
+                for i in handles.indices { handles[i].reasoning = prepared.reasoning }
+            }
+            return handles
         }
         do {
             return try admit(engine)

@@ -33,6 +33,9 @@ public struct ServerOptions: Sendable {
     public var corsOrigins: [String] = []
     /// Serve llama-server's GET /slots (its --slots).
     public var slotsEndpoint = false
+    /// Whether chat responses return the model's reasoning apart from its answer, unless a
+    /// request says otherwise (llama-server's --reasoning-format; its default, auto).
+    public var reasoningFormat: ReasoningFormat = .auto
 
     public init(modelPath: String) { self.modelPath = modelPath }
 

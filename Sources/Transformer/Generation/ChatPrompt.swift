@@ -10,13 +10,16 @@ public struct ChatPrompt: Sendable {
     let bosToken: String
     let eosToken: String
     let addBOS: Bool
+    /// The template's reasoning tags; nil: the output is all content.
+    public let reasoning: ReasoningMarkers?
 
     static let chatML = """
     {% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}
     """
 
-    public init(file: any ModelFile, tokenizer: any Tokenizer) throws {
-        let source = try file.optionalString("tokenizer.chat_template")
+    /// `override`: a template used in place of the file's (llama-server's --chat-template-file).
+    public init(file: any ModelFile, tokenizer: any Tokenizer, override: String? = nil) throws {
+        let source = try override ?? file.optionalString("tokenizer.chat_template")
         isFallback = source == nil
         do {
             template = try ChatTemplate(source: source ?? Self.chatML)
@@ -31,12 +34,16 @@ public struct ChatPrompt: Sendable {
         bosToken = text(vocabulary.bosID)
         eosToken = text(vocabulary.eosID)
         addBOS = vocabulary.addBOS
+        reasoning = ReasoningMarkers.detect(template, bosToken: bosToken, eosToken: eosToken)
     }
 
-    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, tools: [JSONValue]? = nil) throws -> String {
+    /// `arguments`: further template variables (llama-server's chat_template_kwargs, such as
+    /// `enable_thinking`).
+    public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, tools: [JSONValue]? = nil,
+                       arguments: [String: JSONValue] = [:]) throws -> String {
         do {
             return try template.render(messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt,
-                                       bosToken: bosToken, eosToken: eosToken)
+                                       bosToken: bosToken, eosToken: eosToken, extra: arguments)
         } catch {
             throw ChatPromptError("the chat template failed: \(error)")
         }

@@ -43,6 +43,7 @@ struct AnthropicRequest {
         try fields.refuseUnlessNeutral(unsupported)
         var inference = InferenceRequest(input: .chat(messages, tools: tools?.isEmpty == false ? tools : nil))
         inference.forcedToolCall = forced
+        try fields.readAnthropicThinking(into: &inference)
         if choice.single, forced == nil, let tools, !tools.isEmpty {
             inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "tool_choice.disable_parallel_tool_use")
         }
@@ -68,7 +69,6 @@ struct AnthropicRequest {
 
     /// Fields for features this server does not have: refused unless off.
     static let unsupported: [NeutralField] = [
-        NeutralField(name: "thinking", expected: "{\"type\": \"disabled\"} (the model does not think)") { $0["type"] == "disabled" },
         .empty("mcp_servers"), .empty("container"), .empty("context_management"),
     ]
 
@@ -115,6 +115,7 @@ struct AnthropicRequest {
         var texts: [String] = []
         var calls: [ToolCall] = []
         var results: [ChatMessage] = []
+        var thoughts: [String] = []
         for (i, block) in blocks.enumerated() {
             let blockPath = "\(path).content[\(i)]"
             let b = try JSONReader(block, path: blockPath)
@@ -124,6 +125,11 @@ struct AnthropicRequest {
             case "tool_use" where role == "assistant":
                 let input = b.value("input") ?? [:]
                 calls.append(ToolCall(id: try b.string("id"), name: try b.requiredString("name"), argumentsJSON: input.jsonText))
+            case "thinking" where role == "assistant":
+                // Earlier reasoning goes back to the template (which may drop it, as Qwen3's does).
+                thoughts.append(try b.requiredString("thinking"))
+            case "redacted_thinking" where role == "assistant":
+                break   // encrypted by Anthropic's servers: nothing a local model can read
             case "tool_result" where role == "user":
                 let text = try readContent(b.value("content"), path: "\(blockPath).content") ?? ""
                 results.append(ChatMessage(role: "tool", content: text, toolCallID: try b.string("tool_use_id")))
@@ -135,7 +141,8 @@ struct AnthropicRequest {
         }
         var out = results
         if !texts.isEmpty || !calls.isEmpty {
-            out.append(ChatMessage(role: role, content: texts.isEmpty ? nil : texts.joined(separator: "\n"), toolCalls: calls))
+            out.append(ChatMessage(role: role, content: texts.isEmpty ? nil : texts.joined(separator: "\n"), toolCalls: calls,
+                                   reasoningContent: thoughts.isEmpty ? nil : thoughts.joined(separator: "\n")))
         }
         return out
     }

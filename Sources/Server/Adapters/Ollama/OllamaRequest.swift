@@ -62,7 +62,7 @@ struct OllamaRequest {
                                       argumentsJSON: (function.value("arguments") ?? [:]).jsonText))
             }
             return ChatMessage(role: role, content: try m.string("content") ?? "", toolCalls: calls,
-                               name: try m.string("tool_name"))
+                               name: try m.string("tool_name"), reasoningContent: try m.string("thinking"))
         }
         var tools: [JSONValue]?
         if let list = try fields.array("tools"), !list.isEmpty { tools = list }
@@ -86,10 +86,8 @@ struct OllamaRequest {
             default: throw fields.wrongType("keep_alive", "a duration such as \"5m\" or a number of seconds", keepAlive)
             }
         }
-        if try fields.bool("think") == true {
-            throw APIError.invalid("'think': the model does not support thinking")
-        }
         var inference = InferenceRequest(input: input)
+        try fields.readOllamaThink(into: &inference)
         switch fields.value("format") {
         case nil, .null?, .string("")?: break
         case .string("json")?: inference.jsonObject = true

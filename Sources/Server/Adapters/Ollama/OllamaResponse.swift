@@ -27,19 +27,22 @@ enum OllamaResponse {
     }
 
     /// One object of /api/chat (`chat`) or /api/generate; with declared tools, the calls read
-    /// out of the text go in `message.tool_calls`.
+    /// out of the text go in `message.tool_calls`; reasoning goes in `thinking` (of the message
+    /// on /api/chat), as Ollama returns it.
     static func object(model: String, text: String, chat: Bool, done: [(key: String, value: JSONValue)]?,
-                       tools: Set<String> = []) -> JSONValue {
+                       tools: Set<String> = [], thinking: String = "") -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [("model", .string(model)), ("created_at", .string(timestamp()))]
         if chat {
             let (content, calls) = ToolCallParser.parse(text, declared: tools)
             var message: [(key: String, value: JSONValue)] = [("role", "assistant"), ("content", .string(content ?? ""))]
+            if !thinking.isEmpty { message.append(("thinking", .string(thinking))) }
             if !calls.isEmpty {
                 message.append(("tool_calls", .array(calls.map { ["function": ["name": .string($0.name), "arguments": $0.arguments]] })))
             }
             members.append(("message", .object(message)))
         } else {
             members.append(("response", .string(text)))
+            if !thinking.isEmpty { members.append(("thinking", .string(thinking))) }
         }
         members += done ?? [("done", false)]
         return .object(members)
@@ -85,9 +88,12 @@ final class OllamaStream: StreamEncoder, @unchecked Sendable {
     /// Declared tools: the text is held until the end, when tool calls can be read out of it.
     let tools: Set<String>
     private var held = ""
+    /// Set when reasoning is returned apart, in `thinking`.
+    private var splitter: ReasoningSplitter?
     let contentType = "application/x-ndjson"
 
-    init(model: String, chat: Bool, loadSeconds: Double, tools: Set<String> = []) {
+    init(model: String, chat: Bool, loadSeconds: Double, tools: Set<String> = [], reasoning: ReasoningContext? = nil) {
+        splitter = reasoning?.splitter()
         self.model = model
         self.chat = chat
         self.loadSeconds = loadSeconds
@@ -98,13 +104,22 @@ final class OllamaStream: StreamEncoder, @unchecked Sendable {
 
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty else { return "" }
-        if !tools.isEmpty { held += text; return "" }
-        return OllamaResponse.object(model: model, text: text, chat: chat, done: nil).jsonText + "\n"
+        let split = ReasoningSplitter.feed(&splitter, text)
+        return line(split)
+    }
+
+    /// One object for the reasoning and content of a delta; content waits while tools are declared.
+    private func line(_ split: ReasoningSplit) -> String {
+        var content = split.content
+        if !tools.isEmpty { held += content; content = "" }
+        guard !content.isEmpty || !split.reasoning.isEmpty else { return "" }
+        return OllamaResponse.object(model: model, text: content, chat: chat, done: nil, thinking: split.reasoning).jsonText + "\n"
     }
 
     func finish(_ summary: GenerationSummary) -> String {
+        let rest = splitter.map { var s = $0; return line(s.finish()) } ?? ""
         let heldPart = held.isEmpty ? "" : OllamaResponse.object(model: model, text: held, chat: chat, done: nil, tools: tools).jsonText + "\n"
-        return heldPart + OllamaResponse.object(model: model, text: "", chat: chat,
+        return rest + heldPart + OllamaResponse.object(model: model, text: "", chat: chat,
                                                 done: OllamaResponse.final(summary, loadSeconds: loadSeconds)).jsonText + "\n"
     }
 

@@ -34,11 +34,14 @@ enum OpenAIFields {
         .empty("prompt_cache_options"), .text("prompt_cache_retention", "in_memory"),
     ]
 
-    /// llama-server's chat-only fields for what this server does not do (template arguments,
-    /// continuing a message, reasoning extraction and budgets): refused unless off.
+    /// llama-server's chat-only fields honoured here: template variables and how reasoning is returned.
+    static let llamaCppChatHonoured: Set<String> = ["chat_template_kwargs", "reasoning_format"]
+
+    /// llama-server's chat-only fields for what this server does not do (continuing a
+    /// message, reasoning budgets): refused unless off.
     static let unsupportedLlamaCppChat: [NeutralField] = [
-        .empty("chat_template_kwargs"), NeutralField(name: "add_generation_prompt", expected: "true") { $0 == .bool(true) },
-        .flag("continue_final_message"), .text("reasoning_format", "none"), .number("reasoning_budget_tokens", -1),
+        NeutralField(name: "add_generation_prompt", expected: "true") { $0 == .bool(true) },
+        .flag("continue_final_message"), .number("reasoning_budget_tokens", -1),
         .number("thinking_budget_tokens", -1), .flag("reasoning_control"), .empty("reasoning_budget_message"),
     ]
 
@@ -55,7 +58,7 @@ enum OpenAIFields {
         .union(NeutralField.llamaCppUnsupported.map(\.name))
         .union(NeutralField.llamaCppOffSamplerSettings)
 
-    static let knownChat = chat.union(llamaCpp).union(unsupportedLlamaCppChat.map(\.name))
+    static let knownChat = chat.union(llamaCpp).union(unsupportedLlamaCppChat.map(\.name)).union(llamaCppChatHonoured)
     static let knownCompletion = completion.union(llamaCpp)
 }
 

@@ -45,6 +45,7 @@ struct OpenAIRequest {
             forced = try ForcedToolCall(declared: tools, named: name, parallel: parallel, parameter: "tool_choice")
         }
         var request = try common(fields, input: .chat(messages, tools: tools))
+        try fields.readLlamaCppReasoning(into: &request.inference)
         request.inference.forcedToolCall = forced
         if !parallel && forced == nil && tools != nil {
             request.inference.singleToolCall = try SingleToolCall(declared: tools, parameter: "parallel_tool_calls")
@@ -174,7 +175,9 @@ struct OpenAIRequest {
         if content == nil && toolCalls.isEmpty && role != "assistant" {
             throw APIError.invalid("'\(path).content' is required", parameter: "\(path).content")
         }
+        // reasoning_content: an earlier answer's reasoning, as llama-server takes it back.
         return ChatMessage(role: role, content: content ?? (toolCalls.isEmpty ? "" : nil), toolCalls: toolCalls,
-                           toolCallID: try fields.string("tool_call_id"), name: try fields.string("name"))
+                           toolCallID: try fields.string("tool_call_id"), name: try fields.string("name"),
+                           reasoningContent: try fields.string("reasoning_content"))
     }
 }

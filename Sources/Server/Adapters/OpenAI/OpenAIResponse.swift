@@ -40,15 +40,17 @@ enum OpenAIResponse {
     }
 
     /// One response for `results`, the choices of one request (`n`, each from the same prompt).
+    /// `reasoning`: the reasoning goes in `message.reasoning_content`, as llama-server returns it.
     static func chat(id: String, model: String, results: [CompletedGeneration], withLogprobs: Bool,
-                     tools: Set<String>, atMostOneCall: Bool = false) -> JSONValue {
+                     tools: Set<String>, atMostOneCall: Bool = false, reasoning: ReasoningContext? = nil) -> JSONValue {
         let choices: [JSONValue] = results.enumerated().map { index, result in
-            let (content, calls) = ToolCallParser.parse(result.text, declared: tools, atMostOne: atMostOneCall)
-            var message: JSONValue = ["role": "assistant", "content": content.map { .string($0) } ?? nil, "refusal": nil]
-            if !calls.isEmpty, case .object(var members) = message {
-                members.append((key: "tool_calls", value: .array(calls.enumerated().map { toolCall($1) })))
-                message = .object(members)
-            }
+            let split = ReasoningSplitter.split(result.text, reasoning)
+            let (content, calls) = ToolCallParser.parse(split.content, declared: tools, atMostOne: atMostOneCall)
+            var members: [(key: String, value: JSONValue)] = [("role", "assistant"), ("content", content.map { .string($0) } ?? nil),
+                                                              ("refusal", nil)]
+            if !split.reasoning.isEmpty { members.append(("reasoning_content", .string(split.reasoning))) }
+            if !calls.isEmpty { members.append(("tool_calls", .array(calls.enumerated().map { toolCall($1) }))) }
+            let message = JSONValue.object(members)
             return ["index": .int(index), "message": message,
                     "logprobs": withLogprobs ? chatLogprobs(result.logprobs) : nil,
                     "finish_reason": calls.isEmpty ? finishReason(result.summary) : "tool_calls"]
@@ -108,12 +110,16 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     /// Declared tools: the text is held until the end, when tool calls can be read out of it.
     let tools: Set<String>
     let atMostOneCall: Bool
+    /// Set when reasoning is returned apart: deltas then go to `reasoning_content` until the block ends.
+    private var splitter: ReasoningSplitter?
     private var held = ""
     /// llama-server's timings for the next chunk (see `progress`).
     private var timings: JSONValue?
     let contentType = "text/event-stream"
 
-    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false) {
+    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false,
+         reasoning: ReasoningContext? = nil) {
+        splitter = reasoning?.splitter()
         self.model = model
         self.includeUsage = includeUsage
         self.withLogprobs = withLogprobs
@@ -136,6 +142,16 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
 
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String {
         guard !text.isEmpty || !logprobs.isEmpty else { return "" }
+        let split = ReasoningSplitter.feed(&splitter, text)
+        guard !split.reasoning.isEmpty else { return contentDelta(split.content, logprobs: logprobs) }
+        defer { timings = nil }
+        return chunk(delta: ["reasoning_content": .string(split.reasoning)],
+                     logprobs: withLogprobs ? OpenAIResponse.chatLogprobs(logprobs) : nil, timings: timings)
+            + contentDelta(split.content, logprobs: [])
+    }
+
+    private func contentDelta(_ text: String, logprobs: [TokenLogprob]) -> String {
+        guard !text.isEmpty || !logprobs.isEmpty else { return "" }
         if !tools.isEmpty { held += text; return "" }
         defer { timings = nil }
         return chunk(delta: ["content": .string(text)],
@@ -146,6 +162,10 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
 
     func finish(_ summary: GenerationSummary) -> String {
         var out = ""
+        if let rest = splitter?.finish() {
+            if !rest.reasoning.isEmpty { out += chunk(delta: ["reasoning_content": .string(rest.reasoning)]) }
+            out += contentDelta(rest.content, logprobs: [])
+        }
         var reason = OpenAIResponse.finishReason(summary)
         if !tools.isEmpty {
             let (content, calls) = ToolCallParser.parse(held, declared: tools, atMostOne: atMostOneCall)

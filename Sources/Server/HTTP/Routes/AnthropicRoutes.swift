@@ -29,12 +29,14 @@ struct AnthropicRoutes {
             if parsed.stream {
                 return state.stream(handle, AnthropicStream(model: state.modelName, promptTokens: handle.promptTokens,
                                                             tools: parsed.inference.declaredToolNames,
-                                                            atMostOneCall: parsed.inference.singleToolCall != nil), record: record)
+                                                            atMostOneCall: parsed.inference.singleToolCall != nil,
+                                                            reasoning: handle.reasoning), record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
             return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: state.modelName, result: result,
                                                                                tools: parsed.inference.declaredToolNames,
-                                                                               atMostOneCall: parsed.inference.singleToolCall != nil)))
+                                                                               atMostOneCall: parsed.inference.singleToolCall != nil,
+                                                                               reasoning: handle.reasoning)))
         }
     }
 
@@ -45,7 +47,7 @@ struct AnthropicRoutes {
             let parsed = try AnthropicRequest.read(try await readJSON(&request, limit: state.options.maxBodyBytes), forCounting: true)
             let engine = try state.engine(forModel: parsed.model)
             guard case let .chat(messages, tools) = parsed.inference.input else { throw APIError.invalid("'messages' is required") }
-            let tokens = try engine.chatTokens(messages, tools: tools)
+            let tokens = try engine.chatTokens(messages, tools: tools, arguments: parsed.inference.templateArguments)
             return jsonResponse(["input_tokens": .int(tokens.count)])
         }
     }

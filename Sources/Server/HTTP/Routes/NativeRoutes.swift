@@ -55,7 +55,10 @@ struct NativeRoutes {
             guard let items = try fields.array("messages") else { throw APIError.invalid("'messages' is required") }
             let messages = try items.enumerated().map { try OpenAIRequest.readMessage($1, path: "messages[\($0)]") }
             let engine = try state.readyEngine()
-            return jsonResponse(["prompt": .string(try engine.renderChat(messages, tools: try fields.array("tools")))])
+            var arguments = InferenceRequest(input: .chat(messages, tools: nil))
+            try fields.readLlamaCppReasoning(into: &arguments)
+            return jsonResponse(["prompt": .string(try engine.renderChat(messages, tools: try fields.array("tools"),
+                                                                         arguments: arguments.templateArguments))])
         }
     }
 }

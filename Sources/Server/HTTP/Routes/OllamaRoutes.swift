@@ -41,12 +41,14 @@ struct OllamaRoutes {
             let loadSeconds = engine.model.loadSeconds
             if parsed.stream {
                 return state.stream(handle, OllamaStream(model: state.modelName, chat: chat, loadSeconds: loadSeconds,
-                                                         tools: parsed.inference.declaredToolNames), record: record)
+                                                         tools: parsed.inference.declaredToolNames, reasoning: handle.reasoning),
+                                    record: record)
             }
             let result = try await state.collect(handle, request: request, record: record)
-            return closingConnection(jsonResponse(OllamaResponse.object(model: state.modelName, text: result.text, chat: chat,
+            let split = ReasoningSplitter.split(result.text, handle.reasoning)
+            return closingConnection(jsonResponse(OllamaResponse.object(model: state.modelName, text: split.content, chat: chat,
                                                       done: OllamaResponse.final(result.summary, loadSeconds: loadSeconds),
-                                                      tools: parsed.inference.declaredToolNames)))
+                                                      tools: parsed.inference.declaredToolNames, thinking: split.reasoning)))
         }
     }
 

@@ -28,12 +28,14 @@ struct OpenAIRoutes {
             if parsed.stream, let handle = handles.first {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
                                                              tools: parsed.inference.declaredToolNames,
-                                                             atMostOneCall: parsed.inference.singleToolCall != nil), record: record)
+                                                             atMostOneCall: parsed.inference.singleToolCall != nil,
+                                                             reasoning: handle.reasoning), record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
             return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, results: results, withLogprobs: withLogprobs,
                                                                     tools: parsed.inference.declaredToolNames,
-                                                                    atMostOneCall: parsed.inference.singleToolCall != nil)))
+                                                                    atMostOneCall: parsed.inference.singleToolCall != nil,
+                                                                    reasoning: handles.first?.reasoning)))
         }
     }
 
@@ -64,7 +66,7 @@ struct OpenAIRoutes {
             let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
             guard case let .chat(messages, tools) = parsed.inference.input else { throw APIError.invalid("'messages' is required") }
-            return jsonResponse(["object": "response.input_tokens", "input_tokens": .int(try engine.chatTokens(messages, tools: tools).count)])
+            return jsonResponse(["object": "response.input_tokens", "input_tokens": .int(try engine.chatTokens(messages, tools: tools, arguments: parsed.inference.templateArguments).count)])
         }
     }
 

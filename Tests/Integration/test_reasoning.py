@@ -1,0 +1,203 @@
+"""Reasoning returned apart from the answer, through the official openai, anthropic and ollama
+clients, and beside llama.cpp's llama-server on the same requests.
+
+A real model here cannot be made to think, so Qwen2.5-Coder-0.5B serves with thinking models'
+templates (--chat-template-file, both servers) and its output is forced: a GBNF grammar that
+admits one string makes both servers write exactly that text, so their reasoning/content
+splits can be compared exactly. The DeepSeek-R1-Distill template opens `<think>` in the
+generation prompt, so whatever the model writes starts inside the reasoning (and, as this
+model never closes it, stays there).
+"""
+import json
+from pathlib import Path
+
+import anthropic
+import ollama
+import openai
+import pytest
+import requests
+
+from conftest import LlamaServer, Server, model_path
+
+FIXTURES = Path(__file__).resolve().parents[1] / "Fixtures" / "templates"
+
+
+def template_file(tmp_path_factory, name: str) -> str:
+    """The template of Tests/Fixtures/templates/<name>.json (llama.cpp's models/templates copy)."""
+    path = tmp_path_factory.mktemp("templates") / f"{name}.jinja"
+    path.write_text(json.loads((FIXTURES / f"{name}.json").read_text())["template"])
+    return str(path)
+
+
+def serve(tmp_path_factory, name: str, llama: bool):
+    """swiftlm, or llama-server, on Qwen2.5-Coder-0.5B with the template of fixture `name`."""
+    template = template_file(tmp_path_factory, name)
+    if llama:
+        s = LlamaServer("--jinja", "--chat-template-file", template, context=2048)
+    else:
+        s = Server("--max-workers", "1", "--chat-template-file", template, model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    yield s
+    s.stop()
+
+
+def server_fixture(name: str, llama: bool):
+    @pytest.fixture(scope="module")
+    def fixture(tmp_path_factory):
+        yield from serve(tmp_path_factory, name, llama)
+    return fixture
+
+
+ours, theirs = server_fixture("qwen3", llama=False), server_fixture("qwen3", llama=True)
+ours_r1 = server_fixture("deepseek-r1-distill-qwen", llama=False)
+theirs_r1 = server_fixture("deepseek-r1-distill-qwen", llama=True)
+
+
+def gbnf_literal(text: str) -> str:
+    return "root ::= " + json.dumps(text)
+
+
+# Forced outputs: each a case of where the block is and what surrounds it.
+FORCED = [
+    "<think>\nadd two and two\n</think>\n\nIt is four.",
+    "<think>short</think>answer",
+    "  <think> padded </think>   spaced answer ",
+    "<think>\n\n</think>\n\nempty reasoning",
+    "no reasoning at all",
+    "answer first <think>then this</think> tail",
+    "<think>never closed",
+]
+
+
+def chat(url: str, text: str, stream: bool = False, **extra) -> dict:
+    """(reasoning_content, content) of one greedy chat request forced to write `text`."""
+    body = {"model": "coder", "messages": [{"role": "user", "content": "What is 2+2?"}], "temperature": 0,
+            "max_tokens": 64, "grammar": gbnf_literal(text), "stream": stream, **extra}
+    if not stream:
+        r = requests.post(url + "/v1/chat/completions", json=body, timeout=120)
+        assert r.status_code == 200, r.text
+        message = r.json()["choices"][0]["message"]
+        return {"reasoning": message.get("reasoning_content") or "", "content": message.get("content") or ""}
+    reasoning, content = "", ""
+    with requests.post(url + "/v1/chat/completions", json=body, stream=True, timeout=120) as r:
+        assert r.status_code == 200, r.text
+        for line in r.iter_lines(decode_unicode=True):
+            if not line.startswith("data: {"):
+                continue
+            for choice in json.loads(line[6:]).get("choices", []):
+                reasoning += choice["delta"].get("reasoning_content") or ""
+                content += choice["delta"].get("content") or ""
+    return {"reasoning": reasoning, "content": content}
+
+
+@pytest.mark.parametrize("text", FORCED)
+def test_split_matches_llama_server(ours, theirs, text):
+    mine = chat(ours.url, text)
+    reference = chat(theirs.url, text)
+    assert mine == reference
+    assert chat(ours.url, text, stream=True) == mine == chat(theirs.url, text, stream=True)
+
+
+@pytest.mark.parametrize("fmt", ["none", "auto", "deepseek", "deepseek-legacy"])
+def test_reasoning_format_matches_llama_server(ours, theirs, fmt):
+    text = FORCED[0]
+    mine = chat(ours.url, text, reasoning_format=fmt)
+    assert mine == chat(theirs.url, text, reasoning_format=fmt)
+    if fmt == "none":
+        assert mine == {"reasoning": "", "content": text}
+
+
+def test_enable_thinking_reaches_the_template(ours, theirs):
+    """The same prompt as llama-server's with thinking on, off, and by default (on)."""
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
+    prompts = []
+    for kwargs in [{}, {"enable_thinking": False}, {"enable_thinking": True}]:
+        body = {"messages": messages, "chat_template_kwargs": kwargs}
+        mine = requests.post(ours.url + "/apply-template", json=body, timeout=60).json()["prompt"]
+        assert mine == requests.post(theirs.url + "/apply-template", json=body, timeout=60).json()["prompt"], kwargs
+        prompts.append(mine)
+        path = "/v1/chat/completions/input_tokens"
+        assert (requests.post(ours.url + path, json=body, timeout=60).json()
+                == requests.post(theirs.url + path, json=body, timeout=60).json()), kwargs
+    assert prompts[1].endswith("<think>\n\n</think>\n\n") and prompts[0] == prompts[2] != prompts[1]
+
+
+def test_bad_reasoning_fields_are_named(ours):
+    r = requests.post(ours.url + "/v1/chat/completions", json={
+        "messages": [{"role": "user", "content": "Hi"}], "reasoning_format": "verbose"}, timeout=60)
+    assert r.status_code == 400 and "reasoning_format" in r.json()["error"]["message"]
+    r = requests.post(ours.url + "/v1/chat/completions", json={
+        "messages": [{"role": "user", "content": "Hi"}], "chat_template_kwargs": {"enable_thinking": "no"}}, timeout=60)
+    assert r.status_code == 400 and "enable_thinking" in r.json()["error"]["message"]
+
+
+def test_openai_client_reads_reasoning_content(ours):
+    client = openai.OpenAI(base_url=ours.url + "/v1", api_key="unused", max_retries=0)
+    extra = {"grammar": gbnf_literal(FORCED[0])}
+    reply = client.chat.completions.create(model="coder", messages=[{"role": "user", "content": "2+2?"}],
+                                           temperature=0, max_tokens=64, extra_body=extra)
+    message = reply.choices[0].message
+    assert message.model_extra["reasoning_content"] == "add two and two\n"
+    assert message.content == "It is four."
+    reasoning, content = "", ""
+    for chunk in client.chat.completions.create(model="coder", messages=[{"role": "user", "content": "2+2?"}],
+                                                temperature=0, max_tokens=64, extra_body=extra, stream=True):
+        for choice in chunk.choices:
+            reasoning += (choice.delta.model_extra or {}).get("reasoning_content") or ""
+            content += choice.delta.content or ""
+    assert (reasoning, content) == ("add two and two\n", "It is four.")
+
+
+def test_prompt_opened_block_matches_llama_server(ours_r1, theirs_r1):
+    """The R1 template's generation prompt ends in `<think>\\n`: the output starts as reasoning."""
+    cases = {"weigh it\n</think>\n\nok": {"reasoning": "\nweigh it\n", "content": "\n\nok"},
+             "unclosed reasoning only": {"reasoning": "\nunclosed reasoning only", "content": ""}}
+    for text, split in cases.items():
+        mine = chat(ours_r1.url, text)
+        assert mine == chat(theirs_r1.url, text) == split
+        assert chat(ours_r1.url, text, stream=True) == mine
+
+
+def test_ollama_thinking(ours_r1):
+    client = ollama.Client(host=ours_r1.url)
+    messages = [{"role": "user", "content": "Name a color."}]
+    reply = client.chat(model="coder", messages=messages, options={"temperature": 0, "num_predict": 8})
+    assert reply.message.thinking and reply.message.content == ""
+    streamed = "".join(part.message.thinking or "" for part in
+                       client.chat(model="coder", messages=messages, options={"temperature": 0, "num_predict": 8}, stream=True))
+    assert streamed == reply.message.thinking
+    plain = client.chat(model="coder", messages=messages, think=False, options={"temperature": 0, "num_predict": 8})
+    assert not plain.message.thinking and plain.message.content
+    assert client.chat(model="coder", messages=messages, think=True,
+                       options={"temperature": 0, "num_predict": 8}).message.thinking == reply.message.thinking
+
+
+def test_anthropic_thinking_blocks(ours_r1):
+    client = anthropic.Anthropic(base_url=ours_r1.url, api_key="unused", max_retries=0)
+    args = {"model": "coder", "max_tokens": 8, "messages": [{"role": "user", "content": "Name a color."}],
+            "extra_body": {"temperature": 0}}
+    reply = client.messages.create(thinking={"type": "enabled", "budget_tokens": 1024}, **args)
+    assert [block.type for block in reply.content] == ["thinking", "text"]
+    assert reply.content[0].thinking and reply.content[1].text == ""
+    with client.messages.stream(thinking={"type": "enabled", "budget_tokens": 1024}, **args) as stream:
+        final = stream.get_final_message()
+    assert [block.type for block in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == reply.content[0].thinking
+    plain = client.messages.create(thinking={"type": "disabled"}, **args)
+    assert [block.type for block in plain.content] == ["text"] and plain.content[0].text
+
+
+def test_reasoning_in_history_reaches_the_template(ours, theirs):
+    """An earlier answer's reasoning_content goes back to the template as llama-server passes it."""
+    call = {"id": "call1", "type": "function", "function": {"name": "add", "arguments": "{\"a\": 2, \"b\": 2}"}}
+    messages = [{"role": "user", "content": "2+2?"},
+                {"role": "assistant", "content": "", "reasoning_content": "Two and two.", "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "call1", "content": "4"}]
+    body = {"messages": messages}
+    mine = requests.post(ours.url + "/apply-template", json=body, timeout=60).json()["prompt"]
+    assert mine == requests.post(theirs.url + "/apply-template", json=body, timeout=60).json()["prompt"]
+    assert "<think>\nTwo and two.\n</think>\n\n<tool_call>" in mine
+
+
+def test_props_report_the_template_file(ours, theirs):
+    assert requests.get(ours.url + "/props", timeout=10).json()["chat_template"] == \
+        requests.get(theirs.url + "/props", timeout=10).json()["chat_template"]
