@@ -11,11 +11,25 @@ struct PatternGrammar {
     /// The grammar for one safe string character (defined by the schema compiler).
     let anyCharRule: String
 
+    /// A piece of the pattern as GBNF. `nullable`: it can match the empty string. `core`: GBNF
+    /// for the same strings less the empty one, when that has a simple form (nil otherwise);
+    /// repeating a nullable piece repeats its core instead, since GBNF (like llama.cpp's) refuses
+    /// a repetition whose item can be empty as left-recursive, while regex semantics take
+    /// `(?:a|)*` as `a*`.
+    private struct Piece {
+        var text: String
+        var nullable = false
+        var core: String?
+
+        static let empty = Piece(text: "\"\"", nullable: true, core: nil)
+        static func solid(_ text: String) -> Piece { Piece(text: text, nullable: false, core: text) }
+    }
+
     static func gbnf(_ pattern: String, anyCharRule: String) throws -> String {
         var parser = PatternGrammar(source: Array(pattern), anyCharRule: anyCharRule)
         var anchoredStart = false
         if parser.peek == "^" { parser.pos += 1; anchoredStart = true }
-        let body = try parser.alternatives()
+        let body = try parser.alternatives().text
         var anchoredEnd = false
         if parser.peek == "$" { parser.pos += 1; anchoredEnd = true }
         guard parser.pos == parser.source.count else { throw parser.error("unexpected '\(parser.source[parser.pos])'") }
@@ -29,55 +43,89 @@ struct PatternGrammar {
         GrammarError("pattern '\(String(source))': \(what)")
     }
 
-    private mutating func alternatives() throws -> String {
+    private mutating func alternatives() throws -> Piece {
         var branches = [try sequence()]
         while peek == "|" { pos += 1; branches.append(try sequence()) }
-        return branches.count == 1 ? branches[0] : "(" + branches.joined(separator: " | ") + ")"
+        if branches.count == 1 { return branches[0] }
+        let text = "(" + branches.map(\.text).joined(separator: " | ") + ")"
+        guard branches.contains(where: \.nullable) else { return .solid(text) }
+        // Nullable: the core is the union of the branches' cores (empty branches add nothing).
+        let cores = branches.filter { $0.text != Piece.empty.text }.map(\.core)
+        let core: String? = cores.contains(where: { $0 == nil }) ? nil
+            : cores.isEmpty ? nil : "(" + cores.map { $0! }.joined(separator: " | ") + ")"
+        return Piece(text: text, nullable: true, core: core)
     }
 
-    private mutating func sequence() throws -> String {
-        var items: [String] = []
+    private mutating func sequence() throws -> Piece {
+        var items: [Piece] = []
         while let c = peek, c != "|", c != ")" {
             if c == "$" && pos == source.count - 1 { break }
-            var atom = try self.atom()
-            atom = try quantified(atom)
-            items.append(atom)
+            items.append(try quantified(try atom()))
         }
-        return items.isEmpty ? "\"\"" : "(" + items.joined(separator: " ") + ")"
+        if items.isEmpty { return .empty }
+        if items.count == 1 { return items[0] }
+        let text = "(" + items.map(\.text).joined(separator: " ") + ")"
+        // A sequence of several nullable items has no simple core: left as nil (refused if repeated).
+        return items.allSatisfy(\.nullable) ? Piece(text: text, nullable: true, core: nil) : .solid(text)
     }
 
-    private mutating func quantified(_ atom: String) throws -> String {
+    private mutating func quantified(_ atom: Piece) throws -> Piece {
         guard let c = peek else { return atom }
-        var result: String
+        var low = 0
+        var high: Int?
         switch c {
-        case "*": pos += 1; result = "\(atom)*"
-        case "+": pos += 1; result = "\(atom)+"
-        case "?": pos += 1; result = "\(atom)?"
+        case "*": pos += 1
+        case "+": pos += 1; low = 1
+        case "?": pos += 1; high = 1
         case "{":
             guard let close = source[pos...].firstIndex(of: "}") else { return atom }
             let inside = String(source[(pos + 1)..<close])
             let parts = inside.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
             // Counts are plain digits: Int() would also take "-728" or "+5", which GBNF has no form for.
             let digitsOnly = parts.allSatisfy { $0.utf8.allSatisfy { (0x30...0x39).contains($0) } }
-            guard (1...2).contains(parts.count), digitsOnly, let low = Int(parts[0]), low <= 1000 else {
+            guard (1...2).contains(parts.count), digitsOnly, let n = Int(parts[0]), n <= 1000 else {
                 throw error("unsupported quantifier {\(inside)}")
             }
-            let high: Int? = parts.count == 1 ? low : parts[1].isEmpty ? nil : Int(parts[1])
-            if parts.count == 2 && !parts[1].isEmpty && (high == nil || high! < low || high! > 1000) {
+            low = n
+            high = parts.count == 1 ? n : parts[1].isEmpty ? nil : Int(parts[1])
+            if parts.count == 2 && !parts[1].isEmpty && (high == nil || high! < n || high! > 1000) {
                 throw error("unsupported quantifier {\(inside)}")
             }
             pos = close + 1
-            result = high.map { "\(atom){\(low),\($0)}" } ?? "\(atom){\(low),}"
         default: return atom
         }
         if peek == "?" { pos += 1 }   // lazy: matches the same strings
         if let next = peek, "*+?{".contains(next), next != "{" || source[pos...].contains("}") {
             throw error("a quantifier cannot follow a quantifier")
         }
-        return result
+        var item = atom.text
+        if atom.nullable && high != 1 {
+            // Repeating something that can be empty: repeat its non-empty core from zero times.
+            guard let core = atom.core else {
+                throw error("a repeated group that can match the empty string is supported only in a simple form, such as (a|)* or (a?)*")
+            }
+            item = "(\(core))"
+            low = 0
+        }
+        let text: String
+        switch (low, high) {
+        case (0, nil): text = "\(item)*"
+        case (1, nil): text = "\(item)+"
+        case (0, 1?): text = "\(item)?"
+        case let (l, h?): text = "\(item){\(l),\(h)}"
+        case let (l, nil): text = "\(item){\(l),}"
+        }
+        let nullable = low == 0 || atom.nullable
+        // The core of X* or X{0,m} is X+ or X{1,m} (for a non-nullable X).
+        var core: String? = nullable ? nil : text
+        if nullable, let x = atom.nullable ? atom.core.map { "(\($0))" } : atom.text {
+            core = high.map { $0 >= 1 ? "\(x){1,\($0)}" : nil } ?? "\(x)+"
+            if high == 1 { core = x }
+        }
+        return Piece(text: text, nullable: nullable, core: core)
     }
 
-    private mutating func atom() throws -> String {
+    private mutating func atom() throws -> Piece {
         guard let c = peek else { throw error("unexpected end") }
         pos += 1
         switch c {
@@ -92,12 +140,12 @@ struct PatternGrammar {
             guard peek == ")" else { throw error("missing ')'") }
             pos += 1
             return inner
-        case "[": return try characterClass()
-        case ".": return Self.classText(Self.safe(GrammarBuilder.complement([0x0A...0x0A, 0x0D...0x0D])))
-        case "\\": return try escape(inClass: false).text
+        case "[": return .solid(try characterClass())
+        case ".": return .solid(Self.classText(Self.safe(GrammarBuilder.complement([0x0A...0x0A, 0x0D...0x0D]))))
+        case "\\": return .solid(try escape(inClass: false).text)
         case "^", "$": throw error("'\(c)' is supported only at the start or end of the pattern")
         case "*", "+", "?": throw error("nothing to repeat before '\(c)'")
-        default: return Self.literal(c)
+        default: return .solid(Self.literal(c))
         }
     }
 
