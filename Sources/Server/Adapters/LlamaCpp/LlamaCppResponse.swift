@@ -128,7 +128,7 @@ final class LlamaCppStream: StreamEncoder, @unchecked Sendable {
         text += piece
         generated += logprobs.count
         return event(piece, tokens: request.returnTokens ? logprobs.map { .int(Int($0.token)) } : [],
-                     probabilities: request.probabilities > 0 ? LlamaCppResponse.probabilities(logprobs) : nil)
+                     probabilities: request.probabilities > 0 ? LlamaCppResponse.probabilities(logprobs) : JSONValue?.none)
     }
 
     /// llama-server's progress event: no text, with `prompt_progress`.
