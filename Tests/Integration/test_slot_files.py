@@ -74,6 +74,7 @@ def test_save_erase_restore_round_trip(slotted, slot_dir):
     again = complete(slotted.url)
     # At most the whole prompt less its last token is reused (that one is computed for its logits).
     assert cached(again) == min(saved["n_saved"], (prompt_tokens - 1) // 16 * 16) > 0
+    assert again["timings"]["cache_n"] == cached(again)
     assert again["choices"][0]["text"] == fresh["choices"][0]["text"]   # the restored keys and values are the computed ones
 
 

@@ -68,6 +68,15 @@ enum OpenAIResponse {
         return summary
     }
 
+    /// The usage of several prompts' choices (each prompt's together, prompt by prompt): each
+    /// prompt counted once, every choice's completion summed.
+    static func combined(_ results: [CompletedGeneration], prompts: Int) -> GenerationSummary {
+        let n = max(1, results.count / max(1, prompts))
+        return GenerationSummary(adding: stride(from: 0, to: results.count, by: n).map {
+            combined(Array(results[$0..<min($0 + n, results.count)]))
+        })
+    }
+
     static func toolCall(_ call: ParsedToolCall, index: Int? = nil) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = []
         if let index { members.append((key: "index", value: .int(index))) }
@@ -86,10 +95,7 @@ enum OpenAIResponse {
                     "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
                     "finish_reason": finishReason(result.summary)]
         }
-        // Each prompt counted once, its choices' completions summed.
-        let total = GenerationSummary(adding: stride(from: 0, to: results.count, by: n).map {
-            combined(Array(results[$0..<min($0 + n, results.count)]))
-        })
+        let total = combined(results, prompts: echoes.count)
         return ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
                 "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(total),
                 // llama-server's extension, which its front ends read to show speeds.

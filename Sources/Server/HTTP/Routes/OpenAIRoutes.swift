@@ -66,6 +66,7 @@ struct OpenAIRoutes {
                     : state.stream(handles, encoders, record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
+            record.summary = OpenAIResponse.combined(results, prompts: parsed.prompts.count)   // the log and metrics count every prompt
             return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, results: results,
                                                                             echoes: parsed.prompts.map(\.echo), withLogprobs: withLogprobs)))
         }
