@@ -28,8 +28,7 @@ def slotted(slot_dir):
 
 @pytest.fixture(scope="module")
 def llama_slotted(tmp_path_factory):
-    s = LlamaServer(model_path(), "-c", "2048", "-np", "1", "--slots",
-                    "--slot-save-path", str(tmp_path_factory.mktemp("llama-slots")))
+    s = LlamaServer("--slots", "--slot-save-path", str(tmp_path_factory.mktemp("llama-slots")), context=2048, model=model_path())
     yield s.url
     s.stop()
 
