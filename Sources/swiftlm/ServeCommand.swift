@@ -42,6 +42,9 @@ struct ServeCommand: AsyncParsableCommand {
     var reasoningFormat = "auto"
     @Option(name: .customLong("chat-template-file"), help: "A Jinja chat template to use in place of the model file's.")
     var chatTemplateFile: String?
+    @Option(name: .customLong("slot-save-path"),
+            help: "Directory where POST /slots/{id}?action=save|restore keeps slot files (llama-server's flag; default: those actions are refused).")
+    var slotSavePath: String?
     @Flag(name: .customLong("prompt-cache"), help: .hidden)   // kept for old command lines: the prefix cache is now on by default
     var promptCache = false
     @Option(name: .customLong("report-url"), help: "POST a JSON status report to this URL every --report-interval seconds.")
@@ -85,6 +88,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard reportInterval >= 1 else { throw ValidationError("--report-interval must be ≥ 1 s, got \(reportInterval)") }
+        if let slotSavePath {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: slotSavePath, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--slot-save-path must be an existing directory, got '\(slotSavePath)'")
+            }
+        }
         guard shutdownTimeout >= 0 else { throw ValidationError("--shutdown-timeout must be ≥ 0, got \(shutdownTimeout)") }
     }
 
@@ -114,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("--chat-template-file \(chatTemplateFile) cannot be read: \(error.localizedDescription)")
             }
         }
+        options.slotSavePath = slotSavePath
         options.adminKey = adminKey
         options.maxBodyBytes = maxBodyBytes
         options.connectionLimits = connections.limits

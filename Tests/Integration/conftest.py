@@ -130,16 +130,16 @@ def coder():
 
 
 class LlamaServer:
-    """llama.cpp's own llama-server on Qwen2.5-Coder-0.5B (`args` added to its command line),
+    """llama.cpp's own llama-server on Qwen2.5-Coder-0.5B (or `model`; `args` added to its command line),
     as the reference for its API; skips the test when it is not built
     (Benchmarks/build-llama-bench builds it)."""
 
-    def __init__(self, *args: str, context: int = CODER_CONTEXT):
+    def __init__(self, *args: str, context: int = CODER_CONTEXT, model: str | None = None):
         if not LLAMA_SERVER.exists():
             pytest.skip(f"no llama-server at {LLAMA_SERVER}")
         port = free_port()
         self.log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")
-        self.process = subprocess.Popen([str(LLAMA_SERVER), "-m", model_path("qwen2.5-coder-0.5b"), "--port", str(port),
+        self.process = subprocess.Popen([str(LLAMA_SERVER), "-m", model or model_path("qwen2.5-coder-0.5b"), "--port", str(port),
                                          "-t", "2", "-c", str(context), "-np", "1", "--alias", "coder", *args],
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"

@@ -53,7 +53,7 @@ CASES = [
     ("grammar that does not parse", "/completion", {"prompt": "x", "grammar": "root ::= (\"a\""}, {}, 400, native_shape),
     ("prompt longer than the context", CHAT, {"messages": [{"role": "user", "content": "word " * 3000}]}, {}, 400, openai_shape),
     ("completion prompt missing", "/v1/completions", {"model": MODEL_NAME}, {}, 400, openai_shape),
-    ("several completion prompts", "/v1/completions", {"prompt": ["a", "b"]}, {}, 400, openai_shape),
+    ("prompt list mixing text and ids", "/v1/completions", {"prompt": ["a", 5]}, {}, 400, openai_shape),
     ("token id outside the vocabulary", "/v1/completions", {"prompt": [1, 99999999]}, {}, 400, openai_shape),
     ("anthropic max_tokens missing", "/v1/messages", {"model": MODEL_NAME, "messages": USER}, {}, 400, anthropic_shape),
     ("anthropic system role in messages", "/v1/messages",

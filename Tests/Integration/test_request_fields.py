@@ -232,7 +232,7 @@ def test_unknown_field_through_the_official_client(client):
     ("/v1/chat/completions", "user", 5), ("/v1/completions", "suffix", "x"), ("/v1/completions", "best_of", 3),
     # llama-server's fields on its OpenAI routes: what is not done here is refused by name.
     ("/v1/chat/completions", "mirostat", 2), ("/v1/completions", "dry_multiplier", 0.5),
-    ("/v1/chat/completions", "n_probs", 3), ("/v1/chat/completions", "return_progress", True),
+    ("/v1/chat/completions", "n_probs", 3), ("/v1/chat/completions", "sse_ping_interval", -5),
     ("/v1/chat/completions", "reasoning_format", "verbose"), ("/v1/completions", "id_slot", 0),
     ("/v1/chat/completions", "dry_base", "high"), ("/v1/chat/completions", "n_predict", -5),
 ])

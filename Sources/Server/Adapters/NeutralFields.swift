@@ -53,7 +53,7 @@ struct NeutralField: Sendable {
     }
 
     /// llama-server's fields for what this server does not do (samplers it does not run,
-    /// slots, LoRA, pings, progress events), as llama-server names them. It reads them on its
+    /// slots, LoRA), as llama-server names them. It reads them on its
     /// own routes and on the OpenAI-compatible ones, so both refuse them unless off.
     static let llamaCppUnsupported: [NeutralField] = [
         .number("typical_p", 1), .number("typ_p", 1), .number("dynatemp_range", 0), .number("xtc_probability", 0),
@@ -61,7 +61,7 @@ struct NeutralField: Sendable {
         .negative("adaptive_target"), .flag("backend_sampling"), .flag("grammar_lazy"), .empty("grammar_triggers"),
         .empty("preserved_tokens"), .number("n_indent", 0), .number("t_max_predict_ms", 0), .flag("post_sampling_probs"),
         .empty("lora"), .number("min_keep", 0), .number("n_cache_reuse", 0), .number("n_cmpl", 1), .flag("verbose"),
-        .number("sse_ping_interval", -1), .number("id_slot", -1), .flag("return_progress"), .empty("response_fields"),
+        .number("id_slot", -1), .empty("response_fields"),
         .empty("multimodal_data"),
     ]
 

@@ -74,6 +74,10 @@ public final class Engine: @unchecked Sendable {
     private var stopping = false             // guarded by condition
     private var admitted = 0                 // guarded by condition
     private var slotJobs: [Job?] = []        // guarded by condition; per slot: the job running there, or the last one
+    private var chores: [SlotChore] = []     // guarded by condition; slot actions waiting for their slot to be idle
+    /// Per slot: the tokens whose cached prefix the slot holds (its last prompt, or what was
+    /// restored into it; empty once erased). Engine thread only.
+    var slotTokens: [[Int32]] = []
     var tuner: ThreadTuner                   // engine thread only
     var recalibrate = false                  // engine thread only
     let logger: Logger
@@ -103,6 +107,7 @@ public final class Engine: @unchecked Sendable {
         options.promptRowsWhileDecoding = max(1, options.promptRowsWhileDecoding)
         self.options = options
         slotJobs = Array(repeating: nil, count: options.maxWorkers)
+        slotTokens = Array(repeating: [], count: options.maxWorkers)
         do {
             chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer, override: options.chatTemplate)
             chatPromptError = nil
@@ -294,12 +299,18 @@ public final class Engine: @unchecked Sendable {
         while true {
             condition.lock()
             admitWaiting()
+            let due = takeDueChores()
+            if !due.isEmpty {
+                condition.unlock()
+                due.forEach { $0() }
+                continue
+            }
             if recalibrate && active.isEmpty && waiting.isEmpty && !stopping {
                 condition.unlock()
                 calibrateThreads()
                 continue
             }
-            while active.isEmpty && waiting.isEmpty && !stopping { condition.wait(); admitWaiting() }
+            while active.isEmpty && waiting.isEmpty && chores.isEmpty && !stopping { condition.wait(); admitWaiting() }
             if active.isEmpty && waiting.isEmpty && stopping { condition.unlock(); return }
             let jobs = active
             condition.unlock()
@@ -333,8 +344,27 @@ public final class Engine: @unchecked Sendable {
             let taken = Set(active.map(\.slot))
             job.slot = (0..<options.maxWorkers).first { !taken.contains($0) } ?? 0
             slotJobs[job.slot] = job
+            slotTokens[job.slot] = job.prompt
             active.append(job)
         }
+    }
+
+    /// Runs `work` on the engine thread between forward passes once slot `slot` is idle (as
+    /// llama-server defers a slot action while its slot works).
+    func whenSlotIdle(_ slot: Int, _ work: @escaping @Sendable () -> Void) throws {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw EngineError.shuttingDown }
+        chores.append(SlotChore(slot: slot, work: work))
+        condition.signal()
+    }
+
+    /// The chores whose slot is idle, taken off the list. Called with the lock held.
+    private func takeDueChores() -> [@Sendable () -> Void] {
+        let busy = Set(active.map(\.slot))
+        let due = chores.filter { !busy.contains($0.slot) }
+        chores.removeAll { !busy.contains($0.slot) }
+        return due.map(\.work)
     }
 
     /// Removes a job from the workers (under the lock, so a client that sees its response
@@ -347,4 +377,10 @@ public final class Engine: @unchecked Sendable {
         active.removeAll { $0 === job }
         condition.unlock()
     }
+}
+
+/// A slot action waiting for its slot to be idle.
+struct SlotChore {
+    let slot: Int
+    let work: @Sendable () -> Void
 }

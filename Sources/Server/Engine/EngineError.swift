@@ -10,6 +10,10 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
     case emptyPrompt
     case invalidToken(String)
     case template(String)
+    /// A slot action's bad input: no such slot, a slot file that is not one or is another model's.
+    case slot(String)
+    /// A slot file could not be written or read for a reason of the server's (disk, permissions).
+    case slotStorage(String)
     case shuttingDown
 
     public var description: String {
@@ -24,6 +28,7 @@ public enum EngineError: Error, CustomStringConvertible, Sendable {
         case .emptyPrompt: return "the prompt is empty"
         case .invalidToken(let message): return message
         case .template(let message): return message
+        case .slot(let message), .slotStorage(let message): return message
         case .shuttingDown: return "the server is shutting down"
         }
     }

@@ -52,6 +52,7 @@ extension Engine {
         var budget = options.batchSize - batch.count
         if !sampled.isEmpty { budget = min(budget, options.promptRowsWhileDecoding) }
         var waitingForBlocks = false
+        var prompted: [Job] = []   // jobs with prompt rows in this pass
         for job in jobs where job.pending == nil && !job.isCancelled && budget > 0
             && !preemptedThisStep.contains(ObjectIdentifier(job)) {
             if job.cache == nil {
@@ -66,6 +67,7 @@ extension Engine {
             inBatch.insert(ObjectIdentifier(job))
             budget -= n
             if cache.count == job.input.count { sampled.append((job, first + n - 1)) }
+            prompted.append(job)
         }
         guard !batch.isEmpty else {
             if waitingForBlocks { resolveStall(jobs) }
@@ -82,6 +84,7 @@ extension Engine {
         if options.prefixCache {
             for job in jobs where inBatch.contains(ObjectIdentifier(job)) { job.cache?.publishPromptBlocks() }
         }
+        prompted.forEach(reportPromptProgress)
         // Logits of the sampled rows, as many at a time as the state holds (rows ascending).
         var next = 0
         while next < sampled.count {
@@ -124,6 +127,7 @@ extension Engine {
         job.cachedPromptTokens.store(reused, ordering: .relaxed)
         job.generation = Generation(job.request.generationParameters, prompt: job.prompt, tokenizer: model.tokenizer,
                                     vocabularySize: model.config.vocabularySize, contextLength: options.contextLength)
+        reportPromptProgress(job)
         statistics.withLock { s in
             s.started += 1
             s.queueSeconds += job.summary.queueSeconds

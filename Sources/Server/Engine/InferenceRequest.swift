@@ -43,6 +43,8 @@ public struct InferenceRequest: Sendable {
     /// The field that asked for thinking (Ollama's `think`, Anthropic's `thinking`): refused,
     /// as those servers refuse it, when the model's template marks no reasoning.
     public var thinkingAskedBy: String?
+    /// `promptProgress` events while the prompt is computed (llama-server's return_progress).
+    public var returnProgress = false
 
     public init(input: Input) { self.input = input }
 
@@ -100,6 +102,8 @@ public enum GenerationEvent: Sendable {
     /// before the text a stop string ends, and before every delta when the request asks for
     /// timings per token.
     case progress(GenerationSummary)
+    /// Prompt computation so far, before the first delta (only when `returnProgress` asks).
+    case promptProgress(PromptProgress)
     case finished(GenerationSummary)
     case failed(String)
 }

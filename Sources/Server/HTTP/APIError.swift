@@ -53,8 +53,10 @@ public struct APIError: Error, CustomStringConvertible, Sendable {
         case let .contextOverflow(promptTokens, contextLength), let .generationOverflow(promptTokens, _, contextLength):
             self.init(.invalidRequest, error.description, code: Self.contextLengthExceeded)
             details = [("n_prompt_tokens", .int(promptTokens)), ("n_ctx", .int(contextLength))]
-        case .kvBudget, .emptyPrompt, .invalidToken, .template:
+        case .kvBudget, .emptyPrompt, .invalidToken, .template, .slot:
             self.init(.invalidRequest, error.description)
+        case .slotStorage:
+            self.init(.server, error.description)
         }
     }
 }

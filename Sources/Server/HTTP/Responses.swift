@@ -45,7 +45,7 @@ extension GenerationHandle {
                 result.logprobs += logprobs
             case .finished(let summary):
                 result.summary = summary
-            case .progress:
+            case .progress, .promptProgress:
                 break
             case .failed(let message):
                 throw APIError(.server, "generation failed: \(message)")
@@ -62,6 +62,10 @@ protocol StreamEncoder: AnyObject, Sendable {
     func delta(_ text: String, logprobs: [TokenLogprob]) -> String
     /// The counts and times so far, for the next delta's chunk (llama-server's per-chunk timings).
     func progress(_ summary: GenerationSummary)
+    /// An event for prompt progress (llama-server's `prompt_progress`), or none.
+    func promptProgress(_ progress: PromptProgress) -> String
+    /// Seconds of silence after which an SSE comment is sent (llama-server's pings), or nil.
+    var pingSeconds: Int? { get }
     func finish(_ summary: GenerationSummary) -> String
     func failure(_ message: String) -> String
 }
@@ -69,6 +73,8 @@ protocol StreamEncoder: AnyObject, Sendable {
 extension StreamEncoder {
     /// Protocols without per-chunk timings ignore the counts until the end.
     func progress(_ summary: GenerationSummary) {}
+    func promptProgress(_ progress: PromptProgress) -> String { "" }
+    var pingSeconds: Int? { nil }
 }
 
 /// A streaming response that writes each event as it comes. When a write fails (the client
@@ -82,8 +88,8 @@ func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
             onEnd(summary)
         }
         try await writer.write(ByteBuffer(string: encoder.start()))
-        for await event in handle.events {
-            let chunk = encoder.chunk(for: event, summary: &summary)
+        try await forEach(handle.events, pingingEvery: encoder.pingSeconds) { event in
+            let chunk = event.map { encoder.chunk(for: $0, summary: &summary) } ?? ssePing
             if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
         }
         try await writer.finish(nil)
@@ -113,8 +119,8 @@ func streamResponse(_ handles: [GenerationHandle], encoders: [StreamEncoder],
             onEnd(summaries.compactMap { $0 })
         }
         for encoder in encoders { try await writer.write(ByteBuffer(string: encoder.start())) }
-        for await (i, event) in events {
-            let chunk = encoders[i].chunk(for: event, summary: &summaries[i])
+        try await forEach(events, pingingEvery: encoders[0].pingSeconds) { item in
+            let chunk = item.map { encoders[$0.0].chunk(for: $0.1, summary: &summaries[$0.0]) } ?? ssePing
             if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
         }
         try await writer.finish(nil)
@@ -139,6 +145,7 @@ extension StreamEncoder {
         switch event {
         case let .delta(text, logprobs): return delta(text, logprobs: logprobs)
         case .progress(let s): progress(s); return ""
+        case .promptProgress(let p): return promptProgress(p)
         case .finished(let s): summary = s; return finish(s)
         case .failed(let message): return failure(message)
         }

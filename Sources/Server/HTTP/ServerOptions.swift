@@ -36,6 +36,9 @@ public struct ServerOptions: Sendable {
     /// Whether chat responses return the model's reasoning apart from its answer, unless a
     /// request says otherwise (llama-server's --reasoning-format; its default, auto).
     public var reasoningFormat: ReasoningFormat = .auto
+    /// Where POST /slots/{id} saves and restores slot files (llama-server's --slot-save-path);
+    /// nil: those actions are refused.
+    public var slotSavePath: String?
 
     public init(modelPath: String) { self.modelPath = modelPath }
 

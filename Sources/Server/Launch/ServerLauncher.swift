@@ -87,6 +87,7 @@ public final class ServerLauncher: Sendable {
             }
         }
         hangup.resume()
+        await prepareStreamPingTimer()
         let reports = launch.reportURL.map {
             HealthReporter(state: state, url: $0, intervalSeconds: launch.reportIntervalSeconds).start()
         }

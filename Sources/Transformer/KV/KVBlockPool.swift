@@ -156,6 +156,12 @@ public final class KVBlockPool: @unchecked Sendable {
         key[Int(block)] = k
     }
 
+    /// Takes `block` out of the prefix index; when nobody holds it, it is free again.
+    func forget(_ block: Int32) {
+        unindex(block)
+        if references[Int(block)] == 0 { free.append(block) }
+    }
+
     private func unindex(_ block: Int32) {
         guard let k = key[Int(block)] else { return }
         index[k] = nil

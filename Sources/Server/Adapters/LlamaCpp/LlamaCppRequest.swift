@@ -12,6 +12,8 @@ struct LlamaCppRequest {
     /// `return_tokens`: the generated token ids beside the text.
     var returnTokens = false
     var logitBias = LogitBias()
+    /// Seconds of silence after which the stream sends an SSE comment (nil: none).
+    var pingSeconds: Int?
     /// The prompt as the final response reports it (the route sets its tokens read back).
     var prompt: JSONValue = ""
     /// The prompts to complete: one, or each of a list of prompts (POST /completion only).
@@ -128,6 +130,7 @@ struct LlamaCppRequest {
         request.stream = try fields.bool("stream") ?? false
         // Each streamed event carries the timings so far.
         request.inference.timingsPerToken = try fields.bool("timings_per_token") ?? false
+        request.pingSeconds = try fields.readStreamFields(into: &request.inference, streaming: request.stream)
         return request
     }
 }

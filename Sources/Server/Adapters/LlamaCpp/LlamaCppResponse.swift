@@ -35,6 +35,11 @@ enum LlamaCppResponse {
         return .object(fields)
     }
 
+    /// llama-server's `prompt_progress` object.
+    static func promptProgress(_ p: PromptProgress) -> JSONValue {
+        ["total": .int(p.total), "cache": .int(p.cache), "processed": .int(p.processed), "time_ms": .int(p.milliseconds)]
+    }
+
     /// llama-server's `meta` of a model in /v1/models.
     static func modelMeta(_ engine: Engine, name: String) -> JSONValue {
         let description = ModelDescription(engine: engine, name: name)
@@ -116,18 +121,28 @@ final class LlamaCppStream: StreamEncoder, @unchecked Sendable {
 
     func start() -> String { "" }
 
+    var pingSeconds: Int? { request.pingSeconds }
+
     func delta(_ piece: String, logprobs: [TokenLogprob]) -> String {
         guard !piece.isEmpty || !logprobs.isEmpty else { return "" }
         text += piece
         generated += logprobs.count
+        return event(piece, tokens: request.returnTokens ? logprobs.map { .int(Int($0.token)) } : [],
+                     probabilities: request.probabilities > 0 ? LlamaCppResponse.probabilities(logprobs) : JSONValue?.none)
+    }
+
+    /// llama-server's progress event: no text, with `prompt_progress`.
+    func promptProgress(_ progress: PromptProgress) -> String { event("", tokens: [], prompt: progress) }
+
+    private func event(_ piece: String, tokens: [JSONValue], probabilities: JSONValue? = nil, prompt: PromptProgress? = nil) -> String {
         var members: [(key: String, value: JSONValue)] = [
-            ("index", .int(request.index)), ("content", .string(piece)),
-            ("tokens", .array(request.returnTokens ? logprobs.map { .int(Int($0.token)) } : [])),
+            ("index", .int(request.index)), ("content", .string(piece)), ("tokens", .array(tokens)),
             ("stop", false), ("id_slot", -1), ("tokens_predicted", .int(generated)), ("tokens_evaluated", .int(promptTokens)),
         ]
         if let timings { members.append(("timings", timings)) }
         timings = nil
-        if request.probabilities > 0 { members.append(("completion_probabilities", LlamaCppResponse.probabilities(logprobs))) }
+        if let prompt { members.append(("prompt_progress", LlamaCppResponse.promptProgress(prompt))) }
+        if let probabilities { members.append(("completion_probabilities", probabilities)) }
         return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
 

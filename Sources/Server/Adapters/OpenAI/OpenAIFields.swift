@@ -50,7 +50,7 @@ enum OpenAIFields {
     static let llamaCppHonoured: Set<String> = [
         "top_k", "min_p", "repeat_penalty", "repeat_last_n", "ignore_eos", "samplers", "grammar", "json_schema",
         "n_predict", "cache_prompt", "n_keep", "n_discard", "timings_per_token", "dry_sequence_breakers",
-        "n_probs", "return_tokens",
+        "n_probs", "return_tokens", "return_progress", "sse_ping_interval",
     ]
 
     /// Every field llama-server reads on both OpenAI routes.
@@ -58,15 +58,28 @@ enum OpenAIFields {
         .union(NeutralField.llamaCppUnsupported.map(\.name))
         .union(NeutralField.llamaCppOffSamplerSettings)
 
+    /// Members of nested objects, refused by name (as `messages[0].foo`) beyond these. A
+    /// message: OpenAI's message fields, those a response's message carries (clients send
+    /// replies back as they got them) and llama-server's reasoning_content.
+    static let message: Set<String> = ["role", "content", "name", "tool_calls", "tool_call_id", "refusal", "audio", "function_call",
+                                       "annotations", "reasoning_content"]
+    static let tool: Set<String> = ["type", "function"]
+    static let toolFunction: Set<String> = ["name", "description", "parameters", "strict"]
+    /// `schema` directly in response_format is llama-server's form.
+    static let responseFormat: Set<String> = ["type", "json_schema", "schema"]
+    static let jsonSchemaFormat: Set<String> = ["name", "description", "schema", "strict"]
+    static let streamOptions: Set<String> = ["include_usage", "include_obfuscation"]
+
     static let knownChat = chat.union(llamaCpp).union(unsupportedLlamaCppChat.map(\.name)).union(llamaCppChatHonoured)
     static let knownCompletion = completion.union(llamaCpp)
 }
 
 extension JSONReader {
-    /// Refuses the first member not in `known`, in the words of OpenAI's API.
+    /// Refuses the first member not in `known`, in the words of OpenAI's API; a nested one is
+    /// named by its path (`messages[0].foo`).
     func refuseUnrecognized(_ known: Set<String>) throws {
         guard let key = members.first(where: { !known.contains($0.key) })?.key else { return }
-        throw APIError.invalid("Unrecognized request argument supplied: \(key)", parameter: key)
+        throw APIError.invalid("Unrecognized request argument supplied: \(name(key))", parameter: name(key))
     }
 
     /// OpenAI's fields that identify the caller or key its prompt cache. They do not change

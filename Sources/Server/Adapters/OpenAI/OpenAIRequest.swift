@@ -13,10 +13,13 @@ struct OpenAIRequest {
     var choices = 1
     /// The most choices one request may ask for.
     static let maxChoices = 8
-    /// Completions only: the prompt text is returned before the completion.
-    var echoPrompt: String?
+    /// Completions only: each prompt (OpenAI takes a list of prompts; `inference.input` is the
+    /// first), with the text the completion repeats first when `echo` is on (nil: no echo).
+    var prompts: [(input: InferenceRequest.Input, echo: String?)] = []
     /// Resolved to token ids once the model is known.
     var logitBias = LogitBias()
+    /// Seconds of silence after which the stream sends an SSE comment (nil: none).
+    var pingSeconds: Int?
 
     /// Chat fields for features this server does not have (OpenAI's and llama-server's): refused unless off.
     static let unsupportedChatFields = OpenAIFields.unsupportedChat + OpenAIFields.unsupportedLlamaCppChat
@@ -29,7 +32,7 @@ struct OpenAIRequest {
         guard !items.isEmpty else { throw APIError.invalid("'messages' must hold at least one message", parameter: "messages") }
         let messages = try items.enumerated().map { try readMessage($1, path: "messages[\($0)]") }
         var tools: [JSONValue]?
-        if let list = try fields.array("tools") { tools = list.isEmpty ? nil : list }
+        if let list = try fields.array("tools") { tools = list.isEmpty ? nil : try checkedTools(list) }
         try fields.refuseUnlessNeutral(unsupportedChatFields)
         let parallel = try fields.bool("parallel_tool_calls") ?? true
         var forced: ForcedToolCall?
@@ -65,24 +68,10 @@ struct OpenAIRequest {
         let fields = try JSONReader(body)
         try fields.refuseUnrecognized(OpenAIFields.knownCompletion)
         guard let prompt = fields.value("prompt") else { throw APIError.invalid("'prompt' is required", parameter: "prompt") }
-        let input: InferenceRequest.Input
-        var promptText: String?
-        switch prompt {
-        case .string(let text):
-            input = .text(text, addSpecial: true); promptText = text
-        case .array(let items) where items.allSatisfy({ if case .int = $0 { return true } else { return false } }) && !items.isEmpty:
-            input = .tokens(items.compactMap { if case .int(let i) = $0 { return Int32(clamping: i) } else { return nil } })
-        case .array(let items) where items.count == 1:
-            guard case .string(let text) = items[0] else {
-                throw APIError.invalid("'prompt' must be a string, an array of one string, or an array of token ids", parameter: "prompt")
-            }
-            input = .text(text, addSpecial: true); promptText = text
-        case .array:
-            throw APIError.invalid("'prompt' with several prompts is not supported; send one prompt per request", parameter: "prompt")
-        default:
-            throw APIError.invalid("'prompt' must be a string, an array of one string, or an array of token ids, got \(prompt.kindName)", parameter: "prompt")
-        }
-        var request = try common(fields, input: input)
+        let prompts = try readPrompts(prompt)
+        let echo = try fields.bool("echo") == true
+        var request = try common(fields, input: prompts[0].input)
+        request.prompts = prompts.map { ($0.input, echo ? $0.text ?? "" : nil) }
         try fields.refuseUnlessNeutral([.empty("suffix")], reason: "(fill-in-the-middle) is served by POST /infill, not here")
         if let bestOf = try fields.int("best_of"), bestOf != request.choices {
             throw APIError.invalid("'best_of' other than 'n' is not supported (the server does not rank choices), got \(bestOf)",
@@ -91,8 +80,33 @@ struct OpenAIRequest {
         if let n = try fields.int("logprobs", in: 0...20) { request.inference.topLogprobs = n }
         // The legacy endpoint's documented default is 16 tokens.
         request.inference.maxTokens = try fields.tokenLimit(["max_tokens"], minimum: 0, default: 16)
-        if try fields.bool("echo") == true { request.echoPrompt = promptText ?? "" }
         return request
+    }
+
+    /// OpenAI's forms of `prompt`: a string, token ids, or a list of either (each a prompt of
+    /// its own); each with its text (nil for token ids).
+    private static func readPrompts(_ prompt: JSONValue) throws -> [(input: InferenceRequest.Input, text: String?)] {
+        func tokens(_ items: [JSONValue]) -> [Int32]? {
+            guard !items.isEmpty else { return nil }
+            let ids = items.compactMap { if case .int(let i) = $0 { Int32(clamping: i) } else { nil } }
+            return ids.count == items.count ? ids : nil
+        }
+        let expected = "a string, an array of token ids, an array of strings, or an array of arrays of token ids"
+        switch prompt {
+        case .string(let text):
+            return [(.text(text, addSpecial: true), text)]
+        case .array(let items):
+            if let ids = tokens(items) { return [(.tokens(ids), nil)] }
+            guard !items.isEmpty else { throw APIError.invalid("'prompt' must not be an empty array", parameter: "prompt") }
+            return try items.enumerated().map { i, item in
+                if case .string(let text) = item { return (.text(text, addSpecial: true), text) }
+                if case .array(let list) = item, let ids = tokens(list) { return (.tokens(ids), nil) }
+                throw APIError.invalid("'prompt[\(i)]' must be a string or a non-empty array of token ids (\(expected)), got \(item.kindName)",
+                                       parameter: "prompt[\(i)]")
+            }
+        default:
+            throw APIError.invalid("'prompt' must be \(expected), got \(prompt.kindName)", parameter: "prompt")
+        }
     }
 
     /// Fields both endpoints share.
@@ -111,6 +125,7 @@ struct OpenAIRequest {
         let choices = try fields.int("n", in: 1...maxChoices) ?? 1
         try StructuredOutput.readLlamaCppFields(fields, into: &inference)
         if let format = try fields.object("response_format") {
+            try format.refuseUnrecognized(OpenAIFields.responseFormat)
             switch try format.requiredString("type") {
             case "text": break
             case "json_object":
@@ -125,6 +140,7 @@ struct OpenAIRequest {
                     throw APIError.invalid("'response_format.json_schema' is required for type 'json_schema'",
                                            parameter: "response_format.json_schema")
                 }
+                try spec.refuseUnrecognized(OpenAIFields.jsonSchemaFormat)
                 // strict or not, the schema is enforced: sampling never leaves it.
                 _ = try spec.bool("strict")
                 if let schema = spec.value("schema") {
@@ -142,25 +158,44 @@ struct OpenAIRequest {
         request.stream = try fields.bool("stream") ?? false
         // llama-server's: each streamed chunk carries the timings so far.
         request.inference.timingsPerToken = try fields.bool("timings_per_token") ?? false
+        request.pingSeconds = try fields.readStreamFields(into: &request.inference, streaming: request.stream)
         request.choices = choices
         if choices > 1 && request.stream {
             throw APIError.invalid("'n' > 1 is supported without streaming only; set 'stream' to false or 'n' to 1", parameter: "n")
         }
         if let options = try fields.object("stream_options") {
+            try options.refuseUnrecognized(OpenAIFields.streamOptions)
+            try options.refuseUnlessNeutral([.flag("include_obfuscation")])
             request.includeUsage = try options.bool("include_usage") ?? false
         }
         return request
     }
 
+    /// The declared tools, each `{"type": "function", "function": {name, description,
+    /// parameters, strict}}`, with any other member refused by name.
+    private static func checkedTools(_ tools: [JSONValue]) throws -> [JSONValue] {
+        for (i, tool) in tools.enumerated() {
+            let fields = try JSONReader(tool, path: "tools[\(i)]")
+            try fields.refuseUnrecognized(OpenAIFields.tool)
+            try fields.object("function")?.refuseUnrecognized(OpenAIFields.toolFunction)
+        }
+        return tools
+    }
+
     /// One chat message; "developer" is the newer name for "system".
     static func readMessage(_ value: JSONValue, path: String) throws -> ChatMessage {
         let fields = try JSONReader(value, path: path)
+        try fields.refuseUnrecognized(OpenAIFields.message)
+        // History: a function call (the deprecated form) or an audio reply would be dropped.
+        try fields.refuseUnlessNeutral([.empty("function_call"), .empty("audio")])
+        _ = try fields.array("annotations")   // citations of a hosted search: they do not change the text
         var role = try fields.requiredString("role")
         if role == "developer" { role = "system" }
         guard ["system", "user", "assistant", "tool"].contains(role) else {
             throw APIError.invalid("'\(path).role' must be one of system, developer, user, assistant, tool; got '\(role)'", parameter: "\(path).role")
         }
-        let content = try readContent(fields.value("content"), path: "\(path).content")
+        // An assistant's refusal in the history is what it said.
+        let content = try readContent(fields.value("content"), path: "\(path).content") ?? fields.string("refusal")
         var toolCalls: [ToolCall] = []
         if let calls = try fields.array("tool_calls") {
             for (i, call) in calls.enumerated() {

@@ -68,6 +68,15 @@ enum OpenAIResponse {
         return summary
     }
 
+    /// The usage of several prompts' choices (each prompt's together, prompt by prompt): each
+    /// prompt counted once, every choice's completion summed.
+    static func combined(_ results: [CompletedGeneration], prompts: Int) -> GenerationSummary {
+        let n = max(1, results.count / max(1, prompts))
+        return GenerationSummary(adding: stride(from: 0, to: results.count, by: n).map {
+            combined(Array(results[$0..<min($0 + n, results.count)]))
+        })
+    }
+
     static func toolCall(_ call: ParsedToolCall, index: Int? = nil) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = []
         if let index { members.append((key: "index", value: .int(index))) }
@@ -76,16 +85,21 @@ enum OpenAIResponse {
         return .object(members)
     }
 
-    static func completion(id: String, model: String, results: [CompletedGeneration], echo: String?, withLogprobs: Bool) -> JSONValue {
+    /// `results`: each prompt's choices together, prompt by prompt, so a choice's index is
+    /// prompt × n + sample, as OpenAI numbers them; `echoes`: each prompt's echoed text.
+    static func completion(id: String, model: String, results: [CompletedGeneration], echoes: [String?], withLogprobs: Bool) -> JSONValue {
+        let n = max(1, results.count / max(1, echoes.count))
         let choices: [JSONValue] = results.enumerated().map { index, result in
-            ["index": .int(index), "text": .string((echo ?? "") + result.text),
-             "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
-             "finish_reason": finishReason(result.summary)]
+            let echo = echoes[min(index / n, echoes.count - 1)]
+            return ["index": .int(index), "text": .string((echo ?? "") + result.text),
+                    "logprobs": withLogprobs ? completionLogprobs(result.logprobs, textOffset: echo?.count ?? 0) : nil,
+                    "finish_reason": finishReason(result.summary)]
         }
+        let total = combined(results, prompts: echoes.count)
         return ["id": .string(id), "object": "text_completion", "created": .int(unixTime), "model": .string(model),
-                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(combined(results)),
+                "system_fingerprint": "swiftlm", "choices": .array(choices), "usage": usage(total),
                 // llama-server's extension, which its front ends read to show speeds.
-                "timings": LlamaCppResponse.timings(combined(results))]
+                "timings": LlamaCppResponse.timings(total)]
     }
 
     /// A model entry; `meta` is llama-server's description of it (context, vocabulary, size),
@@ -112,14 +126,16 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     let atMostOneCall: Bool
     /// Set when reasoning is returned apart: deltas then go to `reasoning_content` until the block ends.
     private var splitter: ReasoningSplitter?
+    let pingSeconds: Int?
     private var held = ""
     /// llama-server's timings for the next chunk (see `progress`).
     private var timings: JSONValue?
     let contentType = "text/event-stream"
 
     init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false,
-         reasoning: ReasoningContext? = nil) {
+         reasoning: ReasoningContext? = nil, pingSeconds: Int? = nil) {
         splitter = reasoning?.splitter()
+        self.pingSeconds = pingSeconds
         self.model = model
         self.includeUsage = includeUsage
         self.withLogprobs = withLogprobs
@@ -127,7 +143,8 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
         self.atMostOneCall = atMostOneCall
     }
 
-    private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil) -> String {
+    private func chunk(delta: JSONValue, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil,
+                       prompt: PromptProgress? = nil) -> String {
         var members: [(key: String, value: JSONValue)] = [
             ("id", .string(id)), ("object", "chat.completion.chunk"), ("created", .int(created)), ("model", .string(model)),
             ("system_fingerprint", "swiftlm"),
@@ -135,6 +152,7 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
         if includeUsage { members.append(("usage", nil)) }
         // llama-server puts its timings on the last chunks, and on each with timings_per_token (see `progress`).
         if let timings { members.append(("timings", timings)) }
+        if let prompt { members.append(("prompt_progress", LlamaCppResponse.promptProgress(prompt))) }
         return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
 
@@ -159,6 +177,12 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     }
 
     func progress(_ summary: GenerationSummary) { timings = LlamaCppResponse.timings(summary) }
+
+    /// llama-server's progress chunk: an empty assistant delta with `prompt_progress`.
+    func promptProgress(_ progress: PromptProgress) -> String {
+        defer { timings = nil }
+        return chunk(delta: ["role": "assistant", "content": nil], timings: timings, prompt: progress)
+    }
 
     func finish(_ summary: GenerationSummary) -> String {
         var out = ""
@@ -193,30 +217,41 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
 /// Server-sent events for text completions.
 /// Sendable: one response body writer uses it, from one task.
 final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
-    let id = makeID("cmpl-")
+    let id: String
     let model: String
     let created = unixTime
     let includeUsage: Bool
     let withLogprobs: Bool
     let echo: String?
+    let pingSeconds: Int?
+    /// The choice this stream is (several prompts: one stream each, `group` ends them together).
+    let index: Int
+    let group: StreamGroup?
     private var offset = 0
     /// llama-server's timings for the next chunk (see `progress`).
     private var timings: JSONValue?
     let contentType = "text/event-stream"
 
-    init(model: String, includeUsage: Bool, withLogprobs: Bool, echo: String?) {
+    init(model: String, includeUsage: Bool, withLogprobs: Bool, echo: String?, pingSeconds: Int? = nil,
+         index: Int = 0, group: StreamGroup? = nil, id: String = makeID("cmpl-")) {
+        self.id = id
+        self.pingSeconds = pingSeconds
+        self.index = index
+        self.group = group
         self.model = model
         self.includeUsage = includeUsage
         self.withLogprobs = withLogprobs
         self.echo = echo
     }
 
-    private func chunk(text: String, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil) -> String {
+    private func chunk(text: String, logprobs: JSONValue = nil, finish: JSONValue = nil, timings: JSONValue? = nil,
+                       prompt: PromptProgress? = nil) -> String {
         var members: [(key: String, value: JSONValue)] = [
             ("id", .string(id)), ("object", "text_completion"), ("created", .int(created)), ("model", .string(model)),
             ("system_fingerprint", "swiftlm"),
-            ("choices", [["index": 0, "text": .string(text), "logprobs": logprobs, "finish_reason": finish]])]
+            ("choices", [["index": .int(index), "text": .string(text), "logprobs": logprobs, "finish_reason": finish]])]
         if let timings { members.append(("timings", timings)) }
+        if let prompt { members.append(("prompt_progress", LlamaCppResponse.promptProgress(prompt))) }
         return "data: \(JSONValue.object(members).jsonText)\n\n"
     }
 
@@ -236,12 +271,24 @@ final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
 
     func progress(_ summary: GenerationSummary) { timings = LlamaCppResponse.timings(summary) }
 
+    /// llama-server's progress chunk: empty text with `prompt_progress`.
+    func promptProgress(_ progress: PromptProgress) -> String {
+        defer { timings = nil }
+        return chunk(text: "", timings: timings, prompt: progress)
+    }
+
     func finish(_ summary: GenerationSummary) -> String {
         // llama-server's timings on the finish chunk, as on chat streams.
         var out = chunk(text: "", finish: OpenAIResponse.finishReason(summary), timings: LlamaCppResponse.timings(summary))
+        var total = summary
+        if let group {
+            // Several prompts: the usage (all of them) and [DONE] once, after the last.
+            guard let all = group.finished(summary) else { return out }
+            total = GenerationSummary(adding: all)
+        }
         if includeUsage {
             let usage: JSONValue = ["id": .string(id), "object": "text_completion", "created": .int(created),
-                                    "model": .string(model), "choices": [], "usage": OpenAIResponse.usage(summary)]
+                                    "model": .string(model), "choices": [], "usage": OpenAIResponse.usage(total)]
             out += "data: \(usage.jsonText)\n\n"
         }
         return out + "data: [DONE]\n\n"
@@ -249,5 +296,21 @@ final class OpenAICompletionStream: StreamEncoder, @unchecked Sendable {
 
     func failure(_ message: String) -> String {
         "data: \(APIProtocol.openAI.errorBody(APIError(.server, message)).jsonText)\n\n"
+    }
+}
+
+/// Several streams written as one response (a completion's several prompts): tells the one
+/// that ends last, with every stream's summary, so the closing chunks come once.
+/// Sendable: the streams' events are written one at a time by one response body writer.
+final class StreamGroup: @unchecked Sendable {
+    private let count: Int
+    private var summaries: [GenerationSummary] = []
+
+    init(count: Int) { self.count = count }
+
+    /// Records one stream's end; returns every summary once the last one has ended, else nil.
+    func finished(_ summary: GenerationSummary) -> [GenerationSummary]? {
+        summaries.append(summary)
+        return summaries.count == count ? summaries : nil
     }
 }

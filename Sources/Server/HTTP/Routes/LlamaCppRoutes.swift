@@ -4,9 +4,10 @@ import JSON
 import Transformer
 
 /// llama-server's own API: POST /completion and /infill, GET /props, and GET /slots when
-/// `--slots` is given (as llama-server's flag). Changing props and saving, restoring or
-/// erasing a slot's cache are refused as llama-server refuses them when started without
-/// `--props` or `--slot-save-path`.
+/// `--slots` is given (as llama-server's flag), POST /slots/{id} with `--slot-save-path`
+/// (SlotActionRoutes.swift). Changing props is refused as llama-server refuses it without
+/// `--props`: with it, llama-server answers success and changes nothing, which this server
+/// does not imitate (a setting sent is honoured or refused, never dropped).
 struct LlamaCppRoutes {
     let state: ServerState
 
@@ -20,9 +21,7 @@ struct LlamaCppRoutes {
         router.post("/props") { _, _ in
             await refuse("props", "This server does not support changing global properties. Start it with `--props`")
         }
-        router.post("/slots/{id}") { _, _ in
-            await refuse("slots", "This server does not support slots action. Start it with `--slot-save-path`")
-        }
+        router.post("/slots/{id}") { request, context in await slotAction(request, id: context.parameters.get("id") ?? "") }
     }
 
     /// /completion and /infill. Several prompts (a /completion list of prompts) run as
@@ -53,7 +52,7 @@ struct LlamaCppRoutes {
                     return one
                 }
             }
-            let handles = try start(parsed, on: engine)
+            let handles = try state.startAll(engine, parsed.map { ($0.inference, $0.logitBias) })
             for (i, handle) in handles.enumerated() {
                 // llama-server reports the prompt as its tokens read back (BOS and FIM markers included).
                 parsed[i].prompt = .string(String(decoding: handle.job.prompt.flatMap { tokenizer.piece($0, special: true) }, as: UTF8.self))
@@ -71,18 +70,6 @@ struct LlamaCppRoutes {
             }
             return closingConnection(jsonResponse(answers.count == 1 ? answers[0] : .array(answers)))
         }
-    }
-
-    /// Admits every prompt's generation, or none: when one is refused, those admitted are cancelled.
-    private func start(_ requests: [LlamaCppRequest], on engine: Engine) throws -> [GenerationHandle] {
-        var handles: [GenerationHandle] = []
-        do {
-            for one in requests { handles.append(try state.start(engine, one.inference, logitBias: one.logitBias)) }
-        } catch {
-            handles.forEach { $0.cancel() }
-            throw error
-        }
-        return handles
     }
 
     /// What a request that sets nothing runs with.

@@ -29,7 +29,8 @@ struct OpenAIRoutes {
                 return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
                                                              tools: parsed.inference.declaredToolNames,
                                                              atMostOneCall: parsed.inference.singleToolCall != nil,
-                                                             reasoning: handle.reasoning), record: record)
+                                                             reasoning: handle.reasoning,
+                                                             pingSeconds: parsed.pingSeconds), record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
             return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, results: results, withLogprobs: withLogprobs,
@@ -39,22 +40,35 @@ struct OpenAIRoutes {
         }
     }
 
+    /// Several prompts (a list) run as separate generations, `n` each; their choices are
+    /// numbered prompt × n + sample, as OpenAI's, and streamed as one stream with those indexes.
     func completion(_ request: Request) async -> Response {
         await state.respond(.openAI, route: "completions") { record in
             var request = request
             let parsed = try OpenAIRequest.completion(try await readJSON(&request, limit: state.options.maxBodyBytes))
             let engine = try state.engine(forModel: parsed.model)
-            let handles = try state.start(engine, parsed.inference, samples: parsed.choices, logitBias: parsed.logitBias)
+            let requests = parsed.prompts.map { prompt in
+                var one = parsed.inference
+                one.input = prompt.input
+                return (one, parsed.logitBias)
+            }
+            let handles = try state.startAll(engine, requests, samples: parsed.choices)
             let name = state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
-            if parsed.stream, let handle = handles.first {
-                return state.stream(handle, OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage,
-                                                                   withLogprobs: withLogprobs, echo: parsed.echoPrompt),
-                                    record: record)
+            if parsed.stream {
+                // Streams have one choice per prompt (n > 1 is refused with stream).
+                let group = handles.count > 1 ? StreamGroup(count: handles.count) : nil, id = makeID("cmpl-")
+                let encoders = parsed.prompts.enumerated().map { i, prompt in
+                    OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
+                                           echo: prompt.echo, pingSeconds: parsed.pingSeconds, index: i, group: group, id: id)
+                }
+                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record)
+                    : state.stream(handles, encoders, record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
+            record.summary = OpenAIResponse.combined(results, prompts: parsed.prompts.count)   // the log and metrics count every prompt
             return closingConnection(jsonResponse(OpenAIResponse.completion(id: makeID("cmpl-"), model: name, results: results,
-                                                          echo: parsed.echoPrompt, withLogprobs: withLogprobs)))
+                                                                            echoes: parsed.prompts.map(\.echo), withLogprobs: withLogprobs)))
         }
     }
 
