@@ -12,13 +12,13 @@ import requests
 # (stores/chat getApiOptions) and backend_sampling (its default, false); plus the sampler
 # settings it syncs from the server's GET /props (constants/settings.constants.ts, `sync`), with
 # temperature and max_tokens, the page's own settings, set to keep the answer greedy and short.
-# reasoning_format "auto" is its default (reasoning parsing on). Left out: reasoning_control,
-# which it always adds to arm a reasoning budget it can end through a route of llama-server's
-# own (/v1/chat/completions/control); this server refuses it unless false.
+# reasoning_format "auto" is its default (reasoning parsing on); reasoning_control it always
+# adds (line 1153) to arm a reasoning budget it can end through llama-server's
+# /v1/chat/completions/control, which this server does not serve: accepted, with no effect.
 WEBUI_CHAT = {
     "messages": [{"role": "user", "content": "Write a Python function that adds two numbers."}],
     "return_progress": True, "sse_ping_interval": 1, "stream": True, "reasoning_format": "auto",
-    "timings_per_token": True, "backend_sampling": False,
+    "timings_per_token": True, "backend_sampling": False, "reasoning_control": True,
 }
 SYNCED = ["temperature", "dynatemp_range", "dynatemp_exponent", "top_k", "top_p", "min_p", "xtc_probability", "xtc_threshold",
           "typ_p", "max_tokens", "samplers", "repeat_last_n", "repeat_penalty", "presence_penalty", "frequency_penalty",

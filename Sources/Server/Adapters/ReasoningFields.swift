@@ -20,6 +20,10 @@ extension JSONReader {
             }
             request.reasoningFormat = format
         }
+        // reasoning_control only readies what llama-server's /v1/chat/completions/control
+        // needs to end reasoning mid-answer; it changes nothing unless that route is called,
+        // and this server does not serve it (404). llama.cpp's web page sends it on every chat.
+        _ = try bool("reasoning_control")
     }
 
     /// Ollama's `think`: true or false switches thinking on or off (off also leaves any
