@@ -32,6 +32,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def answers_health(url: str, timeout: float = 1) -> bool:
+    """Whether GET url/health answers 200 right now."""
+    try:
+        return requests.get(url + "/health", timeout=timeout).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def wait_for_health(url: str, seconds: float, probe_timeout: float = 1) -> bool:
+    """Polls url/health every 0.1 s for up to `seconds`; whether it answered 200."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if answers_health(url, probe_timeout):
+            return True
+        time.sleep(0.1)
+    return False
+
+
 class Server:
     """One running `swiftlm serve`; `url` is its base address."""
 
@@ -54,11 +72,8 @@ class Server:
         while time.time() - start < timeout:
             if self.process.poll() is not None:
                 raise RuntimeError(f"swiftlm serve exited: {self.log_path.read_text()}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return time.time() - start
-            except requests.RequestException:
-                pass
+            if answers_health(self.url):
+                return time.time() - start
             time.sleep(0.05)
         raise RuntimeError(f"swiftlm serve did not become healthy in {timeout} s")
 
@@ -143,14 +158,8 @@ class LlamaServer:
                                          "-t", "2", "-c", str(context), "-np", "1", "--alias", "coder", *args],
                                         stdout=self.log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
+        if wait_for_health(self.url, 60):
+            return
         self.process.kill()
         raise RuntimeError("llama-server did not become healthy")
 

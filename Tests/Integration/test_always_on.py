@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 import requests
 
-from conftest import BINARY, MODEL_NAME, Server, model_path, stop_process
+from conftest import BINARY, MODEL_NAME, Server, model_path, stop_process, wait_for_health
 
 
 def child_pid(parent: int, timeout: float = 10) -> int:
@@ -68,14 +68,7 @@ def test_stopped_child_is_replaced(supervised):
     pid = child_pid(supervised.process.pid)
     os.kill(pid, signal.SIGSTOP)
     start = time.time()
-    deadline = start + 3 + 5
-    while time.time() < deadline:
-        try:
-            if requests.get(supervised.url + "/health", timeout=0.5).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
+    wait_for_health(supervised.url, 3 + 5, probe_timeout=0.5)
     waited = time.time() - start
     assert waited < 8, f"not replaced within watchdog-timeout + 5 s ({waited:.1f} s)"
     new = child_pid(supervised.process.pid)
