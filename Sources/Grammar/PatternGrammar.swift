@@ -50,9 +50,9 @@ struct PatternGrammar {
         let text = "(" + branches.map(\.text).joined(separator: " | ") + ")"
         guard branches.contains(where: \.nullable) else { return .solid(text) }
         // Nullable: the core is the union of the branches' cores (empty branches add nothing).
-        let cores = branches.filter { $0.text != Piece.empty.text }.map(\.core)
-        let core: String? = cores.contains(where: { $0 == nil }) ? nil
-            : cores.isEmpty ? nil : "(" + cores.map { $0! }.joined(separator: " | ") + ")"
+        let nonEmpty = branches.filter { $0.text != Piece.empty.text }
+        let cores = nonEmpty.compactMap(\.core)
+        let core: String? = cores.isEmpty || cores.count < nonEmpty.count ? nil : "(" + cores.joined(separator: " | ") + ")"
         return Piece(text: text, nullable: true, core: core)
     }
 
