@@ -152,4 +152,16 @@ final class HFDirectoryTests: XCTestCase {
             try dir.write("tokenizer.json", json: tokenizer)
         }, mentioning: ["tokenizer.json", "pre_tokenizer"])
     }
+
+    /// The token table is allocated up to the largest id: a huge id or vocab_size (found by the
+    /// HFDirectory fuzz target) asked for tens of GB before this check.
+    func testHugeTokenIDsAreRefused() throws {
+        expectError(try makeDirectory { dir in
+            var tokenizer = Self.tokenizer
+            tokenizer["added_tokens"] = [["id": 3_000_000_000, "content": "<big>", "special": true]]
+            try dir.write("tokenizer.json", json: tokenizer)
+        }, mentioning: ["tokenizer.json", "<big>", "invalid id"])
+        expectError(try makeDirectory { try $0.write("config.json", json: Self.config(["vocab_size": 4_000_000_000])) },
+                    mentioning: ["config.json", "'vocab_size' is 4000000000"])
+    }
 }

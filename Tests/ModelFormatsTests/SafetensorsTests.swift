@@ -92,6 +92,14 @@ final class SafetensorsTests: XCTestCase {
                    mentioning: ["'a'", "'b'"])
     }
 
+    /// An empty tensor between two overlapping ones hid the overlap when only neighbours in
+    /// offset order were compared.
+    func testOverlapBehindAnEmptyTensor() throws {
+        let header = #"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[12,16]}}"#
+        try expect(.overlapping, SafetensorsBytes.make([], headerOverride: header) + Array(repeating: 0, count: 16),
+                   mentioning: ["'a'", "'b'"])
+    }
+
     func testDuplicateTensorName() throws {
         let header = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
         try expect(.badHeader, SafetensorsBytes.make([], headerOverride: header) + Array(repeating: 0, count: 8),

@@ -46,6 +46,9 @@ struct HFConfig {
         let headDim = try int("head_dim") ?? width / heads
         tiesEmbeddings = json["tie_word_embeddings"]?.boolValue ?? true
         vocabularySize = try int("vocab_size")
+        if let size = vocabularySize, size <= 0 || size > HFTokenizer.maxVocabularySize {
+            throw HFError("\(path): 'vocab_size' is \(size), expected 1 to \(HFTokenizer.maxVocabularySize)")
+        }
 
         var keys: [(String, GGUFValue)] = [
             ("\(arch).context_length", .uint32(UInt32(clamping: try int("max_position_embeddings") ?? 2048))),

@@ -13,6 +13,10 @@ import JSON
 struct HFTokenizer {
     var metadata: [(String, GGUFValue)] = []
 
+    /// Token ids (and config.json's vocab_size) from this on are refused: the table of tokens is
+    /// allocated up to the largest id, and real vocabularies stay below 300,000.
+    static let maxVocabularySize = 10_000_000
+
     init(directory: String, vocabularySize: Int?, config: JSONValue) throws {
         let path = (directory as NSString).appendingPathComponent("tokenizer.json")
         let json = try HFJSON.file(path, missing: "\(directory): tokenizer.json not found (the tokenizer of a "
@@ -28,10 +32,18 @@ struct HFTokenizer {
 
         var count = vocabularySize ?? 0
         for (token, id) in vocab {
-            guard let id = id.intValue, id >= 0, id < 10_000_000 else { throw HFError("\(path): token '\(token)' has an invalid id") }
+            guard let id = id.intValue, id >= 0, id < Self.maxVocabularySize else {
+                throw HFError("\(path): token '\(token)' has an invalid id (expected 0 ≤ id < \(Self.maxVocabularySize))")
+            }
             count = max(count, id + 1)
         }
-        for token in added { count = max(count, (token["id"]?.intValue ?? -1) + 1) }
+        for token in added {
+            guard let id = token["id"]?.intValue, id >= 0, id < Self.maxVocabularySize else {
+                throw HFError("\(path): added_tokens entry \(token.jsonText.prefix(120)) has an invalid id "
+                    + "(expected 0 ≤ id < \(Self.maxVocabularySize))")
+            }
+            count = max(count, id + 1)
+        }
         var tokens = (0..<count).map { "[PAD\($0)]" }
         var types = Array(repeating: TokenType.unused, count: count)
         for (token, id) in vocab {
@@ -40,8 +52,8 @@ struct HFTokenizer {
             types[id] = .normal
         }
         for token in added {
-            guard let id = token["id"]?.intValue, id >= 0, let content = token["content"]?.stringValue else {
-                throw HFError("\(path): added_tokens entry \(token.jsonText.prefix(120)) has no id or content")
+            guard let id = token["id"]?.intValue, let content = token["content"]?.stringValue else {
+                throw HFError("\(path): added_tokens entry \(token.jsonText.prefix(120)) has no content")
             }
             tokens[id] = content
             let special = token["special"]?.boolValue ?? false

@@ -29,9 +29,6 @@ public final class SafetensorsFile: @unchecked Sendable {
     public init(path: String) throws {
         self.path = path
         let file = try FileBytes(path: path) { SafetensorsError(.io, $0) }
-        guard file.bytes.count >= 8 else {
-            throw SafetensorsError(.tooSmall, "\(path): file is \(file.bytes.count) bytes, too small for a safetensors header length (8 bytes)")
-        }
         let parsed = try SafetensorsHeader.parse(file.bytes, path: path)
         mapping = file
         fileSize = file.bytes.count

@@ -6,6 +6,9 @@ struct SafetensorsHeader {
     var dataOffset: Int
 
     static func parse(_ file: UnsafeRawBufferPointer, path: String) throws -> SafetensorsHeader {
+        guard file.count >= 8 else {
+            throw SafetensorsError(.tooSmall, "\(path): file is \(file.count) bytes, too small for a safetensors header length (8 bytes)")
+        }
         let declared = file.loadUnaligned(as: UInt64.self).littleEndian
         guard declared <= UInt64(file.count - 8), declared <= UInt64(SafetensorsFile.maxHeaderBytes) else {
             throw SafetensorsError(.badHeaderLength, "\(path): header length \(declared) runs past the end of "
@@ -36,12 +39,16 @@ struct SafetensorsHeader {
                 header.tensors.append(try parseEntry(name, value, dataSize: dataSize, path: path))
             }
         }
-        // Sorted by offset, each tensor must end before the next begins.
-        let sorted = header.tensors.sorted { $0.offset < $1.offset }
-        for (previous, next) in zip(sorted, sorted.dropFirst())
-        where previous.offset + previous.byteCount > next.offset && next.byteCount > 0 {
-            throw SafetensorsError(.overlapping, "\(path): tensors '\(previous.name)' (bytes \(previous.offset)..<"
-                + "\(previous.offset + previous.byteCount)) and '\(next.name)' (from \(next.offset)) overlap")
+        // Sorted by offset, each non-empty tensor must begin after every earlier one has ended
+        // (the furthest end so far, not just the previous tensor's: an empty tensor in between
+        // must not hide an overlap).
+        var furthest: SafetensorsFile.Entry?
+        for next in header.tensors.sorted(by: { $0.offset < $1.offset }) where next.byteCount > 0 {
+            if let previous = furthest, previous.offset + previous.byteCount > next.offset {
+                throw SafetensorsError(.overlapping, "\(path): tensors '\(previous.name)' (bytes \(previous.offset)..<"
+                    + "\(previous.offset + previous.byteCount)) and '\(next.name)' (from \(next.offset)) overlap")
+            }
+            if furthest.map({ $0.offset + $0.byteCount < next.offset + next.byteCount }) ?? true { furthest = next }
         }
         return header
     }
