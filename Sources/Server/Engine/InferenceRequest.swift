@@ -92,6 +92,16 @@ public struct GenerationSummary: Sendable {
     public var acceptedDraftTokens = 0
 }
 
+/// How far a request's prompt has been computed (llama-server's `prompt_progress`): `total`
+/// prompt tokens, `cache` of them reused from the prefix cache, `processed` in the KV cache
+/// so far (the reused ones included), and the milliseconds since the prompt started.
+public struct PromptProgress: Sendable, Equatable {
+    public var total: Int
+    public var cache: Int
+    public var processed: Int
+    public var milliseconds: Int
+}
+
 /// What the engine reports while it works on a request, in order: text deltas, then exactly
 /// one `finished` or `failed`.
 public enum GenerationEvent: Sendable {

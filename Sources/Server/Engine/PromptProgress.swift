@@ -1,15 +1,5 @@
 import Foundation
 
-/// How far a request's prompt has been computed (llama-server's `prompt_progress`): `total`
-/// prompt tokens, `cache` of them reused from the prefix cache, `processed` in the KV cache
-/// so far (the reused ones included), and the milliseconds since the prompt started.
-public struct PromptProgress: Sendable, Equatable {
-    public var total: Int
-    public var cache: Int
-    public var processed: Int
-    public var milliseconds: Int
-}
-
 extension Engine {
     /// Reports a job's prompt progress when its request asked for it (`returnProgress`):
     /// once when its prompt starts (only the reused tokens in the cache), then after each
