@@ -17,6 +17,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = Path(os.environ.get("SWIFTLM_BIN", ROOT / ".build" / "release" / "swiftlm"))
+# Set by tools/tsan-tests when BINARY is built with a sanitizer ("thread"): tests that measure
+# resident memory skip, since the sanitizer's shadow memory grows with whatever is allocated.
+SANITIZER = os.environ.get("SWIFTLM_SANITIZER")
 MODEL_NAME = "smollm2"
 
 
