@@ -137,16 +137,7 @@ final class LlamaCppVocabularyTests: XCTestCase {
     func testSpecialTokensMatchLlamaCpp() throws {
         for name in Self.real + Self.synthetic {
             let tokenizer = try Self.tokenizer(name)
-            let vocab = try XCTUnwrap(Self.fixture(name)["vocab"] as? [String: Any], name)
-            let vocabulary = tokenizer.vocabulary
-            XCTAssertEqual(vocabulary.tokens.count, vocab["n_vocab"] as? Int, name)
-            XCTAssertEqual(vocabulary.bosID.map(Int.init) ?? -1, vocab["bos"] as? Int, name)
-            XCTAssertEqual(vocabulary.eosID.map(Int.init) ?? -1, vocab["eos"] as? Int, name)
-            XCTAssertEqual(vocabulary.addBOS, vocab["add_bos"] as? Bool, name)
-            XCTAssertEqual(vocabulary.addEOS, vocab["add_eos"] as? Bool, name)
-            let expectedEOG = Set(try XCTUnwrap(vocab["eog_ids"] as? [Int]).map(Int32.init))
-            let eog = Set((0..<Int32(vocabulary.tokens.count)).filter(tokenizer.isEndOfGeneration))
-            XCTAssertEqual(eog, expectedEOG, name)
+            try assertSpecialTokens(tokenizer, match: XCTUnwrap(Self.fixture(name)["vocab"] as? [String: Any], name), name)
         }
     }
 
@@ -161,5 +152,22 @@ final class LlamaCppVocabularyTests: XCTestCase {
         let gemma2 = try GGUFFile(path: path)
         XCTAssertEqual(try gemma2.string("general.architecture"), "gemma2")
         XCTAssertNotNil(gemma2.metadata["gemma2.context_length"])
+    }
+
+    /// Pre-tokenizers and tokenizer models llama.cpp knows but swiftlm does not implement are
+    /// refused when the vocabulary is loaded, by name, never tokenized some other way.
+    func testUnimplementedFamiliesAreRefusedByName() throws {
+        var vocabulary = try Self.tokenizer("llama-bpe").vocabulary
+        for pre in ["chatglm-bpe", "deepseek-v3", "kimi-k2", "gpt3-finnish", "superbpe"] {
+            vocabulary.pre = pre
+            XCTAssertThrowsError(try makeTokenizer(vocabulary), pre) { error in
+                XCTAssert(String(describing: error).contains("'\(pre)'"), String(describing: error))
+            }
+        }
+        vocabulary.pre = "default"
+        vocabulary.model = "gemma4"   // llama.cpp's ggml-vocab-gemma-4.gguf declares this model
+        XCTAssertThrowsError(try makeTokenizer(vocabulary)) { error in
+            XCTAssert(String(describing: error).contains("'gemma4'"), String(describing: error))
+        }
     }
 }
