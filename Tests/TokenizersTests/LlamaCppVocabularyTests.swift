@@ -110,6 +110,21 @@ final class LlamaCppVocabularyTests: XCTestCase {
         return stride(from: 0, to: hex.count, by: 2).compactMap { UInt8(String(decoding: hex[$0..<$0 + 2], as: UTF8.self), radix: 16) }
     }
 
+    /// The words of the pre-tokenizers llama.cpp runs as std::regex (its regex on the collapsed
+    /// text, evaluated by Python's re): ids alone would not show a split BPE does not merge across.
+    func testRegexPreTokenizersSplitAsLlamaCpp() throws {
+        for name in ["tekken", "gpt-4o"] {
+            let splits = try XCTUnwrap(Self.fixture(name)["pre_splits"] as? [String: Any], name)
+            let lengths = try XCTUnwrap(splits["lengths"] as? [[Int]], name)
+            let all = Self.corpus + (try XCTUnwrap(splits["extra"] as? [String], name))
+            XCTAssertEqual(all.count, lengths.count, name)
+            let pre = PreTokenizer(kind: try XCTUnwrap(PreTokenizer.Kind(name: name)))
+            for (text, expected) in zip(all, lengths) {
+                XCTAssertEqual(pre.split(text.unicodeScalars.map(\.value)), expected, "\(name): \(text.debugDescription.prefix(60))")
+            }
+        }
+    }
+
     /// llama.cpp's tests/test-tokenizer-0 cases: add_special and parse_special off.
     func testTestTokenizer0CasesMatchOut() throws {
         for name in Self.real {
