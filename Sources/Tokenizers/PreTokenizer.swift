@@ -15,12 +15,16 @@ struct PreTokenizer: Sendable {
         case deepseekCoder
         case deepseekLLM
         case falcon
+        case tekken          // Mistral Nemo / Small 3: case-aware letter runs, single digits
+        case gpt4o           // tekken's letter runs with contractions, \p{N}{1,3} (Phi-4, Llama 4)
         case fallback        // "default": llama.cpp's generic regexes
 
         /// tokenizer.ggml.pre values, as llama.cpp's vocabulary loader maps them.
         static let byName: [String: Kind] = {
             var table: [String: Kind] = ["default": .fallback, "deepseek-coder": .deepseekCoder,
-                                         "deepseek-llm": .deepseekLLM, "falcon": .falcon, "qwen35": .qwen35]
+                                         "deepseek-llm": .deepseekLLM, "falcon": .falcon, "qwen35": .qwen35,
+                                         "tekken": .tekken]
+            for name in ["gpt-4o", "llama4", "kanana2", "talkie"] { table[name] = .gpt4o }
             for name in ["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
                          "a.x-4.0", "mellum", "modern-bert", "exaone4", "jina-v1-en", "jina-v2-code",
                          "roberta-bpe", "mpt", "olmo", "jais", "trillion", "granite-docling"] {
@@ -48,10 +52,10 @@ struct PreTokenizer: Sendable {
         }
 
         /// llama.cpp's ignore_merges: a word that is already a token is taken whole.
-        var ignoresMerges: Bool { self == .llama3Merged }
+        var ignoresMerges: Bool { self == .llama3Merged || self == .tekken }
 
         /// llama.cpp's default add_bos before tokenizer.ggml.add_bos_token overrides it.
-        var addsBOSByDefault: Bool { self == .llama3Merged }
+        var addsBOSByDefault: Bool { self == .llama3Merged || self == .tekken }
     }
 
     let kind: Kind
@@ -77,6 +81,8 @@ struct PreTokenizer: Sendable {
         case .llama3, .llama3Merged: return [.llama3(maxDigits: 3, marksJoinLetters: false)]
         case .qwen2: return [.llama3(maxDigits: 1, marksJoinLetters: false)]
         case .qwen35: return [.llama3(maxDigits: 1, marksJoinLetters: true)]
+        case .tekken: return [.caseAware(contractions: false, maxDigits: 1)]
+        case .gpt4o: return [.caseAware(contractions: true, maxDigits: 3)]
         case .deepseekCoder:
             return [.isolateEach(.lineBreak), .isolateSpaceThenRun(.letter),
                     .isolateSpaceThenRun(.punctuation), .isolateRuns(.deepseekCJK),

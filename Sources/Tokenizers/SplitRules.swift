@@ -3,6 +3,7 @@
 enum SplitRule: Sendable {
     case gpt2
     case llama3(maxDigits: Int, marksJoinLetters: Bool)
+    case caseAware(contractions: Bool, maxDigits: Int)   // tekken, gpt-4o
     case isolateEach(CharacterClass)          // "X": every match is its own piece
     case isolateRuns(CharacterClass)          // "X+"
     case isolateSpaceThenRun(CharacterClass)  // "\s?X+"
@@ -109,6 +110,7 @@ private struct Segment {
         switch rule {
         case .gpt2: splitGPT2()
         case .llama3(let maxDigits, let marks): splitLlama3(maxDigits: maxDigits, marksJoinLetters: marks)
+        case .caseAware(let contractions, let maxDigits): splitCaseAware(contractions: contractions, maxDigits: maxDigits)
         case .isolateEach, .isolateRuns, .isolateSpaceThenRun, .isolateASCIIDigitTriples,
              .isolateTrailingWhitespace:
             isolate(rule)
@@ -129,7 +131,7 @@ private struct Segment {
             return (0..<3).allSatisfy { (0x30...0x39).contains(cpt(pos + $0)) } ? pos + 3 : nil
         case .isolateTrailingWhitespace:
             return run(of: .whitespace, from: pos) == end ? end : nil
-        case .gpt2, .llama3:
+        case .gpt2, .llama3, .caseAware:
             return nil
         }
     }
@@ -281,6 +283,70 @@ private struct Segment {
                 pos += spaces
             } else {
                 pos += 1
+            }
+            cut(at: pos)
+        }
+    }
+
+    // llama.cpp's tekken and gpt-4o regexes, which it runs as std::regex on the
+    // category-collapsed text (C = the optional contraction (?:'[sS]|'[tT]|...|'[dD])? of gpt-4o):
+    //   [^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+C
+    //   |[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*C
+    //   |\p{N}{1,maxDigits}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+    // In that text every non-ASCII letter is one placeholder byte, so it counts as both an
+    // "upper" ([^a-z]) and a "lower" ([^A-Z]) letter; only ASCII letters have a case.
+    private mutating func splitCaseAware(contractions: Bool, maxDigits: Int) {
+        func isLetter(_ pos: Int) -> Bool { pos < end && flags(pos).isLetter && !flags(pos).isWhitespace }
+        func isNumber(_ pos: Int) -> Bool { pos < end && flags(pos).isNumber && !flags(pos).isWhitespace }
+        func isOther(_ pos: Int) -> Bool {
+            pos < end && !flags(pos).isWhitespace && !flags(pos).isLetter && !flags(pos).isNumber
+        }
+        func isUpper(_ pos: Int) -> Bool { isLetter(pos) && !(0x61...0x7A).contains(cpt(pos)) }
+        func isLower(_ pos: Int) -> Bool { isLetter(pos) && !(0x41...0x5A).contains(cpt(pos)) }
+        var pos = start
+        while pos < end {
+            let c = cpt(pos)
+            var word = pos
+            if !isLetter(pos), c != 0x0D, c != 0x0A, !isNumber(pos), isLetter(pos + 1) { word += 1 }
+            if isLetter(word) {
+                // Backtracking order: the longest upper run, then shorter ones, until a lower
+                // letter follows; the lower run then extends greedily. With no lower letter
+                // anywhere, the second alternative takes the upper run alone.
+                var upperEnd = word
+                while isUpper(upperEnd) { upperEnd += 1 }
+                var lowerStart = upperEnd
+                while lowerStart >= word, !isLower(lowerStart) { lowerStart -= 1 }
+                if lowerStart < word {
+                    pos = upperEnd
+                } else {
+                    pos = lowerStart + 1
+                    while isLower(pos) { pos += 1 }
+                }
+                if contractions, let length = contraction(at: pos, ignoringCase: true) { pos += length }
+                cut(at: pos)
+                continue
+            }
+            if isNumber(pos) {
+                let digitsEnd = pos + maxDigits
+                while pos < digitsEnd, isNumber(pos) { pos += 1 }
+                cut(at: pos)
+                continue
+            }
+            let other = c == 0x20 ? pos + 1 : pos
+            if isOther(other) {
+                pos = other
+                while isOther(pos) { pos += 1 }
+                while pos < end, cpt(pos) == 0x0D || cpt(pos) == 0x0A || cpt(pos) == 0x2F { pos += 1 }
+                cut(at: pos)
+                continue
+            }
+            let (spaces, lastLineBreakEnd) = whitespaceRun(from: pos)
+            if lastLineBreakEnd > 0 {
+                pos = lastLineBreakEnd     // \s*[\r\n]+
+            } else if spaces > 1 && pos + spaces < end {
+                pos += spaces - 1          // \s+(?!\S)
+            } else {
+                pos += max(spaces, 1)
             }
             cut(at: pos)
         }

@@ -74,16 +74,7 @@ final class SPMTokenizerTests: XCTestCase {
     func testSpecialTokensMatchLlamaCpp() throws {
         for model in Self.models {
             let tokenizer = try Self.tokenizer(model)
-            let vocab = try XCTUnwrap(Self.fixture(model)["vocab"] as? [String: Any])
-            let vocabulary = tokenizer.vocabulary
-            XCTAssertEqual(vocabulary.tokens.count, vocab["n_vocab"] as? Int, model)
-            XCTAssertEqual(vocabulary.bosID.map(Int.init), vocab["bos"] as? Int, model)
-            XCTAssertEqual(vocabulary.eosID.map(Int.init), vocab["eos"] as? Int, model)
-            XCTAssertEqual(vocabulary.addBOS, vocab["add_bos"] as? Bool, model)
-            XCTAssertEqual(vocabulary.addEOS, vocab["add_eos"] as? Bool, model)
-            let expectedEOG = Set(try XCTUnwrap(vocab["eog_ids"] as? [Int]).map(Int32.init))
-            let eog = Set((0..<Int32(vocabulary.tokens.count)).filter(tokenizer.isEndOfGeneration))
-            XCTAssertEqual(eog, expectedEOG, model)
+            try assertSpecialTokens(tokenizer, match: XCTUnwrap(Self.fixture(model)["vocab"] as? [String: Any], model), model)
         }
     }
 
