@@ -113,6 +113,54 @@ final class ArchitectureMismatchTests: XCTestCase {
         XCTAssertEqual(try LoadedModel(path: directory.file("neutral.gguf")).config.architecture, "qwen3")
     }
 
+    /// `tensors` with `name` one row short (the last of its shape), as a converter bug would write it.
+    static func dropRow(_ name: String, _ tensors: inout [Tensor]) {
+        guard let i = tensors.firstIndex(where: { $0.name == name }) else { return }
+        let rowBytes = tensors[i].data.count / tensors[i].shape[1]
+        tensors[i].shape[1] -= 1
+        tensors[i].data.removeLast(rowBytes)
+    }
+
+    func testPhi3FusedTensorsOfTheWrongShapeOrMissingAreNamed() throws {
+        // q 128 + k 64 + v 64 rows
+        let qkv = try loadError("phi3long", tensors: { Self.dropRow("blk.1.attn_qkv.weight", &$0) })
+        XCTAssert(qkv.contains("'blk.1.attn_qkv.weight' has shape [128, 255], expected [128, 256]"), qkv)
+        // gate and up: 2 × 256 rows
+        let gateUp = try loadError("phi3long", tensors: { Self.dropRow("blk.3.ffn_up.weight", &$0) })
+        XCTAssert(gateUp.contains("'blk.3.ffn_up.weight' has shape [128, 511], expected [128, 512]"), gateUp)
+        let missing = try loadError("phi3long", tensors: { $0.removeAll { $0.name == "blk.2.attn_qkv.weight" } })
+        XCTAssert(missing.contains("missing tensor 'blk.2.attn_qkv.weight' or 'blk.2.attn_q.weight'"), missing)
+        let down = try loadError("phi3long", tensors: { $0.removeAll { $0.name == "blk.0.ffn_down.weight" } })
+        XCTAssert(down.contains("missing tensor 'blk.0.ffn_down.weight'"), down)
+        let factors = try loadError("phi3long", tensors: { tensors in
+            guard let i = tensors.firstIndex(where: { $0.name == "rope_factors_long.weight" }) else { return }
+            tensors[i].shape = [15]
+            tensors[i].data.removeLast(4)
+        })
+        XCTAssert(factors.contains("'rope_factors_long.weight' has shape [15], expected [16]"), factors)
+        let attentionFactor = try loadError("phi3long", keys: { $0.set("phi3.rope.scaling.attn_factor", .float32(0)) })
+        XCTAssert(attentionFactor.contains("phi3.rope.scaling.attn_factor") && attentionFactor.contains("positive"),
+                  attentionFactor)
+    }
+
+    func testOlmo2TensorsOfTheWrongShapeOrMissingAreNamed() throws {
+        // q's norm spans the whole projection (4 heads × 32), not one head
+        let norm = try loadError("olmo2", tensors: { tensors in
+            guard let i = tensors.firstIndex(where: { $0.name == "blk.0.attn_q_norm.weight" }) else { return }
+            tensors[i].shape = [32]
+            tensors[i].data.removeLast(96 * 4)
+        })
+        XCTAssert(norm.contains("'blk.0.attn_q_norm.weight' has shape [32], expected [128]"), norm)
+        let post = try loadError("olmo2", tensors: { $0.removeAll { $0.name == "blk.2.post_ffw_norm.weight" } })
+        XCTAssert(post.contains("missing tensor 'blk.2.post_ffw_norm.weight'"), post)
+        let output = try loadError("olmo2", tensors: { $0.removeAll { $0.name == "output.weight" } })
+        XCTAssert(output.contains("missing tensor 'output.weight'"), output)
+        let preNorm = try loadError("olmo2", tensors: { $0.append(("blk.0.attn_norm.weight", [128], .f32, [UInt8](repeating: 0, count: 512))) })
+        XCTAssert(preNorm.contains("tensor 'blk.0.attn_norm.weight' is not part of architecture 'olmo2'"), preNorm)
+        let window = try loadError("olmo2", keys: { $0.set("olmo2.attention.sliding_window", .uint32(4096)) })
+        XCTAssert(window.contains("olmo2.attention.sliding_window = 4096"), window)
+    }
+
     func testUnsupportedArchitectureListsTheSupportedOnes() throws {
         let message = try loadError("qwen3", keys: { $0.set("general.architecture", .string("falcon")) })
         XCTAssert(message.contains("architecture 'falcon' is not supported") && message.contains("qwen3"), message)

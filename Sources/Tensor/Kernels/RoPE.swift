@@ -12,6 +12,7 @@ public final class RoPETable: @unchecked Sendable {
     let base: Double
     let frequencyScale: Double
     let frequencyFactors: [Double]?  // (pairs): each pair's angle divided by its factor (llama 3's rope_freqs)
+    let magnitude: Double            // cos and sin × this (ggml's attn_factor, mscale: LongRoPE's attention factor)
     static let chunkPositions = 256
     let chunks: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>  // each (chunkPositions, pairs, 2): cos, sin
     let chunkCount: Int
@@ -19,14 +20,17 @@ public final class RoPETable: @unchecked Sendable {
 
     /// `frequencyScale` is linear position scaling (1 = none), as rope.scaling.factor = 1/scale.
     /// `frequencyFactors` (dimensions/2 values, as ggml's freq_factors) divide each pair's angle.
+    /// `magnitude` multiplies cos and sin, so rotated q·k scores grow by its square (ggml's
+    /// attn_factor; phi3's LongRoPE attention factor).
     public init(dimensions: Int, maxPositions: Int, base: Float, frequencyScale: Float = 1,
-                frequencyFactors: [Float]? = nil) {
+                frequencyFactors: [Float]? = nil, magnitude: Float = 1) {
         precondition(frequencyFactors == nil || frequencyFactors?.count == dimensions / 2, "one factor per rotated pair")
         self.dimensions = dimensions
         self.maxPositions = maxPositions
         self.base = Double(base)
         self.frequencyScale = Double(frequencyScale)
         self.frequencyFactors = frequencyFactors?.map(Double.init)
+        self.magnitude = Double(magnitude)
         chunkCount = (maxPositions + Self.chunkPositions - 1) / Self.chunkPositions
         chunks = .allocate(capacity: max(1, chunkCount))
         chunks.initialize(repeating: nil, count: max(1, chunkCount))
@@ -49,8 +53,8 @@ public final class RoPETable: @unchecked Sendable {
                 let position = Double(c * Self.chunkPositions + p) * frequencyScale
                 for i in 0..<pairs {
                     let theta = position * pow(base, -2.0 * Double(i) / Double(dimensions)) / (frequencyFactors?[i] ?? 1)
-                    chunk[(p * pairs + i) * 2] = Float(cos(theta))
-                    chunk[(p * pairs + i) * 2 + 1] = Float(sin(theta))
+                    chunk[(p * pairs + i) * 2] = Float(cos(theta) * magnitude)
+                    chunk[(p * pairs + i) * 2 + 1] = Float(sin(theta) * magnitude)
                 }
             }
             chunks[c] = chunk

@@ -5,7 +5,7 @@ import ModelFormats
 public enum ArchitectureRegistry {
     public static let architectures: [String: Architecture] = [
         "llama": .llama, "qwen2": .qwen2, "gemma3": .gemma3, "qwen3": .qwen3, "smollm3": .smollm3,
-        "granite": .granite, "gemma2": .gemma2, "qwen3moe": .qwen3moe,
+        "granite": .granite, "gemma2": .gemma2, "qwen3moe": .qwen3moe, "phi3": .phi3, "olmo2": .olmo2,
     ]
 
     public static func supports(_ name: String) -> Bool { architectures[name] != nil }

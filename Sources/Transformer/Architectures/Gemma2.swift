@@ -55,7 +55,7 @@ public final class Gemma2Model: LanguageModel, @unchecked Sendable {
             return Layer(
                 attentionNorm: try weights.vector(p + "attn_norm.weight", count: width),
                 postAttentionNorm: try weights.vector(p + "post_attention_norm.weight", count: width),
-                attention: try AttentionWeights(weights, prefix: p, config: config, queryKeyNorm: false),
+                attention: try AttentionWeights(weights, prefix: p, config: config, queryKeyNorm: .none),
                 settings: AttentionSettings(rope: rope, neox: true, scale: 1 / Float(config.keyLength).squareRoot(),
                                             scaleQueries: true, softcap: config.attentionSoftcap ?? Self.defaultAttentionSoftcap,
                                             window: l % 2 == 0 ? window : nil),

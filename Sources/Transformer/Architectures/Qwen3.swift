@@ -2,7 +2,7 @@
 /// (attn_q_norm, attn_k_norm: head-dim weights shared by all heads) before RoPE.
 extension Architecture {
     static let qwen3 = Architecture(keys: []) {
-        try DecoderModel(weights: $0, config: $1, options: .init(neoxRoPE: true, queryKeyNorm: true))
+        try DecoderModel(weights: $0, config: $1, options: .init(neoxRoPE: true, queryKeyNorm: .perHead))
     }
 }
 
@@ -17,6 +17,6 @@ extension Architecture {
                                                        why: "qwen3moe's experts' weights are always normalized")
         }
         return try DecoderModel(weights: weights, config: config,
-                                options: .init(neoxRoPE: true, queryKeyNorm: true, mixtureOfExperts: true))
+                                options: .init(neoxRoPE: true, queryKeyNorm: .perHead, mixtureOfExperts: true))
     }
 }

@@ -7,10 +7,18 @@ struct GatedFeedForward {
     let gate, up, down: WeightMatrix          // (ffn, width), (ffn, width), (width, ffn)
     let activation: Activation
 
-    /// The tensors `prefix` + ffn_gate/ffn_up/ffn_down.weight, `length` wide.
-    init(_ weights: WeightStore, prefix p: String, width: Int, length: Int, activation: Activation) throws {
-        gate = try weights.matrix(p + "ffn_gate.weight", rows: length, columns: width)
-        up = try weights.matrix(p + "ffn_up.weight", rows: length, columns: width)
+    /// The tensors `prefix` + ffn_gate/ffn_up/ffn_down.weight, `length` wide; with `fusedGateUp`,
+    /// gate and up are one ffn_up.weight of 2 × length rows, gate rows first (phi3, as
+    /// llama.cpp's LLM_FFN_SWIGLU splits it).
+    init(_ weights: WeightStore, prefix p: String, width: Int, length: Int, activation: Activation,
+         fusedGateUp: Bool = false) throws {
+        if fusedGateUp {
+            let gateUp = try weights.fusedMatrices(p + "ffn_up.weight", rows: [length, length], columns: width)
+            (gate, up) = (gateUp[0], gateUp[1])
+        } else {
+            gate = try weights.matrix(p + "ffn_gate.weight", rows: length, columns: width)
+            up = try weights.matrix(p + "ffn_up.weight", rows: length, columns: width)
+        }
         down = try weights.matrix(p + "ffn_down.weight", rows: width, columns: length)
         self.activation = activation
     }

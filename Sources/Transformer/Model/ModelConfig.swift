@@ -23,6 +23,7 @@ public struct ModelConfig: Sendable, Equatable {
     // one its architecture does not (HyperparameterCheck.swift).
     public var ropeScalingType: RoPEScalingType
     public var ropeOriginalContextLength: Int  // the context the RoPE factors were trained for
+    public var ropeAttentionFactor: Float      // cos and sin × this (rope.scaling.attn_factor; phi3's LongRoPE)
     public var slidingWindow: Int?             // tokens a windowed layer sees (itself included)
     public var attentionScale: Float?          // replaces 1/√head_dim (granite)
     public var attentionSoftcap: Float?        // scores → cap·tanh(scores/cap) (gemma2)
@@ -98,6 +99,7 @@ public struct ModelConfig: Sendable, Equatable {
             vocabularySize: vocab,
             ropeScalingType: scalingType,
             ropeOriginalContextLength: try file.optionalInt(key("rope.scaling.original_context_length")) ?? contextLength,
+            ropeAttentionFactor: try file.optionalFloat(key("rope.scaling.attn_factor")) ?? 1,
             slidingWindow: try file.optionalInt(key("attention.sliding_window")).flatMap { $0 > 0 ? $0 : nil },
             attentionScale: try unlessZero("attention.scale"),
             attentionSoftcap: try unlessZero("attn_logit_softcapping"),

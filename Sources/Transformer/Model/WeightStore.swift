@@ -41,6 +41,19 @@ public struct WeightStore {
         }
     }
 
+    /// Matrices stored one after another in one tensor, by rows (phi3's attn_qkv: q, k, then v
+    /// rows; its ffn_up: gate, then up rows): views of the tensor's consecutive row ranges,
+    /// `rows[i]` rows each. The tensor must have exactly Σ rows rows.
+    public func fusedMatrices(_ name: String, rows: [Int], columns: Int) throws -> [WeightMatrix] {
+        let whole = try matrix(name, rows: rows.reduce(0, +), columns: columns)
+        var start = 0
+        return rows.enumerated().map { i, count in
+            defer { start += count }
+            return WeightMatrix(name: "\(name)[\(i)]", type: whole.type, rows: count, columns: columns,
+                                data: whole.data + start * whole.rowBytes)
+        }
+    }
+
     public func optionalMatrix(_ name: String, rows: Int, columns: Int) throws -> WeightMatrix? {
         file.tensorInfo(name) == nil ? nil : try matrix(name, rows: rows, columns: columns)
     }
