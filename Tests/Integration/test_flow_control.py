@@ -61,6 +61,11 @@ def test_full_server_refuses_with_503_and_retry_after(single):
     wait_until_idle(single, 5)
 
 
+# Seconds a disconnect may take to free its worker: a few tokens' time; under a sanitizer every
+# token is several times slower (2.07 s was seen once under ThreadSanitizer), so 3x there.
+FREED_WITHIN = 6.0 if SANITIZER else 2.0
+
+
 def test_stream_disconnect_frees_the_worker_within_a_token(single):
     held = hold_worker(single)
     time.sleep(0.3)
@@ -70,7 +75,7 @@ def test_stream_disconnect_frees_the_worker_within_a_token(single):
     waited = wait_until_idle(single, 5)
     # The engine checks for cancellation before every token (a few ms for SmolLM2); the bound
     # allows for /health answering slowly on a loaded 2-core machine.
-    assert waited < 2.0, f"worker freed after {waited:.2f} s"
+    assert waited < FREED_WITHIN, f"worker freed after {waited:.2f} s"
     reply = requests.post(single.url + "/v1/completions", timeout=30,
                           json={"model": MODEL_NAME, "prompt": "Hi", "max_tokens": 4})
     assert reply.status_code == 200
@@ -88,7 +93,7 @@ def test_non_streaming_disconnect_frees_the_worker(single):
         time.sleep(0.01)
     sock.close()
     waited = wait_until_idle(single, 5)
-    assert waited < 2.0, f"worker freed after {waited:.2f} s"
+    assert waited < FREED_WITHIN, f"worker freed after {waited:.2f} s"
     print(f"non-streaming: worker freed {waited:.3f} s after the disconnect")
 
 
