@@ -153,8 +153,8 @@ def test_several_prompts_stream_by_index(coder, llama_coder):
 
 @pytest.mark.parametrize("path,body", [
     ("/completion", {"prompt": "def hello():", "n_predict": 5, "temperature": 0, "ignore_eos": True}),
-    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5, "ignore_eos": True}),
-    ("/v1/completions", {"prompt": "def hello():", "max_tokens": 5, "ignore_eos": True}),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 5, "temperature": 0, "ignore_eos": True}),
+    ("/v1/completions", {"prompt": "def hello():", "max_tokens": 5, "temperature": 0, "ignore_eos": True}),
 ])
 @pytest.mark.parametrize("per_token", [False, True])
 def test_timings_on_stream_chunks_match(coder, llama_coder, path, body, per_token):

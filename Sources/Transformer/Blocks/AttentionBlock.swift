@@ -16,14 +16,14 @@ struct AttentionWeights {
     init(_ weights: WeightStore, prefix p: String, config c: ModelConfig, queryKeyNorm: QueryKeyNorm,
          fusedQKV: Bool = false) throws {
         let width = c.embeddingLength
-        if fusedQKV, weights.file.tensorInfo(p + "attn_qkv.weight") == nil, weights.file.tensorInfo(p + "attn_q.weight") == nil {
-            throw ModelError.missingTensor(weights.file.path, "\(p)attn_qkv.weight' or '\(p)attn_q.weight")
-        }
         if fusedQKV, weights.file.tensorInfo(p + "attn_qkv.weight") != nil {
             let qkv = try weights.fusedMatrices(p + "attn_qkv.weight", rows: [c.queryWidth, c.keyWidth, c.valueWidth],
                                                 columns: width)
             (wq, wk, wv) = (qkv[0], qkv[1], qkv[2])
         } else {
+            if fusedQKV, weights.file.tensorInfo(p + "attn_q.weight") == nil {   // name both layouts
+                throw ModelError.missingTensor(weights.file.path, "\(p)attn_qkv.weight' or '\(p)attn_q.weight")
+            }
             wq = try weights.matrix(p + "attn_q.weight", rows: c.queryWidth, columns: width)
             wk = try weights.matrix(p + "attn_k.weight", rows: c.keyWidth, columns: width)
             wv = try weights.matrix(p + "attn_v.weight", rows: c.valueWidth, columns: width)
