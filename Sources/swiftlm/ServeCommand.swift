@@ -40,6 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("reasoning-format"),
             help: "Return <think> reasoning apart from the answer: auto or deepseek (yes), deepseek-legacy (the same), none (leave it in the content).")
     var reasoningFormat = "auto"
+    @Option(name: .customLong("reasoning-budget"),
+            help: "Tokens a model may think before its closing tag is forced: -1 unlimited, 0 none (llama-server's flag; a request's reasoning_budget_tokens overrides it).")
+    var reasoningBudget = -1
+    @Option(name: .customLong("reasoning-budget-message"),
+            help: "Text written before the forced closing tag when the reasoning budget runs out.")
+    var reasoningBudgetMessage = ""
     @Option(name: .customLong("chat-template-file"), help: "A Jinja chat template to use in place of the model file's.")
     var chatTemplateFile: String?
     @Option(name: .customLong("slot-save-path"),
@@ -73,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard promptRowsWhileDecoding >= 1 else {
             throw ValidationError("--prompt-rows-while-decoding must be ≥ 1, got \(promptRowsWhileDecoding)")
         }
+        guard reasoningBudget >= -1 else { throw ValidationError("--reasoning-budget must be ≥ -1, got \(reasoningBudget)") }
         if let kvBudgetMiB, kvBudgetMiB < 1 { throw ValidationError("--kv-budget-mib must be ≥ 1, got \(kvBudgetMiB)") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be ≥ 1024, got \(maxBodyBytes)") }
         if let apiKey, apiKey.isEmpty { throw ValidationError("--api-key must not be empty") }
@@ -116,6 +123,8 @@ struct ServeCommand: AsyncParsableCommand {
             throw CLIError("--reasoning-format must be one of \(ReasoningFormat.allCases.map(\.rawValue).joined(separator: ", ")), got '\(reasoningFormat)'")
         }
         options.reasoningFormat = format
+        options.reasoningBudget = reasoningBudget
+        options.reasoningBudgetMessage = reasoningBudgetMessage
         if let chatTemplateFile {
             do {
                 options.engine.chatTemplate = try String(contentsOfFile: chatTemplateFile, encoding: .utf8)

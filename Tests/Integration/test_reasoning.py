@@ -9,6 +9,7 @@ generation prompt, so whatever the model writes starts inside the reasoning (and
 model never closes it, stays there).
 """
 import json
+import subprocess
 from pathlib import Path
 
 import anthropic
@@ -17,7 +18,7 @@ import openai
 import pytest
 import requests
 
-from conftest import LlamaServer, Server, model_path
+from conftest import BINARY, LlamaServer, Server, model_path
 
 FIXTURES = Path(__file__).resolve().parents[1] / "Fixtures" / "templates"
 
@@ -29,9 +30,11 @@ def template_file(tmp_path_factory, name: str) -> str:
     return str(path)
 
 
-def serve(tmp_path_factory, name: str, llama: bool):
-    """swiftlm, or llama-server, on Qwen2.5-Coder-0.5B with the template of fixture `name`."""
+def serve(tmp_path_factory, name: str, llama: bool, edit=lambda text: text):
+    """swiftlm, or llama-server, on Qwen2.5-Coder-0.5B with the template of fixture `name`
+    (changed by `edit`)."""
     template = template_file(tmp_path_factory, name)
+    Path(template).write_text(edit(Path(template).read_text()))
     if llama:
         s = LlamaServer("--jinja", "--chat-template-file", template, context=2048)
     else:
@@ -40,16 +43,29 @@ def serve(tmp_path_factory, name: str, llama: bool):
     s.stop()
 
 
-def server_fixture(name: str, llama: bool):
+def server_fixture(name: str, llama: bool, edit=lambda text: text):
     @pytest.fixture(scope="module")
     def fixture(tmp_path_factory):
-        yield from serve(tmp_path_factory, name, llama)
+        yield from serve(tmp_path_factory, name, llama, edit)
     return fixture
 
 
 ours, theirs = server_fixture("qwen3", llama=False), server_fixture("qwen3", llama=True)
 ours_r1 = server_fixture("deepseek-r1-distill-qwen", llama=False)
 theirs_r1 = server_fixture("deepseek-r1-distill-qwen", llama=True)
+# The reasoning budget matches its tags as token ids, as llama.cpp does. This vocabulary has no
+# <think> token, and the R1 template's "<｜Assistant｜><think>\n" tokenizes its tag with the
+# characters around it, so the budget would never start; "<｜Assistant｜>\n<think>" ends in the
+# tag's own tokens.
+def r1_tag_apart(text: str) -> str:
+    assert "{{'<｜Assistant｜><think>\\n'}}" in text
+    return text.replace("{{'<｜Assistant｜><think>\\n'}}", "{{'<｜Assistant｜>\\n<think>'}}")
+
+
+ours_budget = server_fixture("deepseek-r1-distill-qwen", llama=False, edit=r1_tag_apart)
+theirs_budget = server_fixture("deepseek-r1-distill-qwen", llama=True, edit=r1_tag_apart)
+ours_granite = server_fixture("granite-3.3-instruct", llama=False)
+theirs_granite = server_fixture("granite-3.3-instruct", llama=True)
 
 
 def gbnf_literal(text: str) -> str:
@@ -65,14 +81,13 @@ FORCED = [
     "no reasoning at all",
     "answer first <think>then this</think> tail",
     "<think>never closed",
+    "<think>ends in a partial tag </thi",
 ]
 
 
-def chat(url: str, text: str, stream: bool = False, **extra) -> dict:
-    """(reasoning_content, content) of one greedy chat request forced to write `text`."""
-    body = {"model": "coder", "messages": [{"role": "user", "content": "What is 2+2?"}], "temperature": 0,
-            "max_tokens": 64, "grammar": gbnf_literal(text), "stream": stream, **extra}
-    if not stream:
+def split_reply(url: str, body: dict) -> dict:
+    """(reasoning_content, content) of one chat request, streamed or not as `body` says."""
+    if not body.get("stream"):
         r = requests.post(url + "/v1/chat/completions", json=body, timeout=120)
         assert r.status_code == 200, r.text
         message = r.json()["choices"][0]["message"]
@@ -80,13 +95,19 @@ def chat(url: str, text: str, stream: bool = False, **extra) -> dict:
     reasoning, content = "", ""
     with requests.post(url + "/v1/chat/completions", json=body, stream=True, timeout=120) as r:
         assert r.status_code == 200, r.text
-        for line in r.iter_lines(decode_unicode=True):
+        for line in (raw.decode("utf-8") for raw in r.iter_lines()):   # SSE is UTF-8 (requests would guess Latin-1)
             if not line.startswith("data: {"):
                 continue
             for choice in json.loads(line[6:]).get("choices", []):
                 reasoning += choice["delta"].get("reasoning_content") or ""
                 content += choice["delta"].get("content") or ""
     return {"reasoning": reasoning, "content": content}
+
+
+def chat(url: str, text: str, stream: bool = False, **extra) -> dict:
+    """(reasoning_content, content) of one greedy chat request forced to write `text`."""
+    return split_reply(url, {"model": "coder", "messages": [{"role": "user", "content": "What is 2+2?"}], "temperature": 0,
+                             "max_tokens": 64, "grammar": gbnf_literal(text), "stream": stream, **extra})
 
 
 @pytest.mark.parametrize("text", FORCED)
@@ -201,3 +222,82 @@ def test_reasoning_in_history_reaches_the_template(ours, theirs):
 def test_props_report_the_template_file(ours, theirs):
     assert requests.get(ours.url + "/props", timeout=10).json()["chat_template"] == \
         requests.get(theirs.url + "/props", timeout=10).json()["chat_template"]
+
+
+def budgeted(url: str, stream: bool = False, **extra) -> dict:
+    """(reasoning, content) of a greedy chat the model answers freely (no grammar)."""
+    return split_reply(url, {"model": "coder", "messages": [{"role": "user", "content": "Name a color."}],
+                             "temperature": 0, "max_tokens": 24, "stream": stream, **extra})
+
+
+@pytest.mark.parametrize("extra", [
+    {"reasoning_budget_tokens": 0},
+    {"reasoning_budget_tokens": 4},
+    {"thinking_budget_tokens": 6},
+    {"reasoning_budget_tokens": 3, "reasoning_budget_message": " Enough thinking."},
+    {"reasoning_budget_tokens": -1},   # the server's default: unlimited
+])
+def test_reasoning_budget_matches_llama_server(ours_budget, theirs_budget, extra):
+    """The budget counts from the `<think>` the generation prompt ends with; when it runs out the
+    closing tag (after the message) is forced and the model answers: the same reasoning and
+    answer as llama-server's, streamed or not."""
+    unlimited = budgeted(ours_budget.url)
+    mine = budgeted(ours_budget.url, **extra)
+    assert mine == budgeted(theirs_budget.url, **extra)
+    assert budgeted(ours_budget.url, stream=True, **extra) == mine
+    if extra.get("reasoning_budget_tokens", extra.get("thinking_budget_tokens")) == -1:
+        assert mine == unlimited
+    else:
+        assert mine["content"] and len(mine["reasoning"]) < len(unlimited["reasoning"])
+        assert mine["reasoning"].endswith(extra.get("reasoning_budget_message", "").strip())
+
+
+def test_anthropic_thinking_budget_is_held(ours_budget, theirs_budget):
+    """Anthropic's thinking.budget_tokens is the budget, as llama-server reads it."""
+    body = {"model": "coder", "max_tokens": 24, "temperature": 0,
+            "messages": [{"role": "user", "content": "Name a color."}], "thinking": {"type": "enabled", "budget_tokens": 4}}
+    mine = requests.post(ours_budget.url + "/v1/messages", json=body, timeout=120).json()
+    theirs = requests.post(theirs_budget.url + "/v1/messages", json=body, timeout=120).json()
+    assert [b["type"] for b in mine["content"]] == [b["type"] for b in theirs["content"]] == ["thinking", "text"]
+    assert [b.get("thinking", b.get("text")) for b in mine["content"]] == \
+        [b.get("thinking", b.get("text")) for b in theirs["content"]]
+    assert mine["content"][0]["thinking"] == budgeted(ours_budget.url, reasoning_budget_tokens=4)["reasoning"]
+
+
+def test_bad_reasoning_budgets_are_named(ours_budget):
+    for field, value in [("reasoning_budget_tokens", -2), ("reasoning_budget_tokens", "10"),
+                         ("thinking_budget_tokens", 1.5), ("reasoning_budget_message", 3)]:
+        r = requests.post(ours_budget.url + "/v1/chat/completions", json={
+            "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1, field: value}, timeout=60)
+        assert r.status_code == 400 and field in r.json()["error"]["message"], (field, value, r.text)
+
+
+def test_reasoning_budget_flag(tmp_path_factory, ours_budget):
+    """--reasoning-budget is the default a request may override; a bad value is refused by name."""
+    template = template_file(tmp_path_factory, "deepseek-r1-distill-qwen")
+    Path(template).write_text(r1_tag_apart(Path(template).read_text()))
+    server = Server("--max-workers", "1", "--chat-template-file", template, "--reasoning-budget", "4",
+                    "--reasoning-budget-message", " Enough.", model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    try:
+        assert budgeted(server.url) == budgeted(ours_budget.url, reasoning_budget_tokens=4, reasoning_budget_message=" Enough.")
+        assert budgeted(server.url, reasoning_budget_tokens=0) == budgeted(ours_budget.url, reasoning_budget_tokens=0,
+                                                                            reasoning_budget_message=" Enough.")
+    finally:
+        server.stop()
+    bad = subprocess.run([str(BINARY), "serve", "--model-path", model_path("qwen2.5-coder-0.5b"),
+                          "--reasoning-budget", "-5"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "--reasoning-budget" in bad.stderr
+
+
+@pytest.mark.parametrize("text", ["<think>plan it</think><response>the answer</response>",
+                                  "<response>no thoughts</response>", "plain text"])
+def test_granite_response_wrapper_as_llama_server(ours_granite, theirs_granite, text):
+    """Granite 3.3's template asks for thoughts in <think></think> and the answer in
+    <response></response>. llama.cpp's parser knows the wrapper but does not take it off yet
+    (content_mode WRAPPED_WITH_REASONING has no parser of its own: the content is the rest), so
+    the reasoning comes apart and the wrapper stays in the content, here as there."""
+    mine = chat(ours_granite.url, text)
+    assert mine == chat(theirs_granite.url, text)
+    assert chat(ours_granite.url, text, stream=True) == mine
+    if text.startswith("<think>"):
+        assert mine == {"reasoning": "plan it", "content": "<response>the answer</response>"}

@@ -59,7 +59,9 @@ final class ReasoningSplitterTests: XCTestCase {
 
     func testUnclosedBlockStaysReasoning() {
         XCTAssertEqual(split("<think>still going"), ReasoningSplit(reasoning: "still going", content: ""))
-        XCTAssertEqual(split("<think>ends in a partial tag </thi"), ReasoningSplit(reasoning: "ends in a partial tag </thi", content: ""))
+        // A partial closing tag at the very end is dropped, as llama-server drops it
+        // (test_reasoning.py forces this text on both servers).
+        XCTAssertEqual(split("<think>ends in a partial tag </thi"), ReasoningSplit(reasoning: "ends in a partial tag ", content: ""))
     }
 
     func testPartialOpeningTagIsContent() {

@@ -24,6 +24,12 @@ extension JSONReader {
         // needs to end reasoning mid-answer; it changes nothing unless that route is called,
         // and this server does not serve it (404). llama.cpp's web page sends it on every chat.
         _ = try bool("reasoning_control")
+        // The reasoning budget, as llama-server reads it: reasoning_budget_tokens, else
+        // thinking_budget_tokens; -1 (or neither) leaves the server's --reasoning-budget.
+        let budgetRange = -1...Int(Int32.max)
+        let budget = try int("reasoning_budget_tokens", in: budgetRange) ?? int("thinking_budget_tokens", in: budgetRange)
+        if let budget, budget >= 0 { request.reasoningBudgetTokens = budget }
+        if let message = try string("reasoning_budget_message") { request.reasoningBudgetMessage = message }
     }
 
     /// Ollama's `think`: true or false switches thinking on or off (off also leaves any
@@ -39,12 +45,14 @@ extension JSONReader {
     }
 
     /// Anthropic's `thinking`: {"type": "enabled", "budget_tokens": n} or {"type": "disabled"}
-    /// (or "adaptive", as enabled). A budget is not enforced: the block ends when the model ends it.
+    /// (or "adaptive", as enabled, with no budget). As llama-server does, an enabled block is
+    /// held to its budget_tokens, 10,000 when the field is absent.
     func readAnthropicThinking(into request: inout InferenceRequest) throws {
         guard let thinking = try object("thinking") else { return }
         switch try thinking.requiredString("type") {
-        case "enabled", "adaptive":
-            _ = try thinking.int("budget_tokens", in: 0...10_000_000)
+        case let type where type == "enabled" || type == "adaptive":
+            let budget = try thinking.int("budget_tokens", in: 0...Int(Int32.max))
+            if type == "enabled" { request.reasoningBudgetTokens = budget ?? 10_000 }
             request.templateArguments["enable_thinking"] = true
             request.thinkingAskedBy = name("thinking")
         case "disabled":

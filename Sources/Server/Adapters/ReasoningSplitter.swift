@@ -114,14 +114,15 @@ struct ReasoningSplitter {
         return out
     }
 
-    /// What was held back, at the end of the output: an unclosed block's tail is reasoning,
-    /// a partial opening tag content.
+    /// What was held back, at the end of the output: an unclosed block's whitespace is
+    /// reasoning, but a partial closing tag at its very end is dropped (llama.cpp's `until`
+    /// stops before a delimiter's prefix that reaches the end of the input, even on the final
+    /// parse); a partial opening tag is content.
     mutating func finish() -> ReasoningSplit {
         defer { held = "" }
         switch phase {
         case .reasoning:
-            let tail = blankReasoning + held
-            return ReasoningSplit(reasoning: !reasoningShown && tail.allSatisfy(\.isWhitespace) ? "" : tail)
+            return ReasoningSplit(reasoning: !reasoningShown && blankReasoning.allSatisfy(\.isWhitespace) ? "" : blankReasoning)
         case .opening: return ReasoningSplit(content: String(held.drop(while: \.isWhitespace)))
         case .content: return ReasoningSplit(content: held)
         case .afterStart, .afterEnd: return ReasoningSplit()

@@ -165,6 +165,7 @@ public final class Engine: @unchecked Sendable {
     public func prepare(_ request: InferenceRequest) throws -> PreparedPrompt {
         let tokens: [Int32]
         var reasoning: ReasoningContext?
+        var budget: ReasoningBudget?
         switch request.input {
         case let .chat(messages, tools):
             let rendered = try renderChat(messages, tools: tools, arguments: request.templateArguments)
@@ -174,6 +175,10 @@ public final class Engine: @unchecked Sendable {
                                                arguments: request.templateArguments)) ?? rendered
                 let generationPrompt = ReasoningMarkers.generationPrompt(with: rendered, without: without)
                 reasoning = ReasoningContext(markers: markers, prefill: markers.prefill(generationPrompt: generationPrompt))
+                if let tokens = request.reasoningBudgetTokens, tokens >= 0 {
+                    budget = ReasoningBudget(tokens: tokens, message: request.reasoningBudgetMessage ?? "", markers: markers,
+                                             generationPrompt: generationPrompt, tokenizer: model.tokenizer)
+                }
             }
         case let .text(text, addSpecial):
             tokens = model.tokenizer.encode(text, addSpecial: addSpecial, parseSpecial: true)
@@ -195,7 +200,7 @@ public final class Engine: @unchecked Sendable {
         guard tokens.count < kvPositions else {
             throw EngineError.kvBudget("the prompt has \(tokens.count) tokens, but the KV budget holds \(kvPositions) positions in all")
         }
-        return PreparedPrompt(tokens: tokens, reasoning: reasoning)
+        return PreparedPrompt(tokens: tokens, reasoning: reasoning, reasoningBudget: budget)
     }
 
     /// The conversation rendered with the model's chat template.

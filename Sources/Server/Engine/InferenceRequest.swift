@@ -45,13 +45,21 @@ public struct InferenceRequest: Sendable {
     public var thinkingAskedBy: String?
     /// `promptProgress` events while the prompt is computed (llama-server's return_progress).
     public var returnProgress = false
+    /// Tokens the model may spend inside a reasoning block before its closing tag is forced
+    /// (llama-server's reasoning_budget_tokens; nil: the server's --reasoning-budget), and the
+    /// message written before that tag (nil: the server's --reasoning-budget-message).
+    public var reasoningBudgetTokens: Int?
+    public var reasoningBudgetMessage: String?
+    /// That budget in the model's tokens, set by `Engine.prepare` for a chat whose template
+    /// marks reasoning.
+    public var reasoningBudget: ReasoningBudget?
 
     public init(input: Input) { self.input = input }
 
     /// The part of the request the generation pipeline runs.
     public var generationParameters: GenerationParameters {
         GenerationParameters(sampling: sampling, maxTokens: maxTokens, stop: stop, topLogprobs: topLogprobs,
-                             jsonObject: jsonObject && grammar == nil, grammar: grammar)
+                             jsonObject: jsonObject && grammar == nil, grammar: grammar, reasoningBudget: reasoningBudget)
     }
 }
 
@@ -69,10 +77,12 @@ public struct ReasoningContext: Sendable {
     func splitter() -> ReasoningSplitter { ReasoningSplitter(markers: markers, prefill: prefill) }
 }
 
-/// A request's prompt tokens, and for a chat whose template marks reasoning, where it is.
+/// A request's prompt tokens, and for a chat whose template marks reasoning, where it is and
+/// the request's budget for it (nil: unlimited).
 public struct PreparedPrompt: Sendable {
     public let tokens: [Int32]
     public let reasoning: ReasoningContext?
+    public var reasoningBudget: ReasoningBudget? = nil
 }
 
 /// How a generation ended, with the counts every protocol reports.

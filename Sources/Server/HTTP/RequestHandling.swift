@@ -89,7 +89,10 @@ extension ServerState {
             if let field = request.thinkingAskedBy, engine.chatPrompt?.reasoning == nil {
                 throw APIError.invalid("'\(field)': the model's chat template marks no reasoning, so it does not think", parameter: field)
             }
+            request.reasoningBudgetTokens = request.reasoningBudgetTokens ?? options.reasoningBudget
+            request.reasoningBudgetMessage = request.reasoningBudgetMessage ?? options.reasoningBudgetMessage
             let prepared = try engine.prepare(request)
+            request.reasoningBudget = prepared.reasoningBudget
             let prompt = prepared.tokens
             if let limit = contextLimit {
                 guard prompt.count < limit else {

@@ -36,6 +36,11 @@ public struct ServerOptions: Sendable {
     /// Whether chat responses return the model's reasoning apart from its answer, unless a
     /// request says otherwise (llama-server's --reasoning-format; its default, auto).
     public var reasoningFormat: ReasoningFormat = .auto
+    /// Tokens a model may spend inside a reasoning block unless a request says otherwise
+    /// (llama-server's --reasoning-budget; -1: unlimited), and the message written before the
+    /// closing tag it then forces (--reasoning-budget-message).
+    public var reasoningBudget = -1
+    public var reasoningBudgetMessage = ""
     /// Where POST /slots/{id} saves and restores slot files (llama-server's --slot-save-path);
     /// nil: those actions are refused.
     public var slotSavePath: String?

@@ -15,15 +15,19 @@ public struct GenerationParameters: Sendable {
     /// Structured output: only tokens that keep the output within the grammar (a JSON schema
     /// or GBNF) are sampled, and generation ends when nothing can extend a whole match.
     public var grammar: ConstrainedGrammar?
+    /// A cap on the tokens spent inside a reasoning block (nil: none).
+    public var reasoningBudget: ReasoningBudget?
 
     public init(sampling: SamplingParameters = SamplingParameters(), maxTokens: Int? = nil, stop: [String] = [],
-                topLogprobs: Int? = nil, jsonObject: Bool = false, grammar: ConstrainedGrammar? = nil) {
+                topLogprobs: Int? = nil, jsonObject: Bool = false, grammar: ConstrainedGrammar? = nil,
+                reasoningBudget: ReasoningBudget? = nil) {
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stop = stop
         self.topLogprobs = topLogprobs
         self.jsonObject = jsonObject
         self.grammar = grammar
+        self.reasoningBudget = reasoningBudget
     }
 }
 
@@ -80,6 +84,7 @@ public final class Generation {
     private var penalties: Penalties?
     private var json: JSONConstraint?
     private var grammar: GrammarConstraint?
+    private var reasoningBudget: ReasoningBudgetTracker?
     private var logSoftmax: LogSoftmax?
     private var detokenizer: StreamingDetokenizer
     private var stopper: StopMatcher
@@ -100,6 +105,7 @@ public final class Generation {
         penalties = Penalties(parameters.sampling, history: prompt, capacity: contextLength)
         if parameters.jsonObject { json = JSONConstraint(sampling: parameters.sampling) }
         if let g = parameters.grammar { grammar = GrammarConstraint(g, tokenizer: tokenizer, vocabularySize: vocabularySize) }
+        if let b = parameters.reasoningBudget { reasoningBudget = ReasoningBudgetTracker(b, tokenizer: tokenizer) }
         if let top = parameters.topLogprobs { logSoftmax = LogSoftmax(top: top, vocabularySize: vocabularySize) }
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stopper = StopMatcher(stops: parameters.stop)
@@ -120,8 +126,10 @@ public final class Generation {
         for (token, bias) in parameters.sampling.logitBias where Int(token) < vocabularySize { logits[Int(token)] += bias }
         penalties?.apply(logits, count: vocabularySize)
         for t in endTokens { logits[Int(t)] = -.infinity }
-        var token = sampler.sample(logits, count: vocabularySize)
-        if grammar?.allows(token, tokenizer: tokenizer) == false {
+        // A spent reasoning budget writes its message and closing tag, whatever the model says.
+        let forced = reasoningBudget?.forcedToken
+        var token = forced ?? sampler.sample(logits, count: vocabularySize)
+        if forced == nil, grammar?.allows(token, tokenizer: tokenizer) == false {
             // The model strayed: sample again among the tokens the grammar allows.
             grammar?.restrict(logits, count: vocabularySize)
             token = sampler.sample(logits, count: vocabularySize)
@@ -132,6 +140,7 @@ public final class Generation {
             return finish(.endOfGeneration)   // no token could continue the JSON
         }
         _ = grammar?.accept(token, tokenizer: tokenizer)
+        reasoningBudget?.accept(token, tokenizer: tokenizer)
         generatedTokens += 1
         penalties?.accept(token)
         let logprob = logSoftmax?.logprob(of: token, tokenizer: tokenizer)

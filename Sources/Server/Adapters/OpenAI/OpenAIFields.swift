@@ -34,17 +34,19 @@ enum OpenAIFields {
         .empty("prompt_cache_options"), .text("prompt_cache_retention", "in_memory"),
     ]
 
-    /// llama-server's chat-only fields honoured here: template variables and how reasoning is
-    /// returned (and reasoning_control, which has no effect without the control route: see
-    /// `readLlamaCppReasoning`).
-    static let llamaCppChatHonoured: Set<String> = ["chat_template_kwargs", "reasoning_format", "reasoning_control"]
+    /// llama-server's chat-only fields honoured here: template variables, how reasoning is
+    /// returned, its budget (and reasoning_control, which has no effect without the control
+    /// route: see `readLlamaCppReasoning`).
+    static let llamaCppChatHonoured: Set<String> = [
+        "chat_template_kwargs", "reasoning_format", "reasoning_control", "reasoning_budget_tokens",
+        "thinking_budget_tokens", "reasoning_budget_message",
+    ]
 
     /// llama-server's chat-only fields for what this server does not do (continuing a
-    /// message, reasoning budgets): refused unless off.
+    /// message): refused unless off.
     static let unsupportedLlamaCppChat: [NeutralField] = [
         NeutralField(name: "add_generation_prompt", expected: "true") { $0 == .bool(true) },
-        .flag("continue_final_message"), .number("reasoning_budget_tokens", -1),
-        .number("thinking_budget_tokens", -1), .empty("reasoning_budget_message"),
+        .flag("continue_final_message"),
     ]
 
     /// llama-server's generation fields it reads on the OpenAI routes, beside those in the
