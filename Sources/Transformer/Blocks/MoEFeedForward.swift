@@ -37,30 +37,47 @@ struct MoEFeedForward {
     func run(rows n: Int, decodeRows d: Int, state: ForwardState, into hidden: UnsafeMutablePointer<Float>) {
         let experts = router.rows, width = router.columns
         project(router, state.normed, rows: n, decodeRows: d, into: state.routerLogits, state: state)
-        // Each row's chosen experts and weights; then, per expert, the rows routed to it.
-        var routed = [[(row: Int, weight: Float)]](repeating: [], count: experts)
-        var probabilities = [Float](repeating: 0, count: experts)
-        for i in 0..<n {
-            let logits = state.routerLogits + i * experts
-            let top = maxValue(logits, count: experts)
-            var sum: Float = 0
-            for e in 0..<experts { probabilities[e] = expf(logits[e] - top); sum += probabilities[e] }
-            let chosen = (0..<experts).sorted { probabilities[$0] > probabilities[$1] || (probabilities[$0] == probabilities[$1] && $0 < $1) }
-                .prefix(used)
-            var total: Float = 0
-            for e in chosen { total += probabilities[e] / sum }
-            let divisor = normalizeWeights ? max(total, 6.103515625e-5) : 1
-            for e in chosen { routed[e].append((i, probabilities[e] / sum / divisor)) }
-        }
-        for e in 0..<experts where !routed[e].isEmpty {
-            // rows come in row order, so the decode rows (the batch's first d) come first
-            let rows = routed[e], decode = rows.prefix { $0.row < d }.count
-            for (k, r) in rows.enumerated() {
-                (state.expertInput + k * width).update(from: state.normed + r.row * width, count: width)
+        // Each row's chosen experts and weights; then, per expert, the rows routed to it (in
+        // ForwardState's routing buffers: expert e's k-th row at e · maxBatch + k).
+        let probabilities = state.expertProbabilities, counts = state.expertRowCounts
+        let routedRows = state.expertRows, routedWeights = state.expertWeights, stride = state.maxBatch
+        counts.update(repeating: 0, count: experts)
+        withUnsafeTemporaryAllocation(of: (expert: Int, probability: Float).self, capacity: used) { chosen in
+            for i in 0..<n {
+                let logits = state.routerLogits + i * experts
+                let top = maxValue(logits, count: experts)
+                var sum: Float = 0
+                for e in 0..<experts { probabilities[e] = expf(logits[e] - top); sum += probabilities[e] }
+                // The `used` most probable, highest first, ties to the lower index; a taken
+                // expert's probability is set below any other (probabilities are ≥ 0).
+                for k in 0..<used {
+                    var best = 0
+                    for e in 1..<experts where probabilities[e] > probabilities[best] { best = e }
+                    chosen[k] = (best, probabilities[best])
+                    probabilities[best] = -1
+                }
+                var total: Float = 0
+                for k in 0..<used { total += chosen[k].probability / sum }
+                let divisor = normalizeWeights ? max(total, 6.103515625e-5) : 1
+                for k in 0..<used {
+                    let e = chosen[k].expert
+                    routedRows[e * stride + counts[e]] = i
+                    routedWeights[e * stride + counts[e]] = chosen[k].probability / sum / divisor
+                    counts[e] += 1
+                }
             }
-            runExpert(e, rows: rows.count, decodeRows: decode, state: state)
-            for (k, r) in rows.enumerated() {
-                axpy(r.weight, state.expertOutput + k * width, hidden + r.row * width, count: width)
+        }
+        for e in 0..<experts where counts[e] > 0 {
+            // rows come in row order, so the decode rows (the batch's first d) come first
+            let rows = routedRows + e * stride, weights = routedWeights + e * stride, count = counts[e]
+            var decode = 0
+            while decode < count && rows[decode] < d { decode += 1 }
+            for k in 0..<count {
+                (state.expertInput + k * width).update(from: state.normed + rows[k] * width, count: width)
+            }
+            runExpert(e, rows: count, decodeRows: decode, state: state)
+            for k in 0..<count {
+                axpy(weights[k], state.expertOutput + k * width, hidden + rows[k] * width, count: width)
             }
         }
     }

@@ -29,6 +29,12 @@ public final class ForwardState: @unchecked Sendable {
     let routerLogits: UnsafeMutablePointer<Float>  // (maxBatch, experts)
     let expertInput: UnsafeMutablePointer<Float>   // (maxBatch, width): the rows routed to one expert
     let expertOutput: UnsafeMutablePointer<Float>  // (maxBatch, width)
+    /// The routing of one pass, so that it allocates nothing: a row's expert probabilities
+    /// (experts), and per expert the rows routed to it and their weights (experts, maxBatch).
+    let expertProbabilities: UnsafeMutablePointer<Float>
+    let expertRowCounts: UnsafeMutablePointer<Int>
+    let expertRows: UnsafeMutablePointer<Int>
+    let expertWeights: UnsafeMutablePointer<Float>
     /// Per decode row: the row in its partner formats, for the dot kernels.
     let decodeActivations: [QuantizedActivations]
     /// The same rows four at a time, for the four-row kernels (group g: rows 4g ..< 4g + 4).
@@ -64,6 +70,10 @@ public final class ForwardState: @unchecked Sendable {
         routerLogits = .allocate(capacity: moe ? b * config.expertCount : 1)
         expertInput = .allocate(capacity: moe ? b * config.embeddingLength : 1)
         expertOutput = .allocate(capacity: moe ? b * config.embeddingLength : 1)
+        expertProbabilities = .allocate(capacity: max(1, config.expertCount))
+        expertRowCounts = .allocate(capacity: max(1, config.expertCount))
+        expertRows = .allocate(capacity: moe ? config.expertCount * b : 1)
+        expertWeights = .allocate(capacity: moe ? config.expertCount * b : 1)
         let activations = (0..<self.maxDecodeRows).map { _ in QuantizedActivations(capacity: widest) }
         decodeActivations = activations
         decodeQuads = stride(from: 0, to: activations.count, by: 4).map {
@@ -78,6 +88,10 @@ public final class ForwardState: @unchecked Sendable {
             p.deallocate()
         }
         scores.forEach { $0.deallocate() }
+        expertProbabilities.deallocate()
+        expertRowCounts.deallocate()
+        expertRows.deallocate()
+        expertWeights.deallocate()
     }
 
     /// Row `i` of the logits computed last.
