@@ -42,9 +42,14 @@ GEMMA3_LAYER_NAMES = dict(LAYER_NAMES, **{
     "attn_q_norm.weight": "self_attn.q_norm.weight",
     "attn_k_norm.weight": "self_attn.k_norm.weight",
 })
+QWEN3_LAYER_NAMES = dict(LLAMA_LAYER_NAMES, **{
+    "attn_q_norm.weight": "self_attn.q_norm.weight",
+    "attn_k_norm.weight": "self_attn.k_norm.weight",
+})
 ARCHS = {
     "llama": dict(model_type="llama", cls="LlamaForCausalLM", layers=LLAMA_LAYER_NAMES),
     "qwen2": dict(model_type="qwen2", cls="Qwen2ForCausalLM", layers=LLAMA_LAYER_NAMES),
+    "qwen3": dict(model_type="qwen3", cls="Qwen3ForCausalLM", layers=QWEN3_LAYER_NAMES),
     "gemma3": dict(model_type="gemma3_text", cls="Gemma3ForCausalLM", layers=GEMMA3_LAYER_NAMES),
 }
 QWEN2_REGEX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -170,6 +175,9 @@ def make_config(reader, arch, layers, has_output):
                       layer_types=["full_attention" if l % 6 == 5 else "sliding_attention" for l in range(layers)])
     if arch == "qwen2":
         config.update(use_sliding_window=False, hidden_act="silu")
+    if arch == "qwen3":   # as Qwen3's configs: head_dim always given (not hidden_size / heads)
+        config.update(head_dim=k("attention.key_length"), use_sliding_window=False, hidden_act="silu",
+                      attention_bias=False, rope_scaling=None)
     return config
 
 

@@ -30,6 +30,8 @@ final class HFModelTests: XCTestCase {
     func testSmolLM2BF16LogitsMatchGGUF() throws { try compareLogits("smollm2-135m-bf16") }
     func testGemma3F32LogitsMatchGGUF() throws { try compareLogits("gemma3-270m-f32") }
     func testQwen2F16LogitsMatchGGUF() throws { try compareLogits("qwen2.5-coder-0.5b-f16-4layers") }
+    /// The synthetic Qwen3 (tools/make-test-families): per-head q/k norms, head_dim given apart from the width.
+    func testQwen3F32LogitsMatchGGUF() throws { try compareLogits("qwen3-synthetic-f32") }
 
     func compareLogits(_ name: String, tolerance: Float = 1e-3, file: StaticString = #filePath, line: UInt = #line) throws {
         let paths = try HFTestModels.paths(name)

@@ -2,7 +2,7 @@
 /// `general.architecture`, the tensor names, and the two layout differences llama.cpp's
 /// converter bakes into GGUF files:
 ///   - llama: q_proj/k_proj rows are permuted per head from the rotate-half (NeoX) pairing
-///     HF uses to the interleaved pairing of GGUF llama (qwen2 and gemma3 keep NeoX pairing),
+///     HF uses to the interleaved pairing of GGUF llama (qwen2, qwen3 and gemma3 keep NeoX pairing),
 ///   - gemma3: RMS norm weights are stored as 1 + w (HF computes x·(1 + w)).
 struct HFArchitecture: Sendable {
     let ggufName: String
@@ -24,6 +24,11 @@ struct HFArchitecture: Sendable {
 
     static let llamaLayerNames = common.merging(["post_attention_layernorm.weight": "ffn_norm.weight"]) { $1 }
 
+    static let qwen3LayerNames = llamaLayerNames.merging([
+        "self_attn.q_norm.weight": "attn_q_norm.weight",
+        "self_attn.k_norm.weight": "attn_k_norm.weight",
+    ]) { $1 }
+
     static let gemma3LayerNames = common.merging([
         "post_attention_layernorm.weight": "post_attention_norm.weight",
         "pre_feedforward_layernorm.weight": "ffn_norm.weight",
@@ -36,6 +41,7 @@ struct HFArchitecture: Sendable {
     static let byModelType: [String: HFArchitecture] = [
         "llama": HFArchitecture(ggufName: "llama", permutesQK: true, normShift: 0, layerNames: llamaLayerNames),
         "qwen2": HFArchitecture(ggufName: "qwen2", permutesQK: false, normShift: 0, layerNames: llamaLayerNames),
+        "qwen3": HFArchitecture(ggufName: "qwen3", permutesQK: false, normShift: 0, layerNames: qwen3LayerNames),
         "gemma3_text": HFArchitecture(ggufName: "gemma3", permutesQK: false, normShift: 1, layerNames: gemma3LayerNames),
     ]
 
