@@ -64,23 +64,23 @@ func groupScalesK4(_ scales: UInt64) -> __m512i {
 /// One row's share of a Q4_K super-block (codes from q4_KGroupLanes, scales from
 /// groupScalesK4; a: the row's groupLanes for the block): vpdpbusd sums each group's 16
 /// products in its lane (|sum| ≤ 16·15·127 < 2¹⁵, so it fits the int16 that vpmaddwd reads),
-/// one vpmaddwd scales it, then d·da·Σ into acc and dmin·da·Σ mins·Σa into minAcc. The one-row
+/// one vpmaddwd scales it, then d·da·Σ into acc and dmin·da·Σ mins·Σa into minAcc (256 bits:
+/// widening it to 512 cost a vpexpandq per row). The one-row
 /// and four-row kernels both call this, so their rows agree bit for bit.
 @inlinable @inline(__always)
 func q4_KRow(_ w: (__m512i, __m512i, __m512i, __m512i), _ scale32: __m512i, _ mins: UInt64, _ d: Float, _ dmin: Float,
-             _ a: UnsafeRawPointer, _ groupSums: UnsafePointer<Int16>, _ da: Float, _ acc: inout __m512, _ minAcc: inout __m512) {
+             _ a: UnsafeRawPointer, _ groupSums: UnsafePointer<Int16>, _ da: Float, _ acc: inout __m512, _ minAcc: inout __m256) {
     var isum = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w.0, a.loadUnaligned(as: __m512i.self))
     isum = _mm512_dpbusd_epi32(isum, w.1, a.loadUnaligned(fromByteOffset: 64, as: __m512i.self))
     isum = _mm512_dpbusd_epi32(isum, w.2, a.loadUnaligned(fromByteOffset: 128, as: __m512i.self))
     isum = _mm512_dpbusd_epi32(isum, w.3, a.loadUnaligned(fromByteOffset: 192, as: __m512i.self))
     acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_madd_epi16(isum, scale32)), _mm512_set1_ps(d * da), acc)
-    let m = _mm512_zextsi256_si512(minProducts(mins, groupSums))
-    minAcc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), _mm512_set1_ps(dmin * da), minAcc)
+    minAcc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(minProducts(mins, groupSums)), _mm256_set1_ps(dmin * da), minAcc)
 }
 
 @inlinable
 public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: Int) -> Float {
-    var acc = _mm512_setzero_ps(), minAcc = _mm512_setzero_ps()
+    var acc = _mm512_setzero_ps(), minAcc = _mm256_setzero_ps()
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q4_KBytes
         let (scales, mins) = unpackScalesK4(block + 4)
@@ -88,7 +88,7 @@ public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
         q4_KRow(q4_KGroupLanes(block), groupScalesK4(scales), mins, _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)),
                 x.groupLanes + b * 256, x.groupSums + b * 16, x.scales[b], &acc, &minAcc)
     }
-    return _mm512_reduce_add_ps(acc) - _mm512_reduce_add_ps(minAcc)
+    return _mm512_reduce_add_ps(acc) - horizontalSum(minAcc)
 }
 
 /// dotQ4_KAVX512 for four activation rows: the codes, scales and mins of each super-block are
@@ -97,14 +97,14 @@ public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
 public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1: Q8KActivations, _ x2: Q8KActivations,
                             _ x3: Q8KActivations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
-    var min0 = acc0, min1 = acc0, min2 = acc0, min3 = acc0
+    var min0 = _mm256_setzero_ps(), min1 = min0, min2 = min0, min3 = min0
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q4_KBytes
         let (scales, mins) = unpackScalesK4(block + 4)
         let w = q4_KGroupLanes(block), scale32 = groupScalesK4(scales)
         let dm = loadHalfPair(block, block + 2)
         let d = _mm_cvtss_f32(dm), dmin = _mm_cvtss_f32(_mm_movehdup_ps(dm))
-        @inline(__always) func one(_ x: Q8KActivations, _ acc: inout __m512, _ minAcc: inout __m512) {
+        @inline(__always) func one(_ x: Q8KActivations, _ acc: inout __m512, _ minAcc: inout __m256) {
             q4_KRow(w, scale32, mins, d, dmin, x.groupLanes + b * 256, x.groupSums + b * 16, x.scales[b], &acc, &minAcc)
         }
         one(x0, &acc0, &min0)
@@ -112,8 +112,8 @@ public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1:
         if count > 2 { one(x2, &acc2, &min2) }
         if count > 3 { one(x3, &acc3, &min3) }
     }
-    return SIMD4(_mm512_reduce_add_ps(acc0) - _mm512_reduce_add_ps(min0), _mm512_reduce_add_ps(acc1) - _mm512_reduce_add_ps(min1),
-                 _mm512_reduce_add_ps(acc2) - _mm512_reduce_add_ps(min2), _mm512_reduce_add_ps(acc3) - _mm512_reduce_add_ps(min3))
+    return SIMD4(_mm512_reduce_add_ps(acc0) - horizontalSum(min0), _mm512_reduce_add_ps(acc1) - horizontalSum(min1),
+                 _mm512_reduce_add_ps(acc2) - horizontalSum(min2), _mm512_reduce_add_ps(acc3) - horizontalSum(min3))
 }
 
 @inlinable
