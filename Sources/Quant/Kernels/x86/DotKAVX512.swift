@@ -2,12 +2,13 @@
 import _Builtin_intrinsics.intel
 import Tensor
 
-// AVX-512 VNNI versions of the Q4_K / Q5_K / Q6_K · Q8_K dot products. Codes are unsigned
-// bytes, so vpmaddubsw (unsigned × signed bytes → int16 pair sums) meets the activations
-// directly, and vpdpwssd multiplies each pair sum by its sub-block scale and accumulates in
-// int32 — one exact integer sum per super-block, as in the portable kernels (DotK.swift),
-// which these are tested against. A 512-bit register holds 64 codes: two sub-blocks of 32
-// (Q4_K, Q5_K) or four groups of 16 (Q6_K), in the activations' element order.
+// AVX-512 VNNI versions of the Q4_K / Q5_K / Q6_K · Q8_K dot products, one exact integer
+// sum per super-block as in the portable kernels (DotK.swift), which these are tested against.
+// Q4_K and Q6_K read the activations' group lanes (Q8KActivations.groupLanes): the weights are
+// decoded into the same order, vpdpbusd sums each 16-element group in its own 32-bit lane and
+// one multiply per super-block applies the groups' scales, so an extra activation row costs
+// four vpdpbusd and a scaling, not a vpmaddubsw and a vpdpwssd per 64 codes. Q5_K keeps the
+// element order: vpmaddubsw pair sums, vpdpwssd by sub-block scale.
 
 /// 32 int16 lanes: the low 16 hold `a`, the high 16 hold `b`.
 @inlinable @inline(__always)
@@ -37,8 +38,8 @@ func widenBytes(_ packed: UInt64) -> __m512i {
 }
 
 /// A Q4_K super-block's 256 codes in the order of Q8KActivations.groupLanes: register k
-/// holds codes 4k..<4k + 4 of 16-element group g (sub-block g / 2) in 32-bit lane g. Group g
-/// is byte dword 8·(g / 4) + 4·(g % 2) + k of the 128 code bytes, in the low nibbles for
+/// holds codes 4k..<4k + 4 of 16-element group g (sub-block g / 2) in 32-bit lane g: the
+/// 32-bit word 8·(g / 4) + 4·(g % 2) + k of the 128 code bytes, in the low nibbles for
 /// even sub-blocks and the high ones for odd.
 @inlinable @inline(__always)
 func q4_KGroupLanes(_ block: UnsafeRawPointer) -> (__m512i, __m512i, __m512i, __m512i) {
