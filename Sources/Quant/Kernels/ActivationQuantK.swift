@@ -14,6 +14,11 @@ public final class Q8KActivations: @unchecked Sendable {
     public let quants: UnsafeMutablePointer<Int8>       // (capacity)
     public let scales: UnsafeMutablePointer<Float>      // (capacity / 256): d of each block
     public let groupSums: UnsafeMutablePointer<Int16>   // (capacity / 16): Σq of each 16 (bsums)
+    /// The codes again, reordered within each super-block so that a 512-bit load's 32-bit
+    /// lane g holds four codes of 16-element group g: byte 64k + 4g + i is code 16g + 4k + i.
+    /// Four loads then put each group's 16 codes in one lane, so a kernel can sum a group's
+    /// products with vpdpbusd alone and scale each group once (DotKAVX512.swift).
+    public let groupLanes: UnsafeMutablePointer<Int8>   // (capacity)
     public private(set) var count = 0
 
     /// `capacity` is rounded up to a whole number of 256-element blocks.
@@ -22,9 +27,10 @@ public final class Q8KActivations: @unchecked Sendable {
         quants = .allocate(capacity: self.capacity)
         scales = .allocate(capacity: self.capacity / 256)
         groupSums = .allocate(capacity: self.capacity / 16)
+        groupLanes = .allocate(capacity: self.capacity)
     }
 
-    deinit { quants.deallocate(); scales.deallocate(); groupSums.deallocate() }
+    deinit { quants.deallocate(); scales.deallocate(); groupSums.deallocate(); groupLanes.deallocate() }
 
     /// Quantizes x[0..<count]; count must be a multiple of 256 and ≤ capacity.
     @inlinable
@@ -51,6 +57,7 @@ public final class Q8KActivations: @unchecked Sendable {
             scales[b] = 0
             q.update(repeating: 0, count: 256)
             (groupSums + b * 16).update(repeating: 0, count: 16)
+            (groupLanes + b * 256).update(repeating: 0, count: 256)
             return
         }
         var first = 0
@@ -65,6 +72,11 @@ public final class Q8KActivations: @unchecked Sendable {
             let clamped = codes.replacing(with: 127, where: codes .> 127).replacing(with: -128, where: codes .< -128)
             storeCodes(clamped, q + 16 * g)
             groupSums[b * 16 + g] = Int16(truncatingIfNeeded: laneSum(clamped))
+            let lanes = UnsafeMutableRawPointer(groupLanes + b * 256 + 4 * g)
+            for k in 0..<4 {
+                lanes.storeBytes(of: UnsafeRawPointer(q + 16 * g).loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self),
+                                 toByteOffset: 64 * k, as: UInt32.self)
+            }
         }
         scales[b] = 1 / iscale
     }

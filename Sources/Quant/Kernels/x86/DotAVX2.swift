@@ -36,13 +36,6 @@ func q8Block(_ x: Q8Activations, _ b: Int) -> __m256i {
     UnsafeRawPointer(x.quants + b * 32).loadUnaligned(as: __m256i.self)
 }
 
-@inlinable @inline(__always)
-func horizontalSum(_ v: __m256) -> Float {
-    let s = _mm_add_ps(v.lowHalf, v.highHalf)
-    let t = _mm_add_ps(s, _mm_movehl_ps(s, s))
-    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)))
-}
-
 /// acc += isum · scale in every lane.
 @inlinable @inline(__always)
 func accumulate(_ isum: __m256i, _ scale: Float, _ acc: inout __m256) {

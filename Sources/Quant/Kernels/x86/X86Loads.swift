@@ -27,6 +27,14 @@ func loadPair<T>(_ p: UnsafePointer<T>) -> __m128i {
     _mm_cvtsi64_si128(UnsafeRawPointer(p).loadUnaligned(as: Int64.self))
 }
 
+/// The sum of the eight lanes.
+@inlinable @inline(__always)
+func horizontalSum(_ v: __m256) -> Float {
+    let s = _mm_add_ps(v.lowHalf, v.highHalf)
+    let t = _mm_add_ps(s, _mm_movehl_ps(s, s))
+    return _mm_cvtss_f32(_mm_add_ss(t, _mm_movehdup_ps(t)))
+}
+
 @inlinable @inline(__always)
 func sum2(_ v: __m128) -> Float { _mm_cvtss_f32(_mm_add_ss(v, _mm_movehdup_ps(v))) }
 
