@@ -143,4 +143,7 @@ public struct SlotReport: Sendable {
     public let id: Int
     public let isProcessing: Bool
     public let task: Task?
+    /// The tokens the slot's cache holds when a restore or erase set them since its last
+    /// request (nil: its last request's prompt and generated tokens).
+    public var actionTokens: Int? = nil
 }
