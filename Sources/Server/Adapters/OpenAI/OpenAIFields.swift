@@ -35,8 +35,8 @@ enum OpenAIFields {
     ]
 
     /// llama-server's chat-only fields honoured here: template variables, how reasoning is
-    /// returned, its budget (and reasoning_control, which has no effect without the control
-    /// route: see `readLlamaCppReasoning`).
+    /// returned, its budget, and whether the control route may end it (see
+    /// `readLlamaCppReasoning`).
     static let llamaCppChatHonoured: Set<String> = [
         "chat_template_kwargs", "reasoning_format", "reasoning_control", "reasoning_budget_tokens",
         "thinking_budget_tokens", "reasoning_budget_message",

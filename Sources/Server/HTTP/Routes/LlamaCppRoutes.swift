@@ -7,7 +7,8 @@ import Transformer
 /// `--slots` is given (as llama-server's flag), POST /slots/{id} with `--slot-save-path`
 /// (SlotActionRoutes.swift). Changing props is refused as llama-server refuses it without
 /// `--props`: with it, llama-server answers success and changes nothing, which this server
-/// does not imitate (a setting sent is honoured or refused, never dropped).
+/// does not imitate (a setting sent is honoured or refused, never dropped). Its newer routes
+/// are in LlamaCppControlRoutes.swift.
 struct LlamaCppRoutes {
     let state: ServerState
 
@@ -22,6 +23,7 @@ struct LlamaCppRoutes {
             await refuse("props", "This server does not support changing global properties. Start it with `--props`")
         }
         router.post("/slots/{id}") { request, context in await slotAction(request, id: context.parameters.get("id") ?? "") }
+        registerControlRoutes(on: router)
     }
 
     /// /completion and /infill. Several prompts (a /completion list of prompts) run as
