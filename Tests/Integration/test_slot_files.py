@@ -89,6 +89,39 @@ def test_answers_match_llama_server(slotted, llama_slotted):
             assert set(ours[name].json()["timings"]) == set(theirs[name].json()["timings"])
 
 
+def test_slots_after_restore_and_erase_match_llama_server(slotted, llama_slotted):
+    """GET /slots after each action, on both servers: the slot's cache holds what was restored
+    (n_prompt_tokens is n_restored), nothing once erased, and the entry keeps the last request's
+    task and settings, as llama-server's does; the next request replaces it."""
+    def slot(url):
+        entries = requests.get(url + "/slots", timeout=10).json()
+        assert len(entries) == 1
+        return entries[0]
+
+    def comparable(entry):
+        return {key: value for key, value in entry.items() if key not in ("id_task", "params", "n_ctx", "next_token")}
+
+    seen = {}
+    for url in (slotted.url, llama_slotted):
+        answer = complete(url)
+        tokens = answer["usage"]["prompt_tokens"] + answer["usage"]["completion_tokens"] - 1
+        assert action(url, 0, "save", {"filename": "listed.bin"}).status_code == 200
+        before = slot(url)
+        assert before["n_prompt_tokens"] == tokens
+        assert action(url, 0, "erase").status_code == 200
+        erased = slot(url)
+        restored = action(url, 0, "restore", {"filename": "listed.bin"}).json()
+        after = slot(url)
+        assert erased["n_prompt_tokens"] == 0 and after["n_prompt_tokens"] == restored["n_restored"] > 0, (url, after)
+        assert erased["id_task"] == after["id_task"] == before["id_task"] and after["params"] == before["params"]
+        assert not after["is_processing"]
+        complete(url)
+        assert slot(url)["n_prompt_tokens"] == tokens   # the next request's cache replaces the restored one
+        seen[url] = [comparable(e) | {"n_prompt_tokens": e["n_prompt_tokens"] > 0} for e in (erased, after)]
+        seen[url].append({k: v for k, v in after["next_token"][0].items() if k != "has_new_line"})
+    assert seen[slotted.url] == seen[llama_slotted]
+
+
 @pytest.mark.parametrize("slot,name,body", [
     (0, "save", {"filename": "../escape.bin"}), (0, "save", {"filename": "sub/dir.bin"}), (0, "restore", {"filename": ".."}),
     (0, "save", {"filename": "trailing."}), (0, "save", {"filename": "a:b"}), ("x", "save", {"filename": "ok.bin"}),

@@ -20,10 +20,9 @@ extension JSONReader {
             }
             request.reasoningFormat = format
         }
-        // reasoning_control only readies what llama-server's /v1/chat/completions/control
-        // needs to end reasoning mid-answer; it changes nothing unless that route is called,
-        // and this server does not serve it (404). llama.cpp's web page sends it on every chat.
-        _ = try bool("reasoning_control")
+        // reasoning_control lets llama-server's /v1/chat/completions/control end reasoning
+        // mid-answer (LlamaCppControlRoutes.swift); llama.cpp's web page sends it on every chat.
+        request.reasoningControl = try bool("reasoning_control") ?? false
         // The reasoning budget, as llama-server reads it: reasoning_budget_tokens, else
         // thinking_budget_tokens; -1 (or neither) leaves the server's --reasoning-budget.
         let budgetRange = -1...Int(Int32.max)

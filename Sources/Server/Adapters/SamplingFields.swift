@@ -28,8 +28,10 @@ func mediaRefusal(_ type: String) -> String {
 
 /// Text of a message `content` given as a string or as content parts. Text parts are joined
 /// with newlines (as llama.cpp does for templates that take strings); other parts are refused,
-/// since the models served here read text only.
-func readContent(_ value: JSONValue?, path: String, textTypes: Set<String> = ["text", "input_text"]) throws -> String? {
+/// since the models served here read text only. `checkPart` refuses a part's members that
+/// its protocol does not define (before its type is judged).
+func readContent(_ value: JSONValue?, path: String, textTypes: Set<String> = ["text", "input_text"],
+                 checkPart: ((JSONReader, _ type: String) throws -> Void)? = nil) throws -> String? {
     guard let value, value != .null else { return nil }
     switch value {
     case .string(let s): return s
@@ -38,6 +40,7 @@ func readContent(_ value: JSONValue?, path: String, textTypes: Set<String> = ["t
         for (i, part) in parts.enumerated() {
             let fields = try JSONReader(part, path: "\(path)[\(i)]")
             let type = try fields.requiredString("type")
+            try checkPart?(fields, type)
             guard textTypes.contains(type) else {
                 throw APIError.invalid("'\(path)[\(i)]' is a '\(type)' part: \(mediaRefusal(type))", parameter: path)
             }

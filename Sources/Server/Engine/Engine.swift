@@ -75,6 +75,8 @@ public final class Engine: @unchecked Sendable {
     private var admitted = 0                 // guarded by condition
     private var slotJobs: [Job?] = []        // guarded by condition; per slot: the job running there, or the last one
     private var chores: [SlotChore] = []     // guarded by condition; slot actions waiting for their slot to be idle
+    /// Per slot: the tokens a restore or erase left in its cache, until its next request.
+    private var slotActionTokens: [Int?] = [] // guarded by condition
     /// Per slot: the tokens whose cached prefix the slot holds (its last prompt, or what was
     /// restored into it; empty once erased). Engine thread only.
     var slotTokens: [[Int32]] = []
@@ -108,6 +110,7 @@ public final class Engine: @unchecked Sendable {
         self.options = options
         slotJobs = Array(repeating: nil, count: options.maxWorkers)
         slotTokens = Array(repeating: [], count: options.maxWorkers)
+        slotActionTokens = Array(repeating: nil, count: options.maxWorkers)
         do {
             chatPrompt = try ChatPrompt(file: model.file, tokenizer: model.tokenizer, override: options.chatTemplate)
             chatPromptError = nil
@@ -273,12 +276,13 @@ public final class Engine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         return slotJobs.enumerated().map { id, job in
-            guard let job else { return SlotReport(id: id, isProcessing: false, task: nil) }
+            guard let job else { return SlotReport(id: id, isProcessing: false, task: nil, actionTokens: slotActionTokens[id]) }
             let running = active.contains { $0 === job }
             return SlotReport(id: id, isProcessing: running,
                               task: .init(id: job.order, request: job.request, prompt: job.prompt,
                                           cachedPromptTokens: job.cachedPromptTokens.load(ordering: .relaxed),
-                                          generatedTokens: job.generatedTokens.load(ordering: .relaxed)))
+                                          generatedTokens: job.generatedTokens.load(ordering: .relaxed)),
+                              actionTokens: slotActionTokens[id])
         }
     }
 
@@ -350,6 +354,7 @@ public final class Engine: @unchecked Sendable {
             job.slot = (0..<options.maxWorkers).first { !taken.contains($0) } ?? 0
             slotJobs[job.slot] = job
             slotTokens[job.slot] = job.prompt
+            slotActionTokens[job.slot] = nil
             active.append(job)
         }
     }
@@ -362,6 +367,13 @@ public final class Engine: @unchecked Sendable {
         guard !stopping else { throw EngineError.shuttingDown }
         chores.append(SlotChore(slot: slot, work: work))
         condition.signal()
+    }
+
+    /// Records what a restore or erase left in an idle slot's cache (as GET /slots shows it).
+    func setSlotActionTokens(_ slot: Int, _ count: Int) {
+        condition.lock()
+        slotActionTokens[slot] = count
+        condition.unlock()
     }
 
     /// The chores whose slot is idle, taken off the list. Called with the lock held.

@@ -35,6 +35,10 @@ public struct InferenceRequest: Sendable {
     /// `progress` comes before every delta (llama-server's timings_per_token), not only before
     /// the text a stop string ends.
     public var timingsPerToken = false
+    /// The id its answer carries, by which llama-server's control route finds a running chat.
+    public var completionID: String?
+    /// llama-server's reasoning_control: the control route may be asked to end its reasoning.
+    public var reasoningControl = false
     /// Further chat-template variables (llama-server's chat_template_kwargs; the protocols'
     /// thinking switches arrive as `enable_thinking`).
     public var templateArguments: [String: JSONValue] = [:]
@@ -143,4 +147,7 @@ public struct SlotReport: Sendable {
     public let id: Int
     public let isProcessing: Bool
     public let task: Task?
+    /// The tokens the slot's cache holds when a restore or erase set them since its last
+    /// request (nil: its last request's prompt and generated tokens).
+    public var actionTokens: Int? = nil
 }

@@ -62,6 +62,7 @@ extension Engine {
                 throw EngineError.slot("Unable to restore slot: \(error)")
             }
             slotTokens[slot] = tokens
+            setSlotActionTokens(slot, tokens.count)
             recordKVUsage()
             return SlotTransfer(tokens: tokens.count, bytes: file.count, seconds: Date().timeIntervalSince(start))
         }
@@ -72,6 +73,7 @@ extension Engine {
         try await onIdleSlot(slot) { [self] in
             let erased = kvPool.evictPrefix(of: slotTokens[slot])
             slotTokens[slot] = []
+            setSlotActionTokens(slot, 0)
             recordKVUsage()
             return erased
         }

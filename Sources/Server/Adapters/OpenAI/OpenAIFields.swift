@@ -35,8 +35,8 @@ enum OpenAIFields {
     ]
 
     /// llama-server's chat-only fields honoured here: template variables, how reasoning is
-    /// returned, its budget (and reasoning_control, which has no effect without the control
-    /// route: see `readLlamaCppReasoning`).
+    /// returned, its budget, and whether the control route may end it (see
+    /// `readLlamaCppReasoning`).
     static let llamaCppChatHonoured: Set<String> = [
         "chat_template_kwargs", "reasoning_format", "reasoning_control", "reasoning_budget_tokens",
         "thinking_budget_tokens", "reasoning_budget_message",
@@ -64,9 +64,25 @@ enum OpenAIFields {
 
     /// Members of nested objects, refused by name (as `messages[0].foo`) beyond these. A
     /// message: OpenAI's message fields, those a response's message carries (clients send
-    /// replies back as they got them) and llama-server's reasoning_content.
+    /// replies back as they got them; openai-python's `parse` adds `parsed`) and
+    /// llama-server's reasoning_content.
     static let message: Set<String> = ["role", "content", "name", "tool_calls", "tool_call_id", "refusal", "audio", "function_call",
-                                       "annotations", "reasoning_content"]
+                                       "annotations", "reasoning_content", "parsed"]
+    /// A tool call in the history; a reply the client assembled from a stream keeps each
+    /// call's `index`, and `parse` adds `parsed_arguments`.
+    static let toolCall: Set<String> = ["id", "type", "function", "index"]
+    static let toolCallFunction: Set<String> = ["name", "arguments", "parsed_arguments"]
+    /// A content part's members by its type (openai-python's ChatCompletionContentPartParam;
+    /// input_text is the Responses API's name for a text part), and of the object a media
+    /// part carries under its type's name.
+    static let contentPart: [String: Set<String>] = [
+        "text": ["type", "text", "prompt_cache_breakpoint"], "input_text": ["type", "text"],
+        "image_url": ["type", "image_url", "prompt_cache_breakpoint"], "input_audio": ["type", "input_audio", "prompt_cache_breakpoint"],
+        "file": ["type", "file", "prompt_cache_breakpoint"], "refusal": ["type", "refusal"],
+    ]
+    static let contentPartPayload: [String: Set<String>] = [
+        "image_url": ["url", "detail"], "input_audio": ["data", "format"], "file": ["file_data", "file_id", "filename"],
+    ]
     static let tool: Set<String> = ["type", "function"]
     static let toolFunction: Set<String> = ["name", "description", "parameters", "strict"]
     /// `schema` directly in response_format is llama-server's form.
@@ -79,6 +95,18 @@ enum OpenAIFields {
 }
 
 extension JSONReader {
+    /// Refuses a content part's members beyond those of its type, and inside the object a
+    /// media part carries; a part of a type not listed is left to the caller.
+    func refuseUnrecognizedPart(type: String) throws {
+        guard let known = OpenAIFields.contentPart[type] else { return }
+        try refuseUnrecognized(known)
+        if let payload = OpenAIFields.contentPartPayload[type], let object = try object(type) {
+            try object.refuseUnrecognized(payload)
+        }
+        // The prefix cache is automatic: no breakpoints (as 'prompt_cache_options').
+        try refuseUnlessNeutral([.empty("prompt_cache_breakpoint")])
+    }
+
     /// Refuses the first member not in `known`, in the words of OpenAI's API; a nested one is
     /// named by its path (`messages[0].foo`).
     func refuseUnrecognized(_ known: Set<String>) throws {

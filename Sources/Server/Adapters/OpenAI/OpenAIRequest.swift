@@ -41,6 +41,11 @@ struct OpenAIRequest {
         case "none"?: tools = nil   // the model is not shown the tools, so it cannot call one
         case "required"?: forced = try ForcedToolCall(declared: tools, named: nil, parallel: parallel, parameter: "tool_choice")
         case let choice?:
+            if case .object = choice {
+                let named = try JSONReader(choice, path: "tool_choice")
+                try named.refuseUnrecognized(OpenAIFields.tool)
+                try named.object("function")?.refuseUnrecognized(["name"])
+            }
             guard choice["type"] == "function", let name = choice["function"]?["name"]?.stringValue else {
                 throw APIError.invalid("'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}, got \(choice.jsonText)",
                                        parameter: "tool_choice")
@@ -195,14 +200,17 @@ struct OpenAIRequest {
             throw APIError.invalid("'\(path).role' must be one of system, developer, user, assistant, tool; got '\(role)'", parameter: "\(path).role")
         }
         // An assistant's refusal in the history is what it said.
-        let content = try readContent(fields.value("content"), path: "\(path).content") ?? fields.string("refusal")
+        let content = try readContent(fields.value("content"), path: "\(path).content") { try $0.refuseUnrecognizedPart(type: $1) }
+            ?? fields.string("refusal")
         var toolCalls: [ToolCall] = []
         if let calls = try fields.array("tool_calls") {
             for (i, call) in calls.enumerated() {
                 let callFields = try JSONReader(call, path: "\(path).tool_calls[\(i)]")
+                try callFields.refuseUnrecognized(OpenAIFields.toolCall)
                 guard let function = try callFields.object("function") else {
                     throw APIError.invalid("'\(path).tool_calls[\(i)].function' is required", parameter: "\(path).tool_calls")
                 }
+                try function.refuseUnrecognized(OpenAIFields.toolCallFunction)
                 toolCalls.append(ToolCall(id: try callFields.string("id"), name: try function.requiredString("name"),
                                           argumentsJSON: try function.string("arguments") ?? "{}"))
             }

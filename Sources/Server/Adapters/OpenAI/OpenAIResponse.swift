@@ -116,7 +116,7 @@ enum OpenAIResponse {
 /// finish reason, the usage chunk when asked for, then `data: [DONE]`.
 /// Sendable: one response body writer uses it, from one task.
 final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
-    let id = makeID("chatcmpl-")
+    let id: String
     let model: String
     let created = unixTime
     let includeUsage: Bool
@@ -132,8 +132,9 @@ final class OpenAIChatStream: StreamEncoder, @unchecked Sendable {
     private var timings: JSONValue?
     let contentType = "text/event-stream"
 
-    init(model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [], atMostOneCall: Bool = false,
-         reasoning: ReasoningContext? = nil, pingSeconds: Int? = nil) {
+    init(id: String = makeID("chatcmpl-"), model: String, includeUsage: Bool, withLogprobs: Bool, tools: Set<String> = [],
+         atMostOneCall: Bool = false, reasoning: ReasoningContext? = nil, pingSeconds: Int? = nil) {
+        self.id = id
         splitter = reasoning?.splitter()
         self.pingSeconds = pingSeconds
         self.model = model

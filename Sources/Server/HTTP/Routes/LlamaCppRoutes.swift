@@ -7,7 +7,8 @@ import Transformer
 /// `--slots` is given (as llama-server's flag), POST /slots/{id} with `--slot-save-path`
 /// (SlotActionRoutes.swift). Changing props is refused as llama-server refuses it without
 /// `--props`: with it, llama-server answers success and changes nothing, which this server
-/// does not imitate (a setting sent is honoured or refused, never dropped).
+/// does not imitate (a setting sent is honoured or refused, never dropped). Its newer routes
+/// are in LlamaCppControlRoutes.swift.
 struct LlamaCppRoutes {
     let state: ServerState
 
@@ -22,6 +23,7 @@ struct LlamaCppRoutes {
             await refuse("props", "This server does not support changing global properties. Start it with `--props`")
         }
         router.post("/slots/{id}") { request, context in await slotAction(request, id: context.parameters.get("id") ?? "") }
+        registerControlRoutes(on: router)
     }
 
     /// /completion and /infill. Several prompts (a /completion list of prompts) run as
@@ -124,11 +126,12 @@ struct LlamaCppRoutes {
                 // reports no stop strings here (as in /props).
                 guard case .object(let settings) = LlamaCppResponse.settings(request) else { return .object(entry) }
                 // As llama-server: n_prompt_tokens counts the tokens in the slot's cache (the
-                // prompt and every generated token fed back), the other counts are the running
-                // request's, and zero once it has ended.
+                // prompt and every generated token fed back, or what a restore or erase left
+                // there), the other counts are the running request's, and zero once it has ended.
                 let running = slot.isProcessing
                 let remaining = task.request.maxTokens.map { max(0, $0 - task.generatedTokens) } ?? -1
-                entry += [("id_task", .int(task.id)), ("n_prompt_tokens", .int(task.prompt.count + max(0, task.generatedTokens - 1))),
+                let cacheTokens = slot.actionTokens ?? task.prompt.count + max(0, task.generatedTokens - 1)
+                entry += [("id_task", .int(task.id)), ("n_prompt_tokens", .int(cacheTokens)),
                           ("n_prompt_tokens_processed", .int(running ? task.prompt.count - task.cachedPromptTokens : 0)),
                           ("n_prompt_tokens_cache", .int(running ? task.cachedPromptTokens : 0)),
                           ("params", .object(settings.filter { $0.key != "stream" && $0.key != "stop" })),

@@ -20,20 +20,22 @@ struct OpenAIRoutes {
     func chat(_ request: Request) async -> Response {
         await state.respond(.openAI, route: "chat") { record in
             var request = request
-            let parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
+            var parsed = try OpenAIRequest.chat(try await readJSON(&request, limit: state.options.maxBodyBytes))
+            let id = makeID("chatcmpl-")
+            parsed.inference.completionID = id
             let engine = try state.engine(forModel: parsed.model)
             let handles = try state.start(engine, parsed.inference, samples: parsed.choices, logitBias: parsed.logitBias)
             let name = state.modelName
             let withLogprobs = parsed.inference.topLogprobs != nil
             if parsed.stream, let handle = handles.first {
-                return state.stream(handle, OpenAIChatStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
+                return state.stream(handle, OpenAIChatStream(id: id, model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
                                                              tools: parsed.inference.declaredToolNames,
                                                              atMostOneCall: parsed.inference.singleToolCall != nil,
                                                              reasoning: handle.reasoning,
                                                              pingSeconds: parsed.pingSeconds), record: record)
             }
             let results = try await state.collect(handles, request: request, record: record)
-            return closingConnection(jsonResponse(OpenAIResponse.chat(id: makeID("chatcmpl-"), model: name, results: results, withLogprobs: withLogprobs,
+            return closingConnection(jsonResponse(OpenAIResponse.chat(id: id, model: name, results: results, withLogprobs: withLogprobs,
                                                                     tools: parsed.inference.declaredToolNames,
                                                                     atMostOneCall: parsed.inference.singleToolCall != nil,
                                                                     reasoning: handles.first?.reasoning)))
