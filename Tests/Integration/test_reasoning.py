@@ -301,3 +301,39 @@ def test_granite_response_wrapper_as_llama_server(ours_granite, theirs_granite, 
     assert chat(ours_granite.url, text, stream=True) == mine
     if text.startswith("<think>"):
         assert mine == {"reasoning": "plan it", "content": "<response>the answer</response>"}
+
+
+def controlled_stream(url: str, end_after: int) -> tuple:
+    """A streamed chat with reasoning_control on; after `end_after` reasoning chunks, POST
+    /v1/chat/completions/control reasoning_end for it. (control answer, reasoning, content)."""
+    body = {"model": "coder", "messages": [{"role": "user", "content": "Name a color."}], "temperature": 0,
+            "max_tokens": 64, "stream": True, "reasoning_control": True}
+    answer, reasoning, content, chunks = None, "", "", 0
+    with requests.post(url + "/v1/chat/completions", json=body, stream=True, timeout=120) as r:
+        assert r.status_code == 200, r.text
+        for line in (raw.decode("utf-8") for raw in r.iter_lines()):
+            if not line.startswith("data: {"):
+                continue
+            event = json.loads(line[6:])
+            for choice in event.get("choices", []):
+                if choice["delta"].get("reasoning_content"):
+                    reasoning += choice["delta"]["reasoning_content"]
+                    chunks += 1
+                content += choice["delta"].get("content") or ""
+            if chunks == end_after and answer is None:
+                answer = requests.post(url + "/v1/chat/completions/control",
+                                       json={"id": event["id"], "action": "reasoning_end"}, timeout=30).json()
+    return answer, reasoning, content
+
+
+def test_control_ends_reasoning_as_llama_server(ours_budget, theirs_budget):
+    """reasoning_end on a chat inside its reasoning block (the R1 template opens it): the closing
+    tag comes next and the model answers, on both servers; the reasoning before the cut is the
+    start of the uncut one (greedy). Where the cut lands depends on when the request arrives."""
+    whole = budgeted(ours_budget.url, max_tokens=64)
+    assert whole["content"] == ""   # left alone, this model never closes the block
+    for url in [ours_budget.url, theirs_budget.url]:
+        answer, reasoning, content = controlled_stream(url, end_after=3)
+        assert answer == {"success": True}, url
+        assert content, url
+        assert whole["reasoning"].startswith(reasoning) and len(reasoning) < len(whole["reasoning"]), url

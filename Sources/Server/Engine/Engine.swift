@@ -178,7 +178,9 @@ public final class Engine: @unchecked Sendable {
                                                arguments: request.templateArguments)) ?? rendered
                 let generationPrompt = ReasoningMarkers.generationPrompt(with: rendered, without: without)
                 reasoning = ReasoningContext(markers: markers, prefill: markers.prefill(generationPrompt: generationPrompt))
-                if let tokens = request.reasoningBudgetTokens, tokens >= 0 {
+                // reasoning_control arms an unlimited budget the control route can end (llama.cpp's INT_MAX).
+                let limit = request.reasoningBudgetTokens.flatMap { $0 >= 0 ? $0 : nil }
+                if let tokens = limit ?? (request.reasoningControl ? Int(Int32.max) : nil) {
                     budget = ReasoningBudget(tokens: tokens, message: request.reasoningBudgetMessage ?? "", markers: markers,
                                              generationPrompt: generationPrompt, tokenizer: model.tokenizer)
                 }
@@ -284,6 +286,16 @@ public final class Engine: @unchecked Sendable {
                                           generatedTokens: job.generatedTokens.load(ordering: .relaxed)),
                               actionTokens: slotActionTokens[id])
         }
+    }
+
+    /// Asks the job generating chat `completionID` to end its reasoning block at its next step
+    /// (it needs a reasoning budget, which `reasoningControl` arms); false when no such job runs.
+    public func endReasoning(completionID: String) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard let job = active.first(where: { $0.request.completionID == completionID }) else { return false }
+        job.reasoningEndAsked.store(true, ordering: .relaxed)
+        return true
     }
 
     /// The scheduler's figures (batch sizes, KV blocks, prefix cache, queue wait).

@@ -258,6 +258,7 @@ extension Engine {
             job.generationStart = Date()
             job.summary.promptSeconds = job.generationStart!.timeIntervalSince(job.promptStart ?? job.submitted)
         }
+        if job.reasoningEndAsked.exchange(false, ordering: .relaxed) { generation.endReasoning() }
         let step = generation.next(logits: logits)
         job.generatedTokens.store(generation.generatedTokens, ordering: .relaxed)
         if !step.text.isEmpty || step.logprob != nil {

@@ -10,6 +10,9 @@ final class Job: @unchecked Sendable {
     let prompt: [Int32]
     let continuation: AsyncStream<GenerationEvent>.Continuation
     let cancelled = Atomic<Bool>(false)
+    /// Set from any thread (llama-server's control route): end the reasoning block at the
+    /// next step, as a spent budget does.
+    let reasoningEndAsked = Atomic<Bool>(false)
     let submitted = Date()
     /// Admission order: the newest job is preempted first when KV blocks run out.
     var order = 0

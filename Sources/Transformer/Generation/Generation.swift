@@ -162,6 +162,10 @@ public final class Generation {
         }
     }
 
+    /// Ends the reasoning block now if one is being counted (llama-server's control route):
+    /// the closing tag comes next, as when a budget runs out.
+    public func endReasoning() { reasoningBudget?.forceEnd() }
+
     /// Ends generation: the text held back (a partial character, a possible stop prefix) is
     /// released, unless it completes a stop string, which then becomes the reason.
     private func finish(_ reason: FinishReason, token: Int32? = nil, text: String = "",

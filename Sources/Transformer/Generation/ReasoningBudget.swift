@@ -93,6 +93,12 @@ struct ReasoningBudgetTracker {
         }
     }
 
+    /// Spends the budget at once, if a block is being counted (llama.cpp's
+    /// common_reasoning_budget_force); otherwise nothing changes.
+    mutating func forceEnd() {
+        if phase == .counting { force() }
+    }
+
     private mutating func open() {
         remaining = budget.tokens
         endMatcher.reset()

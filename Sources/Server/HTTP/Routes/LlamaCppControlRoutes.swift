@@ -6,10 +6,9 @@ import JSON
 /// POST /v1/chat/completions/control `{"id": "chatcmpl-…", "action": "reasoning_end"}` ends a
 /// running chat's reasoning early, for a chat that armed it with `reasoning_control: true`.
 /// As llama-server answers: an id with no running chat, or a chat that did not arm it, is
-/// `success: false` with the reason; an armed chat is `success: true` when there is no
-/// reasoning to end (llama-server answers so when the chat is not inside a reasoning block,
-/// and the templates here that mark no reasoning never are). On a model whose template marks
-/// reasoning the engine cannot force its end mid-answer, so that is `success: false` saying so.
+/// `success: false` with the reason; an armed chat is `success: true`, and if it is inside a
+/// reasoning block its closing tag is forced at its next step (its ReasoningBudget, armed by
+/// reasoning_control); outside one nothing changes, as in llama-server.
 ///
 /// GET and POST /tools (and /cors-proxy) run tools on the server (shell, files, MCP servers)
 /// in llama-server only with `--tools` or MCP servers configured (`--ui-mcp-proxy` for
@@ -35,9 +34,7 @@ extension LlamaCppRoutes {
                 return Self.controlAnswer(failure: "no active completion for this id")
             }
             guard chat.request.reasoningControl else { return Self.controlAnswer(failure: "reasoning control not enabled for this completion") }
-            guard engine.chatPrompt?.reasoning == nil else {
-                return Self.controlAnswer(failure: "ending reasoning early is not supported by this server")
-            }
+            guard engine.endReasoning(completionID: id) else { return Self.controlAnswer(failure: "no active completion for this id") }
             return jsonResponse(["success": true])
         }
     }
