@@ -38,6 +38,8 @@ struct PatternGrammar {
     }
 
     private var peek: Character? { pos < source.count ? source[pos] : nil }
+    private var depth = 0
+    static let maxGroupDepth = 64
 
     private func error(_ what: String) -> GrammarError {
         GrammarError("pattern '\(String(source))': \(what)")
@@ -130,6 +132,11 @@ struct PatternGrammar {
         pos += 1
         switch c {
         case "(":
+            // Each group is a level of this parser's recursion: bound it, so a hostile pattern
+            // is an error, not a stack overflow (found by the JSONSchema fuzz target).
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maxGroupDepth else { throw error("groups nested deeper than \(Self.maxGroupDepth) are not supported") }
             if peek == "?" {
                 guard pos + 1 < source.count, source[pos + 1] == ":" else {
                     throw error("lookaround and named groups are not supported")

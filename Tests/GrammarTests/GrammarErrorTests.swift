@@ -59,6 +59,15 @@ final class GrammarErrorTests: XCTestCase {
         XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(#"{"type":"string","pattern":"^\\d{2,3}$"}"#)))
     }
 
+    /// Found by tools/fuzz JSONSchema (10M-run campaign): a pattern of a few thousand nested
+    /// groups overflowed the stack of the recursive pattern parser; nesting is now bounded.
+    func testDeeplyNestedPatternGroupsAreRefused() {
+        let deep = String(repeating: "(", count: 5000) + "a" + String(repeating: ")", count: 5000)
+        assertSchemaError(#"{"type":"string","pattern":"^"# + deep + #"$"}"#, mentions: ["nested deeper than 64"])
+        let fine = String(repeating: "(", count: 64) + "a" + String(repeating: ")", count: 64)
+        XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(#"{"type":"string","pattern":"^"# + fine + #"$"}"#)))
+    }
+
     /// A repeated group that can match nothing is compiled from its non-empty core (the
     /// fixture's pattern_empty_alternative and friends check the strings); where that core has
     /// no simple form the error names the pattern, never a rule the compiler made (the fuzzer
