@@ -14,7 +14,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from conftest import COUNTING, ROOT, Server
+from conftest import COUNTING, ROOT, Server, model_path
 
 OUTPUT = ROOT / ".build" / "test-output"
 
@@ -242,5 +242,58 @@ def test_the_page_asks_once_for_the_api_key():
             assert not browser.find_element(By.ID, "key-form").is_displayed()
         finally:
             browser.quit()
+    finally:
+        server.stop()
+
+
+def test_reasoning_shows_apart_folded_and_stays_out_of_the_history(tmp_path_factory, browser):
+    """A thinking model's reasoning (reasoning_content) is shown apart from the answer, folded
+    once the answer comes, unfolded by a click; the next turn sends the answer only, as
+    llama.cpp's page does. The model: Qwen2.5-Coder with the R1 template whose prompt ends in
+    <think> and a reasoning budget that closes it (test_reasoning.py compares that split with
+    llama-server); the reference for the page is the server's own non-streamed answer."""
+    from test_reasoning import r1_tag_apart, template_file
+    template = template_file(tmp_path_factory, "deepseek-r1-distill-qwen")
+    Path(template).write_text(r1_tag_apart(Path(template).read_text()))
+    server = Server("--max-workers", "1", "--chat-template-file", template, "--reasoning-budget", "4",
+                    model=model_path("qwen2.5-coder-0.5b"), alias="coder")
+    try:
+        expected = requests.post(server.url + "/v1/chat/completions", json={
+            "model": "coder", "messages": [{"role": "user", "content": "Say hello."}],
+            "temperature": 0, "max_tokens": 24}, timeout=120).json()["choices"][0]["message"]
+        assert expected["reasoning_content"].strip() and expected["content"].strip()
+
+        open_page(browser, server.url)
+        set_setting(browser, "temperature", 0)
+        set_setting(browser, "max-tokens", 24)
+        # Record what the page sends, to see the history of the next turn.
+        browser.execute_script(
+            "window.sent = []; const f = window.fetch;"
+            "window.fetch = (url, init) => { if (init?.body) window.sent.push(JSON.parse(init.body)); return f(url, init); };")
+        send(browser, "Say hello.")
+        wait_until(lambda: messages(browser) == 2 and not generating(browser))
+        # As JSON: WebDriver's own conversion of strings turns "\r\n" into "\n".
+        shown = json.loads(browser.execute_script(
+            "const m = document.querySelector('#messages .message.assistant');"
+            "const d = m.querySelector('details.thinking');"
+            "return JSON.stringify(d && {open: d.open, summary: d.querySelector('summary').textContent,"
+            "  reasoning: d.querySelector('.reasoning').textContent, inText: !!m.querySelector('.text details'),"
+            "  stored: JSON.parse(localStorage.getItem('swiftlm.conversations'))[0].messages[1]});"))
+        assert shown, "no thinking block on the reply"
+        assert shown["reasoning"] == expected["reasoning_content"] and not shown["inText"]
+        assert shown["stored"]["content"] == expected["content"]
+        assert shown["stored"]["reasoning"] == expected["reasoning_content"]
+        assert shown["open"] is False and shown["summary"] == "Thoughts"
+        browser.find_element(By.CSS_SELECTOR, "#messages .message.assistant details.thinking summary").click()
+        assert browser.execute_script("return document.querySelector('details.thinking').open") is True
+        screenshot(browser, "web-ui-reasoning")
+
+        send(browser, "Another one.")
+        wait_until(lambda: messages(browser) == 4 and not generating(browser))
+        history = json.loads(browser.execute_script("return JSON.stringify(window.sent)"))[-1]["messages"]
+        assert history[:2] == [{"role": "user", "content": "Say hello."},
+                               {"role": "assistant", "content": expected["content"]}]
+        # The first reply's block kept the reader's choice through the second turn's redraws.
+        assert browser.execute_script("return document.querySelector('details.thinking').open") is True
     finally:
         server.stop()

@@ -171,12 +171,7 @@ function actionButton(label, name, handler) {
 // Markdown renderer.
 function fillContent(body, message) {
   body.replaceChildren();
-  if (message.reasoning) {
-    const thinking = document.createElement("div");
-    thinking.className = "thinking";
-    thinking.textContent = message.reasoning;
-    body.append(thinking);
-  }
+  if (message.reasoning) body.append(thinkingElement(message));
   const text = document.createElement("div");
   text.className = "text";
   if (message.role === "user") text.textContent = message.content;
@@ -188,6 +183,26 @@ function fillContent(body, message) {
     note.textContent = message.note;
     body.append(note);
   }
+}
+
+// A reasoning model's thoughts (reasoning_content), apart from the answer and folded: open
+// while the model is still thinking, closed once the answer starts, then as the reader leaves
+// it. The state lives outside the message (not stored) because each redraw rebuilds the element.
+const thinkingOpen = new WeakMap();
+function thinkingElement(message) {
+  const thinking = document.createElement("details");
+  thinking.className = "thinking";
+  const stillThinking = generation?.message === message && !message.content;
+  thinking.open = thinkingOpen.get(message) ?? stillThinking;
+  const summary = document.createElement("summary");
+  summary.textContent = stillThinking ? "Thinking…" : "Thoughts";
+  const text = document.createElement("div");
+  text.className = "reasoning";
+  text.textContent = message.reasoning;
+  thinking.append(summary, text);
+  // The reader's own choice (a click, before the element toggles) outlives the redraws.
+  summary.addEventListener("click", () => thinkingOpen.set(message, !thinking.open));
+  return thinking;
 }
 
 function renderAll() {
