@@ -20,6 +20,7 @@ public func buildApplication(_ state: ServerState) -> some ApplicationProtocol {
     OllamaRoutes(state: state).register(on: router)
     NativeRoutes(state: state).register(on: router)
     LlamaCppRoutes(state: state).register(on: router)
+    StreamSessionRoutes(state: state).register(on: router)
     HealthRoutes(state: state).register(on: router)
     AdminRoutes(state: state).register(on: router)
     WebUIRoutes().register(on: router)

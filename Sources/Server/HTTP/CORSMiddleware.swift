@@ -36,12 +36,12 @@ struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     private func preflight(_ request: Request, origin: String?) -> Response {
-        var headers: HTTPFields = [.allow: "GET, POST, OPTIONS"]
+        var headers: HTTPFields = [.allow: "GET, POST, DELETE, OPTIONS"]
         guard let origin else { return Response(status: .noContent, headers: headers) }
         // An origin not allowed gets no CORS headers, so the browser stops the page (as llama-server does).
         guard allows(origin) else { return Response(status: .noContent, headers: headers) }
         addHeaders(&headers, origin: origin)
-        headers[.accessControlAllowMethods] = "GET, POST, OPTIONS"
+        headers[.accessControlAllowMethods] = "GET, POST, DELETE, OPTIONS"
         // Echo what the page asks to send (Authorization, Content-Type, x-api-key, anthropic-version…).
         headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "*"
         headers[.accessControlMaxAge] = "86400"

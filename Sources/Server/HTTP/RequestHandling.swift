@@ -134,17 +134,25 @@ extension ServerState {
         return results
     }
 
-    /// A streamed response whose request is logged when the stream ends.
-    func stream(_ handle: GenerationHandle, _ encoder: StreamEncoder, record: RequestRecord) -> Response {
-        streamResponse(handle, encoder: encoder) { [self] summary in
+    /// A request's resumable stream (its `X-Conversation-Id`), for the routes where
+    /// llama-server offers one; nil without the header.
+    func resumable(_ request: Request) -> ResumableStream? {
+        ResumableStream(request, store: streamSessions)
+    }
+
+    /// A streamed response whose request is logged when the stream ends; a `resumable` one
+    /// outlives its connection.
+    func stream(_ handle: GenerationHandle, _ encoder: StreamEncoder, record: RequestRecord, resumable: ResumableStream?) -> Response {
+        streamResponse(handle, encoder: encoder, resumable: resumable) { [self] summary in
             record.summary = summary
             finish(record, status: summary?.reason == .cancelled || summary == nil ? 499 : 200)
         }
     }
 
     /// Several generations as one stream, logged when the last one ends.
-    func stream(_ handles: [GenerationHandle], _ encoders: [StreamEncoder], record: RequestRecord) -> Response {
-        streamResponse(handles, encoders: encoders) { [self] summaries in
+    func stream(_ handles: [GenerationHandle], _ encoders: [StreamEncoder], record: RequestRecord,
+                resumable: ResumableStream?) -> Response {
+        streamResponse(handles, encoders: encoders, resumable: resumable) { [self] summaries in
             let ended = summaries.count == handles.count && !summaries.contains { $0.reason == .cancelled }
             record.summary = GenerationSummary(adding: summaries)
             finish(record, status: ended ? 200 : 499)

@@ -78,31 +78,32 @@ extension StreamEncoder {
 }
 
 /// A streaming response that writes each event as it comes. When a write fails (the client
-/// went away) the generation is cancelled, freeing its worker at the next token.
-func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder,
+/// went away) the generation is cancelled, freeing its worker at the next token; unless the
+/// stream is `resumable`, when it goes on into its session (ResumableStream.swift).
+func streamResponse(_ handle: GenerationHandle, encoder: StreamEncoder, resumable: ResumableStream?,
                     onEnd: @escaping @Sendable (GenerationSummary?) -> Void) -> Response {
-    let body = ResponseBody { writer in
+    let produce: StreamProducer = { write in
         var summary: GenerationSummary?
         defer {
             handle.cancel()
             onEnd(summary)
         }
-        try await writer.write(ByteBuffer(string: encoder.start()))
+        try await write(encoder.start())
         try await forEach(handle.events, pingingEvery: encoder.pingSeconds) { event in
             let chunk = event.map { encoder.chunk(for: $0, summary: &summary) } ?? ssePing
-            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+            if !chunk.isEmpty { try await write(chunk) }
         }
-        try await writer.finish(nil)
     }
-    return Response(status: .ok, headers: headers(encoder), body: body)
+    return Response(status: .ok, headers: headers(encoder),
+                    body: streamBody(produce, resumable: resumable, cancel: { handle.cancel() }))
 }
 
 /// Several generations written as one stream, each event as it comes from whichever
 /// generation, by that generation's encoder (llama-server's /completion with several
 /// prompts: its events carry the prompt's `index`). A failed write cancels them all.
-func streamResponse(_ handles: [GenerationHandle], encoders: [StreamEncoder],
+func streamResponse(_ handles: [GenerationHandle], encoders: [StreamEncoder], resumable: ResumableStream?,
                     onEnd: @escaping @Sendable ([GenerationSummary]) -> Void) -> Response {
-    let body = ResponseBody { writer in
+    let produce: StreamProducer = { write in
         let (events, sink) = AsyncStream<(Int, GenerationEvent)>.makeStream()
         let readers = Task {
             await withTaskGroup(of: Void.self) { group in
@@ -118,14 +119,14 @@ func streamResponse(_ handles: [GenerationHandle], encoders: [StreamEncoder],
             readers.cancel()
             onEnd(summaries.compactMap { $0 })
         }
-        for encoder in encoders { try await writer.write(ByteBuffer(string: encoder.start())) }
+        for encoder in encoders { try await write(encoder.start()) }
         try await forEach(events, pingingEvery: encoders[0].pingSeconds) { item in
             let chunk = item.map { encoders[$0.0].chunk(for: $0.1, summary: &summaries[$0.0]) } ?? ssePing
-            if !chunk.isEmpty { try await writer.write(ByteBuffer(string: chunk)) }
+            if !chunk.isEmpty { try await write(chunk) }
         }
-        try await writer.finish(nil)
     }
-    return Response(status: .ok, headers: headers(encoders[0]), body: body)
+    return Response(status: .ok, headers: headers(encoders[0]),
+                    body: streamBody(produce, resumable: resumable, cancel: { handles.forEach { $0.cancel() } }))
 }
 
 /// A stream's headers. X-Accel-Buffering tells nginx (and proxies that honour it) to pass

@@ -21,6 +21,9 @@ public final class ServerState: Sendable {
     public func setExtraStatus(_ fields: [(key: String, value: JSONValue)]) { extra.withLock { $0 = fields } }
     func extraStatus() -> [(key: String, value: JSONValue)] { extra.withLock { $0 } }
 
+    /// Streams clients can reattach to (X-Conversation-Id; see ResumableStream).
+    let streamSessions = StreamSessionStore()
+
     /// Running totals for health reports (Prometheus counters cannot be read back).
     let totals = Mutex(Totals())
 

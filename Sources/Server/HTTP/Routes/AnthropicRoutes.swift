@@ -30,7 +30,7 @@ struct AnthropicRoutes {
                 return state.stream(handle, AnthropicStream(model: state.modelName, promptTokens: handle.promptTokens,
                                                             tools: parsed.inference.declaredToolNames,
                                                             atMostOneCall: parsed.inference.singleToolCall != nil,
-                                                            reasoning: handle.reasoning), record: record)
+                                                            reasoning: handle.reasoning), record: record, resumable: state.resumable(request))
             }
             let result = try await state.collect(handle, request: request, record: record)
             return closingConnection(jsonResponse(AnthropicResponse.message(id: makeID("msg_"), model: state.modelName, result: result,

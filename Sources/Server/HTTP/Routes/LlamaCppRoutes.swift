@@ -62,8 +62,8 @@ struct LlamaCppRoutes {
             let model = state.modelName
             if parsed[0].stream {
                 let encoders = zip(parsed, handles).map { LlamaCppStream($0, model: model, promptTokens: $1.promptTokens) }
-                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record)
-                    : state.stream(handles, encoders, record: record)
+                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record, resumable: state.resumable(request))
+                    : state.stream(handles, encoders, record: record, resumable: state.resumable(request))
             }
             let results = try await state.collect(handles, request: request, record: record)
             record.summary = GenerationSummary(adding: results.map(\.summary))

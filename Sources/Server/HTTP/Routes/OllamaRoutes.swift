@@ -42,7 +42,7 @@ struct OllamaRoutes {
             if parsed.stream {
                 return state.stream(handle, OllamaStream(model: state.modelName, chat: chat, loadSeconds: loadSeconds,
                                                          tools: parsed.inference.declaredToolNames, reasoning: handle.reasoning),
-                                    record: record)
+                                    record: record, resumable: nil)
             }
             let result = try await state.collect(handle, request: request, record: record)
             let split = ReasoningSplitter.split(result.text, handle.reasoning)

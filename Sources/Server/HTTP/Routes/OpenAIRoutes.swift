@@ -32,7 +32,7 @@ struct OpenAIRoutes {
                                                              tools: parsed.inference.declaredToolNames,
                                                              atMostOneCall: parsed.inference.singleToolCall != nil,
                                                              reasoning: handle.reasoning,
-                                                             pingSeconds: parsed.pingSeconds), record: record)
+                                                             pingSeconds: parsed.pingSeconds), record: record, resumable: state.resumable(request))
             }
             let results = try await state.collect(handles, request: request, record: record)
             return closingConnection(jsonResponse(OpenAIResponse.chat(id: id, model: name, results: results, withLogprobs: withLogprobs,
@@ -64,8 +64,8 @@ struct OpenAIRoutes {
                     OpenAICompletionStream(model: name, includeUsage: parsed.includeUsage, withLogprobs: withLogprobs,
                                            echo: prompt.echo, pingSeconds: parsed.pingSeconds, index: i, group: group, id: id)
                 }
-                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record)
-                    : state.stream(handles, encoders, record: record)
+                return handles.count == 1 ? state.stream(handles[0], encoders[0], record: record, resumable: state.resumable(request))
+                    : state.stream(handles, encoders, record: record, resumable: state.resumable(request))
             }
             let results = try await state.collect(handles, request: request, record: record)
             record.summary = OpenAIResponse.combined(results, prompts: parsed.prompts.count)   // the log and metrics count every prompt
