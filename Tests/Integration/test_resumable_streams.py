@@ -17,6 +17,9 @@ CHAT = {"messages": [{"role": "user", "content": "Count from 1 to 200, one numbe
         "max_tokens": 40, "temperature": 0, "stream": True, "cache_prompt": False}
 COMPLETION = {"prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,", "n_predict": 40, "temperature": 0, "stream": True,
               "cache_prompt": False}
+MESSAGES = {"model": "coder", "messages": CHAT["messages"], "max_tokens": 40, "temperature": 0, "stream": True,
+            "cache_prompt": False}
+SEVERAL = {**COMPLETION, "prompt": ["1, 2, 3, 4,", "a, b, c, d,"], "n_predict": 24}
 LONG_CHAT = {**CHAT, "max_tokens": 3000, "ignore_eos": True}
 
 
@@ -75,6 +78,20 @@ def completion_text(raw: bytes) -> str:
     return "".join(json.loads(e)["content"] for e in events(raw))
 
 
+def anthropic_text(raw: bytes) -> str:
+    deltas = [json.loads(e) for e in events(raw)]
+    return "".join(d["delta"].get("text", "") for d in deltas if d["type"] == "content_block_delta")
+
+
+def several_texts(raw: bytes) -> dict:
+    """The text of each prompt of a several-prompt /completion stream, by its `index` (llama-server
+    also sends a `data: null` between them)."""
+    texts = {}
+    for chunk in filter(None, map(json.loads, events(raw))):
+        texts[chunk["index"]] = texts.get(chunk["index"], "") + chunk["content"]
+    return texts
+
+
 def whole_stream(url, path, body):
     r = requests.post(url + path, json=body, timeout=120)
     assert r.status_code == 200, r.text
@@ -95,7 +112,9 @@ def wait_for(condition, seconds=30):
 
 
 @pytest.mark.parametrize("path,body,text", [("/v1/chat/completions", CHAT, chat_text),
-                                            ("/completion", COMPLETION, completion_text)])
+                                            ("/completion", COMPLETION, completion_text),
+                                            ("/completion", SEVERAL, several_texts),
+                                            ("/v1/messages", MESSAGES, anthropic_text)])
 def test_a_dropped_stream_goes_on_and_replays_whole(coder, llama_coder, path, body, text):
     """The client drops after 3 events; the generation goes on to its end, and the replay from
     0 is the bytes the client got followed by the rest: the same text (greedy) as a run that
@@ -103,7 +122,7 @@ def test_a_dropped_stream_goes_on_and_replays_whole(coder, llama_coder, path, bo
     ends = {}
     for name, url in servers(coder, llama_coder).items():
         uninterrupted = whole_stream(url, path, body)
-        conversation = f"conv-{name}-{path}"
+        conversation = f"conv-{name}-{path}-{len(str(body))}"
         got = start_and_drop(url, path, body, conversation)
         session = wait_until_done(url, conversation)
         r = replay(url, conversation, 0)
