@@ -208,6 +208,21 @@ def test_delete_stops_the_generation_and_forgets_the_stream(coder, llama_coder):
     assert answers["swiftlm"] == (204, b"", "application/json", 404, "not_found_error", 404, [])
 
 
+def test_a_new_stream_for_the_same_id_stops_the_one_before(coder, llama_coder):
+    """Both servers run one generation at a time here, so the second stream finishes only if
+    the first (3,000 tokens) was stopped when the second took its id."""
+    for name, url in servers(coder, llama_coder).items():
+        conversation = f"again-{name}"
+        start_and_drop(url, "/v1/chat/completions", LONG_CHAT, conversation)
+        got = start_and_drop(url, "/v1/chat/completions", CHAT, conversation)
+        session = wait_until_done(url, conversation, seconds=60)
+        assert [s["conversation_id"] for s in lookup(url, [conversation])] == [conversation], name
+        whole = replay(url, conversation, 0).content
+        assert whole.startswith(got) and len(whole) == session["total_bytes"], name
+        assert chat_text(whole) == chat_text(whole_stream(url, "/v1/chat/completions", CHAT)), name
+        assert wait_for(lambda: not slot_busy(url)), name
+
+
 def test_without_the_header_a_disconnect_still_cancels(coder, llama_coder):
     for name, url in servers(coder, llama_coder).items():
         start_and_drop(url, "/v1/chat/completions", LONG_CHAT)
