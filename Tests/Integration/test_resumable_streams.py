@@ -17,7 +17,9 @@ CHAT = {"messages": [{"role": "user", "content": "Count from 1 to 200, one numbe
         "max_tokens": 40, "temperature": 0, "stream": True, "cache_prompt": False}
 COMPLETION = {"prompt": "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,", "n_predict": 40, "temperature": 0, "stream": True,
               "cache_prompt": False}
-MESSAGES = {"model": "coder", "messages": CHAT["messages"], "max_tokens": 40, "temperature": 0, "stream": True,
+# Shorter: after test_llamacpp_newer_routes' chats, llama-server's own /v1/messages text for this
+# prompt was seen to differ between two runs at a near-tie about 18 tokens in.
+MESSAGES = {"model": "coder", "messages": CHAT["messages"], "max_tokens": 14, "temperature": 0, "stream": True,
             "cache_prompt": False}
 SEVERAL = {**COMPLETION, "prompt": ["1, 2, 3, 4,", "a, b, c, d,"], "n_predict": 24}
 LONG_CHAT = {**CHAT, "max_tokens": 3000, "ignore_eos": True}
