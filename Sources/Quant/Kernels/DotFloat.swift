@@ -9,20 +9,8 @@ public func dotF16(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: In
     var i = 0
     var sum: Float = 0
     #if AVX512
-    var s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps()
-    while i + 32 <= count {
-        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self)),
-                             UnsafeRawPointer(x + i).loadUnaligned(as: __m512.self), s0)
-        s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2 + 32, as: __m256i.self)),
-                             UnsafeRawPointer(x + i + 16).loadUnaligned(as: __m512.self), s1)
-        i += 32
-    }
-    while i + 16 <= count {
-        s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(row.loadUnaligned(fromByteOffset: i * 2, as: __m256i.self)),
-                             UnsafeRawPointer(x + i).loadUnaligned(as: __m512.self), s0)
-        i += 16
-    }
-    sum = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+    i = count & ~15
+    sum = reduceLanes(laneSumsF16(row, x, count: i))
     #elseif AVX2
     var s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps()
     while i + 16 <= count {

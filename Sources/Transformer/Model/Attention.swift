@@ -46,11 +46,20 @@ func attend(layer: Int, _ batch: ForwardBatch, config: ModelConfig, state: Forwa
             while j <= last {
                 let b = j / bs, end = min(last + 1, (b + 1) * bs)
                 var k = cache.keyBlock(b, layer: layer) + ((j - b * bs) * keyWidth + kvHead * kl) * 2
+                // Sixteen keys at a time share their reductions (dotF16Sixteen: the same
+                // scores as one by one).
+                while j + 16 <= end {
+                    for h in 0..<headCount {
+                        let out = scores + h * stride + j - first
+                        dotF16Sixteen(k, rowStride: keyWidth * 2, q + h * kl, count: kl, into: out)
+                        for t in 0..<16 { out[t] = scored(out[t] * scale, softcap) }
+                    }
+                    k += 16 * keyWidth * 2
+                    j += 16
+                }
                 while j < end {
                     for h in 0..<headCount {
-                        var s = dotF16(k, q + h * kl, count: kl) * scale
-                        if let cap = softcap { s = cap * tanhf(s / cap) }
-                        scores[h * stride + j - first] = s
+                        scores[h * stride + j - first] = scored(dotF16(k, q + h * kl, count: kl) * scale, softcap)
                     }
                     k += keyWidth * 2
                     j += 1
@@ -79,6 +88,13 @@ func attend(layer: Int, _ batch: ForwardBatch, config: ModelConfig, state: Forwa
             }
         }
     }
+}
+
+/// A scaled score, soft-capped where the model caps them.
+@inline(__always)
+private func scored(_ s: Float, _ softcap: Float?) -> Float {
+    guard let cap = softcap else { return s }
+    return cap * tanhf(s / cap)
 }
 
 /// Keys whose values one pass of axpyHalfTile adds.
