@@ -1,4 +1,4 @@
-import Synchronization
+import Foundation
 
 /// One streamed generation's bytes, kept so that a client can reattach after its connection
 /// drops (llama-server's resumable streams, its server-stream.cpp): the generation appends its
@@ -9,7 +9,7 @@ final class StreamSession: Sendable {
     let conversationID: String
     let startedAt: Int           // unix seconds
     private let capBytes: Int
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     fileprivate struct State {
         var buffer: [UInt8] = []          // the newest ≤ capBytes bytes of the stream
@@ -40,7 +40,7 @@ final class StreamSession: Sendable {
         self.conversationID = conversationID
         self.capBytes = max(1, capBytes)
         self.startedAt = startedAt
-        state = Mutex(State())
+        state = Locked(State())
     }
 
     /// Adds bytes at the end, dropping the oldest beyond the cap; false once the session is done.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// How much the resumable streams may hold.
 public struct StreamSessionLimits: Sendable {
@@ -24,7 +23,7 @@ public struct StreamSessionLimits: Sendable {
 final class StreamSessionStore: Sendable {
     let limits: StreamSessionLimits
     private let clock: @Sendable () -> Int   // unix seconds
-    private let sessions = Mutex<[String: StreamSession]>([:])
+    private let sessions = Locked<[String: StreamSession]>([:])
 
     init(limits: StreamSessionLimits = StreamSessionLimits(),
          clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }) {
