@@ -33,7 +33,9 @@ struct StreamSessionRoutes {
                 guard let offset = Self.offset(text) else { throw APIError.invalid("Invalid 'from' offset") }
                 from = offset
             }
-            guard from >= session.status.totalBytes - session.status.bufferedBytes else {
+            // One read of the status: two could straddle an append and disagree.
+            let status = session.status
+            guard from >= status.totalBytes - status.bufferedBytes else {
                 throw APIError.invalid("Stream offset lost, please restart")
             }
             return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache",
