@@ -5,7 +5,6 @@ The reference is `swiftlm run --temp 0` without speculation (itself held to llam
 tokens by the Swift tests); the client is the official openai package.
 """
 import re
-import time
 
 import openai
 import requests
@@ -70,15 +69,13 @@ def test_adaptive_lookup_drafts_on_a_quoting_prompt():
 
 
 def test_draft_model_with_another_vocabulary_is_refused():
+    # swiftlm serve exits (status 1) when its model fails to load, naming why; asking /health
+    # while it exits raced with the exit (a reset connection in CI), so wait for the exit.
     server = Server("--draft-model", model_path("gemma3-270m"), wait=False)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and "cannot draft" not in server.log_path.read_text():
-            time.sleep(0.1)
+        status = server.process.wait(timeout=120)
         log = server.log_path.read_text()
-        assert "cannot draft" in log and "tokenizer model" in log, log[-2000:]
-        if server.process.poll() is None:   # still up, answering that it failed to load
-            health = requests.get(server.url + "/health", timeout=5)
-            assert health.status_code == 503 and "cannot draft" in health.json()["error"]
+        assert status == 1, log[-2000:]
+        assert "cannot draft" in log and "tokenizer model" in log and "exiting" in log, log[-2000:]
     finally:
         server.stop()
