@@ -195,3 +195,31 @@ extension JinjaTests {
         XCTAssertEqual(done.wait(timeout: .now() + 60), .success)
     }
 }
+
+extension JinjaTests {
+    /// A caller with 16 MiB of stack left renders on its own thread (no thread made per render);
+    /// one with less gets a large-stack thread. Both measured from inside the render.
+    func testRendersInlineOnlyWhereTheStackHasRoom() throws {
+        func renderThread(stackBytes: Int) -> (caller: pthread_t, render: pthread_t, left: Int?) {
+            nonisolated(unsafe) var result: (pthread_t, pthread_t, Int?)?
+            let done = DispatchSemaphore(value: 0)
+            let thread = Thread {
+                let caller = pthread_self()
+                let render = try? LargeStack.run { pthread_self() }
+                result = (caller, render ?? caller, LargeStack.stackBytesLeft())
+                done.signal()
+            }
+            thread.stackSize = stackBytes
+            thread.start()
+            done.wait()
+            return result!
+        }
+        let big = renderThread(stackBytes: 64 << 20)
+        XCTAssertNotNil(big.left)
+        XCTAssertGreaterThan(big.left ?? 0, 60 << 20)
+        XCTAssertNotEqual(pthread_equal(big.caller, big.render), 0, "64 MiB of stack: rendered inline")
+        let small = renderThread(stackBytes: 512 << 10)
+        XCTAssertLessThanOrEqual(small.left ?? 0, 512 << 10)
+        XCTAssertEqual(pthread_equal(small.caller, small.render), 0, "512 KiB of stack: rendered on a thread of its own")
+    }
+}

@@ -62,12 +62,14 @@ final class KQuantDotTests: XCTestCase {
                     XCTAssertEqual(Int(q8K.groupSums[b * 16 + g]), sum, "n=\(n) block \(b) group \(g): Σq")
                 }
                 XCTAssertTrue(q.allSatisfy { $0 >= -127 }, "n=\(n) block \(b): −128 never used")
+                #if AVX512   // written only where the AVX-512 kernels read them
                 // groupLanes: byte 64k + 4g + i of a block is code 16g + 4k + i
                 let lanes = (0..<256).map { (p: Int) -> Int8 in
                     let k = p / 64, g = (p % 64) / 4, i = p % 4
                     return q[16 * g + 4 * k + i]
                 }
                 XCTAssertEqual((0..<256).map { q8K.groupLanes[b * 256 + $0] }, lanes, "n=\(n) block \(b): group lanes")
+                #endif
             }
         }
     }

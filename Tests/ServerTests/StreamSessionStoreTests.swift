@@ -23,6 +23,36 @@ final class StreamSessionStoreTests: XCTestCase {
 
     func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
+    /// Many chunks past the cap (the oldest bytes are dropped by moving a start index and cut in
+    /// bulk): at every step the session holds exactly the newest `cap` bytes of what came, read
+    /// from any kept offset, and an offset just below them is lost.
+    func testLongStreamsPastTheCapKeepExactlyTheNewestBytes() async {
+        let cap = 64
+        let session = StreamSession(conversationID: "c", capBytes: cap, startedAt: 0)
+        var all: [UInt8] = []
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<3000 {
+            let chunk = (0..<Int.random(in: 1...(step % 100 == 0 ? 90 : 20), using: &generator)).map { _ in
+                UInt8.random(in: 0...255, using: &generator)
+            }
+            session.append(chunk)
+            all += chunk
+            let kept = min(cap, all.count)
+            XCTAssertEqual(session.status, .init(isDone: false, totalBytes: all.count, bufferedBytes: kept, completedAt: 0))
+            let from = all.count - Int.random(in: 1...kept, using: &generator)
+            let read = await session.read(from: from)
+            XCTAssertEqual(read, .bytes(Array(all[from...])), "step \(step)")
+            if all.count > cap {
+                let lost = await session.read(from: all.count - cap - 1)
+                XCTAssertEqual(lost, .offsetLost)
+            }
+        }
+        session.finalize(at: 1)
+        let tail = await session.read(from: all.count - cap)
+        XCTAssertEqual(tail, .bytes(Array(all.suffix(cap))))
+        XCTAssertEqual(session.status.bufferedBytes, cap)
+    }
+
     func testTheCapKeepsTheNewestBytesAndOffsetsCountEveryByte() async {
         let session = StreamSession(conversationID: "c", capBytes: 8, startedAt: 0)
         session.append(bytes("abcdef"))

@@ -17,7 +17,8 @@ public final class Q8KActivations: @unchecked Sendable {
     /// The codes again, reordered within each super-block so that a 512-bit load's 32-bit
     /// lane g holds four codes of 16-element group g: byte 64k + 4g + i is code 16g + 4k + i.
     /// Four loads then put each group's 16 codes in one lane, so a kernel can sum a group's
-    /// products with vpdpbusd alone and scale each group once (DotKAVX512.swift).
+    /// products with vpdpbusd alone and scale each group once (DotKAVX512.swift). Written only
+    /// in AVX-512 builds, whose kernels are its only readers.
     public let groupLanes: UnsafeMutablePointer<Int8>   // (capacity)
     public private(set) var count = 0
 
@@ -57,7 +58,9 @@ public final class Q8KActivations: @unchecked Sendable {
             scales[b] = 0
             q.update(repeating: 0, count: 256)
             (groupSums + b * 16).update(repeating: 0, count: 16)
+            #if AVX512
             (groupLanes + b * 256).update(repeating: 0, count: 256)
+            #endif
             return
         }
         var first = 0
@@ -72,11 +75,13 @@ public final class Q8KActivations: @unchecked Sendable {
             let clamped = codes.replacing(with: 127, where: codes .> 127).replacing(with: -128, where: codes .< -128)
             storeCodes(clamped, q + 16 * g)
             groupSums[b * 16 + g] = Int16(truncatingIfNeeded: laneSum(clamped))
+            #if AVX512   // only the AVX-512 kernels read group lanes
             let lanes = UnsafeMutableRawPointer(groupLanes + b * 256 + 4 * g)
             for k in 0..<4 {
                 lanes.storeBytes(of: UnsafeRawPointer(q + 16 * g).loadUnaligned(fromByteOffset: 4 * k, as: UInt32.self),
                                  toByteOffset: 64 * k, as: UInt32.self)
             }
+            #endif
         }
         scales[b] = 1 / iscale
     }

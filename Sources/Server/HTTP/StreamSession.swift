@@ -12,7 +12,11 @@ final class StreamSession: Sendable {
     private let state: Locked<State>
 
     fileprivate struct State {
-        var buffer: [UInt8] = []          // the newest ≤ capBytes bytes of the stream
+        // The newest ≤ capBytes bytes of the stream are storage[start...]. Dropping the oldest
+        // moves `start`; the dead prefix is cut only once it reaches the cap (and when the
+        // stream ends), so a long stream copies each byte O(1) times, not the cap per chunk.
+        var storage: [UInt8] = []
+        var start = 0
         var droppedPrefix = 0             // bytes dropped from the front to stay under the cap
         var done = false
         var completedAt = 0               // unix seconds; 0 while the generation runs
@@ -51,15 +55,17 @@ final class StreamSession: Sendable {
             guard !s.done else { return nil }
             if bytes.count >= capBytes {
                 // One chunk over the cap: only its tail fits.
-                s.droppedPrefix += s.buffer.count + bytes.count - capBytes
-                s.buffer = Array(bytes.suffix(capBytes))
+                s.droppedPrefix += s.buffered + bytes.count - capBytes
+                s.storage = Array(bytes.suffix(capBytes))
+                s.start = 0
             } else {
-                let over = s.buffer.count + bytes.count - capBytes
+                let over = s.buffered + bytes.count - capBytes
                 if over > 0 {
-                    s.buffer.removeFirst(over)
+                    s.start += over
                     s.droppedPrefix += over
+                    if s.start >= capBytes { s.compact() }
                 }
-                s.buffer.append(contentsOf: bytes)
+                s.storage.append(contentsOf: bytes)
             }
             return s.takeWaiters()
         }
@@ -75,6 +81,7 @@ final class StreamSession: Sendable {
             guard !s.done else { return [] }
             s.done = true
             s.completedAt = now
+            s.compact(releasingCapacity: true)   // a finished stream holds only what it reports
             return s.takeWaiters()
         }
         waiters.forEach { $0.resume() }
@@ -104,7 +111,7 @@ final class StreamSession: Sendable {
 
     var status: Status {
         state.withLock { s in
-            Status(isDone: s.done, totalBytes: s.droppedPrefix + s.buffer.count, bufferedBytes: s.buffer.count,
+            Status(isDone: s.done, totalBytes: s.droppedPrefix + s.buffered, bufferedBytes: s.buffered,
                    completedAt: s.completedAt)
         }
     }
@@ -140,9 +147,22 @@ private extension StreamSession.State {
     /// nil: nothing yet, the reader waits.
     func available(from offset: Int) -> StreamSession.Read? {
         if offset < droppedPrefix { return .offsetLost }
-        let end = droppedPrefix + buffer.count
-        if offset < end { return .bytes(Array(buffer[(offset - droppedPrefix)...])) }
+        let end = droppedPrefix + buffered
+        if offset < end { return .bytes(Array(storage[(start + offset - droppedPrefix)...])) }
         return done ? .end : nil
+    }
+
+    var buffered: Int { storage.count - start }
+
+    /// Cuts the dead prefix storage[..<start].
+    mutating func compact(releasingCapacity: Bool = false) {
+        guard start > 0 || releasingCapacity else { return }
+        if releasingCapacity {
+            storage = Array(storage[start...])
+        } else {
+            storage.removeFirst(start)
+        }
+        start = 0
     }
 
     mutating func takeWaiters() -> [CheckedContinuation<Void, Never>] {
