@@ -1,5 +1,8 @@
+import Foundation
+import JSON
 import TestSupport
 import XCTest
+@testable import ModelFormats
 @testable import Jinja
 @testable import Tokenizers
 @testable import Transformer
@@ -163,5 +166,67 @@ final class HFDirectoryTests: XCTestCase {
         }, mentioning: ["tokenizer.json", "<big>", "invalid id"])
         expectError(try makeDirectory { try $0.write("config.json", json: Self.config(["vocab_size": 4_000_000_000])) },
                     mentioning: ["config.json", "'vocab_size' is 4000000000"])
+    }
+}
+
+/// Llama 3's rope_scaling ("rope_type": "llama3", Llama 3.1 to 3.3): the directory carries the
+/// rope_freqs.weight llama.cpp's converter computes from it.
+final class HFLlama3RopeTests: XCTestCase {
+    /// The converter's own factors for five configs (tools/gen-hf-rope-fixtures runs its
+    /// generate_extra_tensors), against what the config gives: within one float32 rounding
+    /// (torch's pow may round differently from the C library's powf).
+    func testFactorsAreThoseOfLlamaCppsConverter() throws {
+        let fixture = try XCTUnwrap(Fixtures.json("hf-rope/llama3.json") as? [String: Any])
+        let cases = try XCTUnwrap(fixture["cases"] as? [[String: Any]])
+        XCTAssertEqual(cases.count, 5)
+        for testCase in cases {
+            let name = try XCTUnwrap(testCase["name"] as? String)
+            let expected = try XCTUnwrap(testCase["rope_freqs"] as? [Double]).map(Float.init)
+            var config = try XCTUnwrap(testCase["config"] as? [String: Any])
+            // The rest of a llama config around the case's attention shape.
+            config.merge(["model_type": "llama", "intermediate_size": 16, "num_hidden_layers": 1]) { old, _ in old }
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+            let parsed = try HFConfig(try JSONValue.parse(text), path: "config.json")
+            XCTAssertEqual(parsed.computedTensors.map(\.name), ["rope_freqs.weight"], name)
+            let got = try XCTUnwrap(parsed.computedTensors.first?.values, name)
+            XCTAssertEqual(got.count, expected.count, name)
+            for (i, (g, e)) in zip(got, expected).enumerated() {
+                XCTAssertLessThanOrEqual(abs(g - e), e.ulp, "\(name): pair \(i): \(g) against the converter's \(e)")
+            }
+            XCTAssertTrue(got.contains { $0 != 1 }, "\(name): some pairs are scaled")
+        }
+    }
+
+    /// Such a directory loads and runs as llama with those factors (LoadedModel reads the
+    /// tensor where a GGUF file would have it); other model types and broken schedules are
+    /// refused by name.
+    func testDirectoriesWithTheScheduleLoadAndBadOnesAreRefused() throws {
+        let scaling: [String: Any] = ["rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                      "original_max_position_embeddings": 16]
+        func directory(_ changes: [String: Any]) throws -> TemporaryDirectory {
+            let dir = try TemporaryDirectory()
+            try dir.write("config.json", json: HFDirectoryTests.config(changes))
+            try dir.write("tokenizer.json", json: HFDirectoryTests.tokenizer)
+            try dir.write("tokenizer_config.json", json: ["eos_token": "<|end|>"])
+            try dir.write("model.safetensors", SafetensorsBytes.make(HFDirectoryTests.tensors()))
+            return dir
+        }
+        // (A TemporaryDirectory is removed when released: each is held while loaded.)
+        let scaled = try directory(["rope_scaling": scaling]), unscaled = try directory([:])
+        let loaded = try LoadedModel(path: scaled.path)
+        XCTAssertEqual(loaded.file.tensorInfo("rope_freqs.weight")?.shape, [2])
+        let plain = try LoadedModel(path: unscaled.path)
+        XCTAssertNil(plain.file.tensorInfo("rope_freqs.weight"))
+
+        for (changes, words) in [
+            (["model_type": "qwen2", "rope_scaling": scaling], ["rope_scaling", "llama3", "not supported"]),
+            (["rope_scaling": scaling.merging(["high_freq_factor": 1.0]) { $1 }], ["rope_scaling", "not a usable llama3 schedule"]),
+            (["rope_scaling": scaling.merging(["factor": "eight"]) { $1 }], ["rope_scaling", "'factor'", "expected a number"]),
+        ] as [([String: Any], [String])] {
+            let dir = try directory(changes)
+            XCTAssertThrowsError(try LoadedModel(path: dir.path)) { error in
+                for word in words { XCTAssertTrue("\(error)".contains(word), "'\(error)' should mention \(word)") }
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 /// config.json → the `<arch>.*` GGUF keys llama.cpp's converter writes, so ModelConfig and the
 /// architectures read a Hugging Face model exactly as they read a GGUF file.
@@ -9,6 +10,8 @@ struct HFConfig {
     let tiesEmbeddings: Bool
     let vocabularySize: Int?
     var metadata: [(String, GGUFValue)] = []
+    /// Tensors the converter computes from the config (Llama 3's rope_freqs.weight).
+    var computedTensors: [(name: String, values: [Float])] = []
 
     init(_ json: JSONValue, path: String) throws {
         guard json.objectMembers != nil else { throw HFError("\(path): not a JSON object") }
@@ -70,16 +73,56 @@ struct HFConfig {
         if let vocab = vocabularySize { keys.append(("\(arch).vocab_size", .uint32(UInt32(clamping: vocab)))) }
         if let scaling = json["rope_scaling"], !scaling.isNull {
             let kind = scaling["rope_type"]?.stringValue ?? scaling["type"]?.stringValue ?? "?"
-            guard kind == "linear" || kind == "default", let factor = scaling["factor"]?.doubleValue ?? (kind == "default" ? 1 : nil) else {
-                throw HFError("\(path): rope_scaling \(scaling.jsonText) is not supported (only linear scaling)")
-            }
-            if kind == "linear" {
-                keys.append(("\(arch).rope.scaling.type", .string("linear")))
-                keys.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
+            if kind == "llama3" && arch == "llama" {
+                let base = try Self.number(scaling, "rope_theta", path: path) ?? float("rope_theta") ?? 10_000
+                computedTensors.append(("rope_freqs.weight", try Self.llama3RopeFactors(scaling, base: base, dimensions: headDim,
+                                                                                        path: path)))
+            } else {
+                guard kind == "linear" || kind == "default", let factor = scaling["factor"]?.doubleValue ?? (kind == "default" ? 1 : nil) else {
+                    throw HFError("\(path): rope_scaling \(scaling.jsonText) is not supported (linear, and llama3 for llama models)")
+                }
+                if kind == "linear" {
+                    keys.append(("\(arch).rope.scaling.type", .string("linear")))
+                    keys.append(("\(arch).rope.scaling.factor", .float32(Float(factor))))
+                }
             }
         }
         if arch == "gemma3" { try Self.checkGemma3(json, headDim: headDim, path: path, keys: &keys) }
         metadata = keys
+    }
+
+    /// Llama 3's RoPE schedule (Llama 3.1, 3.2, 3.3) as llama.cpp's converter turns it into
+    /// rope_freqs.weight, one divisor per dimension pair: 1 for wavelengths under
+    /// original_max_position_embeddings / high_freq_factor, `factor` above it / low_freq_factor,
+    /// a smooth blend between. In Float, step by step as the converter computes it in torch
+    /// float32 (Python numbers meeting float32 become float32).
+    static func llama3RopeFactors(_ scaling: JSONValue, base: Double, dimensions: Int, path: String) throws -> [Float] {
+        let factor = try number(scaling, "factor", path: path) ?? 8
+        let low = try number(scaling, "low_freq_factor", path: path) ?? 1
+        let high = try number(scaling, "high_freq_factor", path: path) ?? 4
+        let original = try number(scaling, "original_max_position_embeddings", path: path) ?? 8192
+        guard factor > 0, low > 0, high > low, original > 0, base > 0, dimensions >= 2, dimensions % 2 == 0 else {
+            throw HFError("\(path): rope_scaling \(scaling.jsonText) is not a usable llama3 schedule (factor > 0, "
+                + "0 < low_freq_factor < high_freq_factor, original_max_position_embeddings > 0, even head size)")
+        }
+        let lowWavelength = Float(original / low), highWavelength = Float(original / high)
+        return stride(from: 0, to: dimensions, by: 2).map { i in
+            let frequency = 1 / powf(Float(base), Float(i) / Float(dimensions))
+            let wavelength = Float(2 * Double.pi) / frequency
+            if wavelength < highWavelength { return 1 }
+            if wavelength > lowWavelength { return Float(factor) }
+            let smooth = (Float(original) / wavelength - Float(low)) / Float(high - low)
+            return 1 / ((1 - smooth) / Float(factor) + smooth)
+        }
+    }
+
+    /// A number member of `object`, nil when absent; a value of another kind is an error naming it.
+    static func number(_ object: JSONValue, _ key: String, path: String) throws -> Double? {
+        guard let value = object[key], !value.isNull else { return nil }
+        guard let number = value.doubleValue, number.isFinite else {
+            throw HFError("\(path): rope_scaling '\(key)' is \(value.jsonText), expected a number")
+        }
+        return number
     }
 
     /// Gemma 3 as Gemma3Model runs it: five sliding-window layers per global one, local RoPE

@@ -4,8 +4,9 @@ import Quant
 /// A Hugging Face model directory (config.json, model.safetensors or shards,
 /// tokenizer.json, tokenizer_config.json, generation_config.json) presented as a GGUF-shaped
 /// ModelFile: the metadata llama.cpp's converter would write, and the tensors under their
-/// GGUF names and shapes. Weights stay in the mapped safetensors files; only tensors whose
-/// GGUF layout differs are copied once (llama's permuted q/k rows, gemma's shifted norms).
+/// GGUF names and shapes, with those it computes from the config (Llama 3's rope_freqs).
+/// Weights stay in the mapped safetensors files; only tensors whose GGUF layout differs are
+/// copied once (llama's permuted q/k rows, gemma's shifted norms).
 /// Sendable: immutable after init (mapped files, and the tensors converted once in init).
 public final class HFModelDirectory: ModelFile, @unchecked Sendable {
     public let path: String
@@ -59,6 +60,16 @@ public final class HFModelDirectory: ModelFile, @unchecked Sendable {
                 tensors.append(converted.info)
                 pointers.append(converted.data)
                 sources.append("\(name) in \((file.path as NSString).lastPathComponent)")
+            }
+            for (name, values) in config.computedTensors {
+                guard index[name] == nil else { throw HFError("\(path): '\(name)' is both in the weights and computed from config.json") }
+                let copy = UnsafeMutableRawPointer.allocate(byteCount: values.count * 4, alignment: 64)
+                owned.append(copy)
+                values.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+                index[name] = tensors.count
+                tensors.append(GGUFTensorInfo(name: name, shape: [values.count], type: .f32, offset: 0, byteCount: values.count * 4))
+                pointers.append(UnsafeRawPointer(copy))
+                sources.append("computed from config.json's rope_scaling")
             }
             if !config.tiesEmbeddings && index["output.weight"] == nil {
                 throw HFError("\(path): config.json has tie_word_embeddings false but no tensor lm_head.weight")
