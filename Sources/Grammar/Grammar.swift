@@ -3,6 +3,8 @@
 /// it; `GrammarMatcher` runs it. Character classes over code points are expanded to UTF-8 byte
 /// sequences when built, so matching never decodes.
 public struct Grammar: Sendable {
+    /// How a left-recursive rule is reported (the JSON-schema compiler recognizes it).
+    static let leftRecursionNote = "is left-recursive (it can call itself before matching any character)"
     public enum Symbol: Hashable, Sendable {
         case bytes(ByteSet)
         case rule(Int)
@@ -60,7 +62,7 @@ public struct Grammar: Sendable {
         var state = [UInt8](repeating: 0, count: rules.count)   // 0 new, 1 on the path, 2 done
         func visit(_ r: Int) throws {
             if state[r] == 2 { return }
-            if state[r] == 1 { throw GrammarError("rule '\(rules[r].name)' is left-recursive (it can call itself before matching any character)") }
+            if state[r] == 1 { throw GrammarError("rule '\(rules[r].name)' \(Grammar.leftRecursionNote)") }
             state[r] = 1
             for c in leftCalls[r] { try visit(c) }
             state[r] = 2

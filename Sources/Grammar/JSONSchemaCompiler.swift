@@ -28,7 +28,18 @@ public struct JSONSchemaCompiler {
         var compiler = JSONSchemaCompiler(root: schema)
         let body = try compiler.visit(schema, path: "#")
         compiler.rules.insert((rootName, body), at: 0)
-        return compiler.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
+        let text = compiler.rules.map { "\($0.name) ::= \($0.body)" }.joined(separator: "\n") + "\n"
+        // A '$ref' that reaches itself before any character of a value ({"$ref": "#"}, or
+        // through anyOf, oneOf, allOf) compiles to a left-recursive rule: no value could ever be
+        // written. Refused here, naming the cause; any other parse error is left to the caller's
+        // parse (a compiler fault, which the JSONSchema fuzz target looks for).
+        do {
+            _ = try GBNFParser.parse(text)
+        } catch let error as GrammarError where error.message.hasSuffix(Grammar.leftRecursionNote) {
+            throw GrammarError("schema: a '$ref' reaches itself before any character of a value (through '$ref', "
+                + "'anyOf', 'oneOf' or 'allOf'), so no value could be written (\(error.message))")
+        } catch {}
+        return text
     }
 
     public static func grammar(for schema: JSONValue) throws -> Grammar {

@@ -68,6 +68,22 @@ final class GrammarErrorTests: XCTestCase {
         XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(#"{"type":"string","pattern":"^"# + fine + #"$"}"#)))
     }
 
+    /// Found by tools/fuzz JSONSchema (CI's 10 s run): {"$defs": …, "$ref": "#"} made a rule
+    /// that calls itself before any character, so the compiler's GBNF did not parse. A '$ref'
+    /// reaching itself that way (directly, through other '$ref's or an anyOf branch) is now a
+    /// schema error saying so; recursion inside an object or array (after its '{' or '[') stays fine.
+    func testReferencesReachingThemselvesBeforeAnyValueAreRefused() throws {
+        for schema in [
+            ##"{"$defs":{"node":{"type":"object"}},"$ref":"#"}"##,
+            ##"{"$defs":{"a":{"$ref":"#/$defs/b"},"b":{"$ref":"#/$defs/a"}},"$ref":"#/$defs/a"}"##,
+            ##"{"anyOf":[{"$ref":"#"},{"type":"null"}]}"##,
+        ] {
+            assertSchemaError(schema, mentions: ["'$ref' reaches itself before any character of a value"])
+        }
+        let tree = ##"{"$defs":{"node":{"type":"object","properties":{"value":{"type":"integer"},"children":{"type":"array","items":{"$ref":"#/$defs/node"}}},"required":["value"]}},"$ref":"#/$defs/node"}"##
+        XCTAssertNoThrow(try JSONSchemaCompiler.grammar(for: JSONValue.parse(tree)))
+    }
+
     /// A repeated group that can match nothing is compiled from its non-empty core (the
     /// fixture's pattern_empty_alternative and friends check the strings); where that core has
     /// no simple form the error names the pattern, never a rule the compiler made (the fuzzer
