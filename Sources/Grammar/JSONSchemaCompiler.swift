@@ -25,6 +25,16 @@ public struct JSONSchemaCompiler {
     /// `rootName`: the rule the schema's value is, so other rules can wrap it (the compiler
     /// itself names rules only "s-…" and the JSON primitives).
     public static func gbnf(for schema: JSONValue, rootName: String = "root") throws -> String {
+        try compile(schema, rootName: rootName).text
+    }
+
+    public static func grammar(for schema: JSONValue) throws -> Grammar {
+        let compiled = try compile(schema, rootName: "root")
+        return try compiled.grammar ?? GBNFParser.parse(compiled.text)
+    }
+
+    /// The schema's GBNF, and its grammar when that parses (parsed once, for both callers).
+    private static func compile(_ schema: JSONValue, rootName: String) throws -> (text: String, grammar: Grammar?) {
         var compiler = JSONSchemaCompiler(root: schema)
         let body = try compiler.visit(schema, path: "#")
         compiler.rules.insert((rootName, body), at: 0)
@@ -34,16 +44,13 @@ public struct JSONSchemaCompiler {
         // written. Refused here, naming the cause; any other parse error is left to the caller's
         // parse (a compiler fault, which the JSONSchema fuzz target looks for).
         do {
-            _ = try GBNFParser.parse(text)
+            return (text, try GBNFParser.parse(text))
         } catch let error as GrammarError where error.message.hasSuffix(Grammar.leftRecursionNote) {
             throw GrammarError("schema: a '$ref' reaches itself before any character of a value (through '$ref', "
                 + "'anyOf', 'oneOf' or 'allOf'), so no value could be written (\(error.message))")
-        } catch {}
-        return text
-    }
-
-    public static func grammar(for schema: JSONValue) throws -> Grammar {
-        try GBNFParser.parse(gbnf(for: schema))
+        } catch {
+            return (text, nil)
+        }
     }
 
     private init(root: JSONValue) { self.root = root }

@@ -61,9 +61,7 @@ enum LargeStack {
 
     /// Read on the main thread only (stackBytesLeft's test), so made there.
     private static let mainThreadStack = currentThreadStack()
-    #endif
 
-    #if os(Linux)
     /// glibc's pthread_getattr_np (a running thread's stack bounds), which Swift's Glibc module
     /// does not export (a GNU extension): looked up once.
     private typealias GetAttributes = @convention(c) (pthread_t, UnsafeMutablePointer<pthread_attr_t>) -> CInt
