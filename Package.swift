@@ -49,7 +49,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: kernel),
-        .target(name: "Quant", dependencies: ["Tensor"], swiftSettings: kernel),
+        .systemLibrary(name: "CPrefetch"),
+        .target(name: "Quant", dependencies: ["Tensor", "CPrefetch"], swiftSettings: kernel),
         .target(name: "JSON", swiftSettings: checked),
         .target(name: "Jinja", dependencies: ["JSON"], swiftSettings: checked),
         // Structured outputs: JSON Schema and GBNF compiled to one byte-level grammar, and the

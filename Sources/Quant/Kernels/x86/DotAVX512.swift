@@ -117,6 +117,7 @@ public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
     var acc = _mm512_setzero_ps()
     var b = 0
     while b + 2 <= blocks {
+        prefetchAhead(row + b * BlockFormat.q8_0Bytes, bytes: 2 * BlockFormat.q8_0Bytes)
         q8_0Pair(row + b * BlockFormat.q8_0Bytes, q8Pair(x, b), x, b, &acc)
         b += 2
     }
@@ -135,6 +136,7 @@ public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: 
     var b = 0
     while b + 2 <= blocks {
         let block0 = row + b * BlockFormat.q8_0Bytes, block1 = block0 + BlockFormat.q8_0Bytes
+        prefetchAhead(block0, bytes: 2 * BlockFormat.q8_0Bytes)
         let d0 = loadHalf(block0), d1 = loadHalf(block1)
         let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
         let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))

@@ -84,6 +84,7 @@ public func dotQ4_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
     var acc = _mm512_setzero_ps(), minAcc = _mm256_setzero_ps()
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q4_KBytes
+        prefetchAhead(block, bytes: BlockFormat.q4_KBytes)
         let (scales, mins) = unpackScalesK4(block + 4)
         let dm = loadHalfPair(block, block + 2)  // d, dmin
         q4_KRow(q4_KGroupLanes(block), groupScalesK4(scales), mins, _mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)),
@@ -101,6 +102,7 @@ public func dotQ4_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1:
     var min0 = _mm256_setzero_ps(), min1 = min0, min2 = min0, min3 = min0
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q4_KBytes
+        prefetchAhead(block, bytes: BlockFormat.q4_KBytes)
         let (scales, mins) = unpackScalesK4(block + 4)
         let w = q4_KGroupLanes(block), scale32 = groupScalesK4(scales)
         let dm = loadHalfPair(block, block + 2)
@@ -205,6 +207,7 @@ public func dotQ6_KAVX512(_ row: UnsafeRawPointer, _ x: Q8KActivations, blocks: 
     var acc = _mm512_setzero_ps()
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q6_KBytes
+        prefetchAhead(block, bytes: BlockFormat.q6_KBytes)
         let scale32 = _mm512_cvtepi8_epi32((block + 192).loadUnaligned(as: __m128i.self))
         q6_KRow(q6_KGroupLanes(block), scale32, loadHalf(block, 208), x.groupLanes + b * 256, x.groupSums + b * 16,
                 x.scales[b], &acc)
@@ -220,6 +223,7 @@ public func dotQ6_KAVX512x4(_ row: UnsafeRawPointer, _ x0: Q8KActivations, _ x1:
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     for b in 0..<blocks {
         let block = row + b * BlockFormat.q6_KBytes
+        prefetchAhead(block, bytes: BlockFormat.q6_KBytes)
         let q = q6_KGroupLanes(block), scale32 = _mm512_cvtepi8_epi32((block + 192).loadUnaligned(as: __m128i.self))
         let d = loadHalf(block, 208)
         @inline(__always) func one(_ x: Q8KActivations, _ acc: inout __m512) {

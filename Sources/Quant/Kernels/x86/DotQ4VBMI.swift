@@ -61,6 +61,7 @@ public func dotQ4_1VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int
     var b = 0
     while b + 4 <= blocks {
         let group = row + b * BlockFormat.q4_1Bytes
+        prefetchAhead(group, bytes: 4 * BlockFormat.q4_1Bytes)
         let first = group.loadUnaligned(as: __m512i.self)
         let nibbles = gatherNibbles(first, q4_1NibbleIndex, (group + 16).loadUnaligned(as: __m512i.self))
         let dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first)))
@@ -84,6 +85,7 @@ public func dotQ4_1VBMIx4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8
     var b = 0
     while b + 4 <= blocks {
         let group = row + b * BlockFormat.q4_1Bytes
+        prefetchAhead(group, bytes: 4 * BlockFormat.q4_1Bytes)
         let first = group.loadUnaligned(as: __m512i.self)
         let nibbles = gatherNibbles(first, q4_1NibbleIndex, (group + 16).loadUnaligned(as: __m512i.self))
         let dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first)))
@@ -112,6 +114,7 @@ public func dotQ4_0VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int
     var b = 0
     while b + 4 <= blocks {
         let group = row + b * BlockFormat.q4_0Bytes
+        prefetchAhead(group, bytes: 4 * BlockFormat.q4_0Bytes)
         let first = group.loadUnaligned(as: __m512i.self)
         let nibbles = gatherNibbles(first, q4_0NibbleIndex, (group + 8).loadUnaligned(as: __m512i.self))
         let d = _mm_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_0ScaleIndex, first)))
