@@ -21,6 +21,9 @@ public final class Q8Activations: @unchecked Sendable {
     public let grouped: UnsafeMutablePointer<Int8>     // (capacity rounded up to 128)
     /// (d, d·Σq) of each block side by side, so one load yields both for several blocks.
     public let scaleSums: UnsafeMutablePointer<Float>  // (2 · capacity / 32)
+    /// quants + 128 as unsigned bytes (AVX-512 builds only): the unsigned operand of vpdpbusd
+    /// against signed Q8_0 weights, so a row needs no sign fix-up per weight block.
+    public let offsetQuants: UnsafeMutablePointer<UInt8>  // (capacity)
     public private(set) var count = 0
 
     public init(capacity: Int) {
@@ -31,11 +34,12 @@ public final class Q8Activations: @unchecked Sendable {
         quantSums = .allocate(capacity: max(1, capacity / 32))
         grouped = .allocate(capacity: max(128, (capacity + 127) / 128 * 128))
         scaleSums = .allocate(capacity: max(2, 2 * (capacity / 32)))
+        offsetQuants = .allocate(capacity: max(32, capacity))
     }
 
     deinit {
         quants.deallocate(); scales.deallocate(); sums.deallocate(); quantSums.deallocate()
-        grouped.deallocate(); scaleSums.deallocate()
+        grouped.deallocate(); scaleSums.deallocate(); offsetQuants.deallocate()
     }
 
     /// Quantizes x[0..<count]; count must be a multiple of 32 and ≤ capacity.
@@ -56,6 +60,11 @@ public final class Q8Activations: @unchecked Sendable {
             let group = UnsafeMutableRawPointer(grouped + (b / 4) * 128 + (b % 4) * 16)
             storeInt8(qlo, group)
             storeInt8(qhi, group + 64)
+            #if AVX512
+            let offset = UnsafeMutableRawPointer(offsetQuants + b * 32), bias = SIMD16<Int32>(repeating: 128)
+            storeInt8(qlo &+ bias, offset)
+            storeInt8(qhi &+ bias, offset + 16)
+            #endif
             let quantSum = (qlo &+ qhi).wrappedSum()
             let sum = d * Float(quantSum)
             scales[b] = d

@@ -48,20 +48,29 @@ func q4_1Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b:
     return m0 * x.sums[b] + m1 * x.sums[b + 1]
 }
 
-/// Blocks b, b + 1 of a Q8_0 row: scaled products into acc.
+/// The 64 weight bytes of Q8_0 blocks b, b + 1 (row + b · 34), their scales as pairScale(d₀, d₁),
+/// and −128·Σw per 32-bit lane: the start value of q8_0Row's vpdpbusd.
 @inlinable @inline(__always)
-func q8_0Pair(_ block0: UnsafeRawPointer, _ a: __m512i, _ x: Q8Activations, _ b: Int, _ acc: inout __m512) {
+func q8_0PairWeights(_ block0: UnsafeRawPointer) -> (w: __m512i, d: __m512, start: __m512i) {
     let block1 = block0 + BlockFormat.q8_0Bytes
-    let zero = _mm512_setzero_si512()
-    let s0 = loadHalf(block0) * x.scales[b]
-    let s1 = loadHalf(block1) * x.scales[b + 1]
     let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
     let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))
     let w = _mm512_permutex2var_epi64(w0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), w1)
-    // vpdpbusd wants unsigned × signed: use |w| and move w's sign onto a.
-    let signed = _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(w), zero, a)
-    let isum = _mm512_dpbusd_epi32(zero, _mm512_abs_epi8(w), signed)
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(s0, s1), acc)
+    let zero = _mm512_setzero_si512()
+    let start = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(-128), w))
+    return (w, pairScale(loadHalf(block0), loadHalf(block1)), start)
+}
+
+/// One row's share of Q8_0 blocks b, b + 1 (from q8_0PairWeights): vpdpbusd wants unsigned ×
+/// signed, so it takes the activations + 128 (Q8Activations.offsetQuants) against the signed
+/// weights, starting from −128·Σw: the exact integer Σw·a per lane. Then × d·da into acc.
+/// The one-row and four-row kernels both call this, so their rows agree bit for bit.
+@inlinable @inline(__always)
+func q8_0Row(_ pair: (w: __m512i, d: __m512, start: __m512i), _ x: Q8Activations, _ b: Int, _ acc: inout __m512) {
+    let a = UnsafeRawPointer(x.offsetQuants + b * 32).loadUnaligned(as: __m512i.self)
+    let isum = _mm512_dpbusd_epi32(pair.start, a, pair.w)
+    let da = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(x.scales[b]), _mm512_set1_ps(x.scales[b + 1]))
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(pair.d, da), acc)
 }
 
 /// Activations of blocks b, b + 1.
@@ -117,8 +126,9 @@ public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
     var acc = _mm512_setzero_ps()
     var b = 0
     while b + 2 <= blocks {
-        prefetchAhead(row + b * BlockFormat.q8_0Bytes, bytes: 2 * BlockFormat.q8_0Bytes)
-        q8_0Pair(row + b * BlockFormat.q8_0Bytes, q8Pair(x, b), x, b, &acc)
+        let block0 = row + b * BlockFormat.q8_0Bytes
+        prefetchAhead(block0, bytes: 2 * BlockFormat.q8_0Bytes)
+        q8_0Row(q8_0PairWeights(block0), x, b, &acc)
         b += 2
     }
     var tail: Float = 0
@@ -126,32 +136,21 @@ public func dotQ8_0AVX512(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: I
     return _mm512_reduce_add_ps(acc) + tail
 }
 
-/// dotQ8_0AVX512 for four activation rows: each pair of blocks loaded, its magnitudes and
-/// signs taken once, then each row takes exactly q8_0Pair's steps (bitwise the same results).
+/// dotQ8_0AVX512 for four activation rows: each pair of blocks loaded and its −128·Σw taken
+/// once, then each row takes q8_0Row, as in the one-row kernel (bitwise the same results).
 @inlinable
 public func dotQ8_0AVX512x4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
                             _ x3: Q8Activations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
-    let zero = _mm512_setzero_si512()
     var b = 0
     while b + 2 <= blocks {
-        let block0 = row + b * BlockFormat.q8_0Bytes, block1 = block0 + BlockFormat.q8_0Bytes
+        let block0 = row + b * BlockFormat.q8_0Bytes
         prefetchAhead(block0, bytes: 2 * BlockFormat.q8_0Bytes)
-        let d0 = loadHalf(block0), d1 = loadHalf(block1)
-        let w0 = _mm512_castsi256_si512((block0 + 2).loadUnaligned(as: __m256i.self))
-        let w1 = _mm512_castsi256_si512((block1 + 2).loadUnaligned(as: __m256i.self))
-        let w = _mm512_permutex2var_epi64(w0, _mm512_set_epi64(11, 10, 9, 8, 3, 2, 1, 0), w1)
-        let negative = _mm512_movepi8_mask(w), magnitude = _mm512_abs_epi8(w)
-        @inline(__always) func one(_ x: Q8Activations, _ acc: inout __m512) {
-            let a = q8Pair(x, b)
-            let signed = _mm512_mask_sub_epi8(a, negative, zero, a)
-            let isum = _mm512_dpbusd_epi32(zero, magnitude, signed)
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), pairScale(d0 * x.scales[b], d1 * x.scales[b + 1]), acc)
-        }
-        one(x0, &acc0)
-        if count > 1 { one(x1, &acc1) }
-        if count > 2 { one(x2, &acc2) }
-        if count > 3 { one(x3, &acc3) }
+        let pair = q8_0PairWeights(block0)
+        q8_0Row(pair, x0, b, &acc0)
+        if count > 1 { q8_0Row(pair, x1, b, &acc1) }
+        if count > 2 { q8_0Row(pair, x2, b, &acc2) }
+        if count > 3 { q8_0Row(pair, x3, b, &acc3) }
         b += 2
     }
     @inline(__always) func finish(_ x: Q8Activations, _ acc: __m512) -> Float {
