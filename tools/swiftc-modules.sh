@@ -50,7 +50,7 @@ build_module() {
     echo "$tool: compiling $module" >&2
     mkdir -p "$modules_dir"
     # shellcheck disable=SC2086
-    swiftc "${compile_flags[@]}" "${extra[@]}" -I "$modules_dir" -I "$root/Sources/COpenBLAS" \
+    swiftc "${compile_flags[@]}" "${extra[@]}" -I "$modules_dir" -I "$root/Sources/COpenBLAS" -I "$root/Sources/CPrefetch" \
         -module-name "$module" -emit-module -emit-module-path "$modules_dir/$module.swiftmodule" \
         -emit-library -static -o "$modules_dir/lib$module.a" $sources \
         2> >(grep -v 'Cannot export local symbol' >&2)
