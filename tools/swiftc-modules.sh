@@ -39,7 +39,7 @@ module_sources() {
 build_module() {
     local module="$1"
     local sources; sources=$(module_sources "$module")
-    local stamp; stamp=$( (cat $sources; echo "${compile_flags[*]} ${kernel_defines[*]}") | sha256sum | cut -c1-16)
+    local stamp; stamp=$( (cat $sources "$root"/Sources/C*/*; echo "${compile_flags[*]} ${kernel_defines[*]}") | sha256sum | cut -c1-16)
     [[ -f "$modules_dir/$module.stamp" && "$(cat "$modules_dir/$module.stamp")" == "$stamp" \
         && -f "$modules_dir/lib$module.a" ]] && return 0
     local extra=(-swift-version 6)

@@ -21,8 +21,9 @@ public final class Q8Activations: @unchecked Sendable {
     public let grouped: UnsafeMutablePointer<Int8>     // (capacity rounded up to 128)
     /// (d, d·Σq) of each block side by side, so one load yields both for several blocks.
     public let scaleSums: UnsafeMutablePointer<Float>  // (2 · capacity / 32)
-    /// quants + 128 as unsigned bytes (AVX-512 builds only): the unsigned operand of vpdpbusd
-    /// against signed Q8_0 weights, so a row needs no sign fix-up per weight block.
+    /// quants + 128 as unsigned bytes: the unsigned operand of vpdpbusd against signed Q8_0
+    /// weights, so a row needs no sign fix-up per weight block. Allocated in every build,
+    /// filled only in AVX-512 builds (the only readers; two narrowing stores per block).
     public let offsetQuants: UnsafeMutablePointer<UInt8>  // (capacity)
     public private(set) var count = 0
 

@@ -4,7 +4,8 @@ import Tensor
 
 // AVX-512 VNNI versions of the 32-element block dot products: two blocks per step, one
 // vpdpbusd (unsigned weight bytes × signed activation bytes → int32) per pair, scaled
-// in f32 lanes; the horizontal sum happens once per row. The portable versions in
+// in f32 lanes; the horizontal sum happens once per row. Q8_0's weights are signed, so its
+// kernels turn the operands round (activations + 128 against the weights; q8_0Row). The portable versions in
 // DotQ4.swift are the reference these are tested against.
 
 /// Nibbles of two 16-byte runs as 64 unsigned bytes [lo₀ hi₀ lo₁ hi₁] matching the
@@ -69,8 +70,7 @@ func q8_0PairWeights(_ block0: UnsafeRawPointer) -> (w: __m512i, d: __m512, star
 func q8_0Row(_ pair: (w: __m512i, d: __m512, start: __m512i), _ x: Q8Activations, _ b: Int, _ acc: inout __m512) {
     let a = UnsafeRawPointer(x.offsetQuants + b * 32).loadUnaligned(as: __m512i.self)
     let isum = _mm512_dpbusd_epi32(pair.start, a, pair.w)
-    let da = _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(x.scales[b]), _mm512_set1_ps(x.scales[b + 1]))
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(pair.d, da), acc)
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(pair.d, pairScale(x.scales[b], x.scales[b + 1])), acc)
 }
 
 /// Activations of blocks b, b + 1.

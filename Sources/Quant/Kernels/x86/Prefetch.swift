@@ -1,4 +1,4 @@
-#if AVX2 || AVX512
+#if AVX512
 import CPrefetch
 
 // Software prefetch of weight bytes a fixed distance ahead of the block a dot kernel decodes.
@@ -8,8 +8,10 @@ import CPrefetch
 // the kernel's samples. Prefetching changes no arithmetic.
 
 /// Bytes ahead of the current block: about 2 KB (~14 Q4_K super-blocks) measured best of
-/// 1, 2 and 4 KB on qwen2.5-1.5B four-row decode.
-@usableFromInline let weightPrefetchDistance = 2048
+/// 1, 2 and 4 KB on qwen2.5-1.5B four-row decode. (A computed property, not a global: a
+/// global read from another file costs a call to its lazy initializer in builds without
+/// whole-module optimization, inside the kernels' loops.)
+@inlinable var weightPrefetchDistance: Int { 2048 }
 
 /// Prefetches the `bytes` bytes at `block` + weightPrefetchDistance, one line per 64 bytes:
 /// consecutive blocks then leave no line out, since no two prefetched addresses are more
