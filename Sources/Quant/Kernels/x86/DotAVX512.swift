@@ -4,9 +4,9 @@ import Tensor
 
 // AVX-512 VNNI versions of the 32-element block dot products: two blocks per step, one
 // vpdpbusd (unsigned weight bytes × signed activation bytes → int32) per pair, scaled
-// in f32 lanes; the horizontal sum happens once per row. Q8_0's weights are signed, so its
-// kernels turn the operands round (activations + 128 against the weights; q8_0Row). The portable versions in
-// DotQ4.swift are the reference these are tested against.
+// in f32 lanes; the horizontal sum happens once per row. Q8_0's weights are signed, so
+// its kernels turn the operands round (activations + 128 against the weights; q8_0Row).
+// The portable versions in DotQ4.swift are the reference these are tested against.
 
 /// Nibbles of two 16-byte runs as 64 unsigned bytes [lo₀ hi₀ lo₁ hi₁] matching the
 /// activation layout (element j of a block in the low nibble of byte j, j+16 in the high).
