@@ -194,8 +194,13 @@ final class DotProductTests: XCTestCase {
     }
 
     func testDotRowQuantizedTypesAddressRows() {
+        // 9, 10 and 11 blocks: the four-block kernels end on one, two and three leftover blocks.
+        for columns in [288, 320, 352] { checkDotRows(columns: columns) }
+    }
+
+    private func checkDotRows(columns: Int) {
         var rng = SeededGenerator(seed: 55)
-        let rows = 5, columns = 288
+        let rows = 5
         let xq = QuantizedActivations(capacity: columns)
         let x = activations(columns, rng: &rng)
         for type in quantized {
@@ -211,7 +216,7 @@ final class DotProductTests: XCTestCase {
                     let w = Blocks.decode(type, Array(raw[(r * matrix.rowBytes)..<((r + 1) * matrix.rowBytes)]), elements: columns)
                     let magnitude = (0..<columns).reduce(0.0) { $0 + abs(Double(w[$1]) * Double(x[$1])) }
                     XCTAssertEqual(Double(matrix.dotRow(r, xq, x)), reference, accuracy: 1e-4 * magnitude,
-                                   "\(type.name) row \(r)")
+                                   "\(type.name) row \(r), \(columns) columns")
                 }
             }
         }
