@@ -34,7 +34,12 @@ public final class DraftModelDrafter: Drafter {
             try session.feedDecodeRows(Array(context[keep...]), lastOnly: true)
             measure(since: start)
         } else {
-            try session.feed(Array(context[keep...]))
+            // The target fed its prompt as prompt rows and its own next token (the context's
+            // last) as a decode row: so does the draft, so that a draft that is the target's own
+            // model holds the target's cache bit for bit (prompt rows take the batched matmul,
+            // whose arithmetic differs from the decode kernels').
+            try session.feed(Array(context[keep..<(context.count - 1)]))
+            try session.feedDecodeRows([context[context.count - 1]], lastOnly: true)
         }
         var drafts: [Int32] = []
         let vocabulary = session.loaded.config.vocabularySize
