@@ -83,6 +83,30 @@ final class SpeculativeDecodingTests: XCTestCase {
         }
     }
 
+    /// A model drafting for itself feeds each position as the target did (prompt rows for the
+    /// prompt, a decode row for the target's first token), so its logits there are the target's
+    /// bit for bit — for a prompt shorter than a pass's decode rows too, which the draft once
+    /// fed as decode rows (prompt rows round differently), tipping near ties.
+    func testSelfDraftMirrorsTheTargetsRowKinds() throws {
+        let loaded = try LoadedModel(path: TestModels.path("smollm2-135m"))
+        let vocabulary = loaded.config.vocabularySize
+        let long = try prompts("smollm2-135m")[0]
+        for prompt in [Array(long.prefix(3)), long] {
+            let target = loaded.makeSession(contextLength: 1024, pool: pool, decodeRows: 9)
+            try target.feed(prompt)
+            let pending = Sampler.argmax(target.state.logitRow(0), count: vocabulary)
+            try target.feedOne(pending)
+            let expected = Array(UnsafeBufferPointer(start: target.state.logitRow(0), count: vocabulary))
+            let drafter = DraftModelDrafter(session: loaded.makeSession(contextLength: 1024, pool: pool, decodeRows: 10),
+                                            minProbability: 0)
+            let drafts = try drafter.propose(after: prompt + [pending], promptLength: prompt.count, limit: 1)
+            let got = Array(UnsafeBufferPointer(start: drafter.session.state.logitRow(0), count: vocabulary))
+            XCTAssertEqual(drafts, [Sampler.argmax(target.state.logitRow(0), count: vocabulary)])
+            XCTAssertTrue(got.map(\.bitPattern) == expected.map(\.bitPattern),
+                          "\(prompt.count)-token prompt: the draft's logits after the first token are not the target's")
+        }
+    }
+
     /// A stop string met inside an accepted run of drafts ends generation there, as without them.
     func testStopStringInsideADraftRun() throws {
         let loaded = try LoadedModel(path: TestModels.path("smollm2-135m"))

@@ -222,7 +222,7 @@ extension Engine {
         if let maxTokens = generation.parameters.maxTokens { limit = min(limit, maxTokens - generation.generatedTokens - 1) }
         let drafts: [Int32]
         do {
-            drafts = try job.speculation!.drafts(after: cache.tokens, limit: limit, vocabularySize: model.config.vocabularySize)
+            drafts = try job.speculation!.drafts(after: cache.tokens, promptLength: job.input.count, limit: limit, vocabularySize: model.config.vocabularySize)
         } catch {
             logger.warning("request \(job.order): drafting failed (\(error)); it continues without speculation")
             job.speculation = nil

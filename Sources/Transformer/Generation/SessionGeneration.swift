@@ -57,7 +57,7 @@ extension Session {
             if let finished = step.finished { reason = finished; break }
             guard more, let pending = step.token else { break }
             let limit = min(draftRoom(generation), state.maxDecodeRows - 1)
-            let drafts = try speculation?.drafts(after: tokens + [pending], limit: limit,
+            let drafts = try speculation?.drafts(after: tokens + [pending], promptLength: prompt.count, limit: limit,
                                                  vocabularySize: loaded.config.vocabularySize) ?? []
             let passStart = Date()
             if drafts.isEmpty { try feedOne(pending) } else { try feedDecodeRows([pending] + drafts) }

@@ -18,27 +18,29 @@ public final class DraftModelDrafter: Drafter {
         self.minimum = minimum
     }
 
-    public func propose(after context: [Int32], limit: Int) throws -> [Int32] {
+    public func propose(after context: [Int32], promptLength: Int, limit: Int) throws -> [Int32] {
         let room = session.contextLength - context.count
         let limit = min(limit, room)
         guard limit > 0, !context.isEmpty else { return [] }
         // Keep what is shared, leaving at least the last token to feed: its logits start the draft.
         let keep = min(Session.sharedPrefixLength(session.tokens, context), context.count - 1)
         session.rewind(to: keep)
-        // Catching up: usually the target's own token after the kept drafts, and the last draft
-        // (never fed here) when all were kept. A few tokens go as decode rows in one pass (prompt
-        // rows would take the batched matmul, dear for so few); the pass counts as a draft step.
-        let behind = context.count - keep
+        // Each position goes as the target fed it, prompt rows (the batched matmul) or decode
+        // rows, whose rounding differs: so a draft that is the target's own model holds the
+        // target's cache bit for bit, and a short prompt is not fed as decode rows.
+        let promptEnd = max(keep, min(promptLength, context.count - 1))
+        if keep < promptEnd { try session.feed(Array(context[keep..<promptEnd])) }
+        // After the prompt: usually the target's own token after the kept drafts, and the last
+        // draft (never fed here) when all were kept — decode rows in one pass, which counts as a
+        // draft step. A longer run (the target decoded while drafting paused) goes as prompt
+        // rows but for its last token: cheaper, though no longer the target's rounding.
+        let behind = context.count - promptEnd
         let start = Date()
         if behind <= session.state.maxDecodeRows {
-            try session.feedDecodeRows(Array(context[keep...]), lastOnly: true)
+            try session.feedDecodeRows(Array(context[promptEnd...]), lastOnly: true)
             measure(since: start)
         } else {
-            // The target fed its prompt as prompt rows and its own next token (the context's
-            // last) as a decode row: so does the draft, so that a draft that is the target's own
-            // model holds the target's cache bit for bit (prompt rows take the batched matmul,
-            // whose arithmetic differs from the decode kernels').
-            try session.feed(Array(context[keep..<(context.count - 1)]))
+            try session.feed(Array(context[promptEnd..<(context.count - 1)]))
             try session.feedDecodeRows([context[context.count - 1]], lastOnly: true)
         }
         var drafts: [Int32] = []

@@ -4,8 +4,9 @@
 public protocol Drafter: AnyObject {
     /// Up to `limit` tokens to follow `context` (every token the target's cache will hold
     /// before them: prompt, output so far and the token about to be fed). Fewer, or none,
-    /// when the drafter has nothing it trusts.
-    func propose(after context: [Int32], limit: Int) throws -> [Int32]
+    /// when the drafter has nothing it trusts. The target fed the first `promptLength` tokens of
+    /// the context as prompt rows and the rest as decode rows (a draft model can mirror that).
+    func propose(after context: [Int32], promptLength: Int, limit: Int) throws -> [Int32]
     /// Seconds one more drafted token costs, as last measured (0 when drafting is nearly free).
     /// Catching up with tokens the target accepted is not counted: it is paid once per pass
     /// whatever the draft length.

@@ -16,6 +16,10 @@ public final class PromptLookupDrafter: Drafter {
     /// A scan of the context: nothing next to a forward pass.
     public var secondsPerDraftToken: Double { 0 }
 
+    public func propose(after context: [Int32], promptLength: Int, limit: Int) -> [Int32] {
+        propose(after: context, limit: limit)
+    }
+
     public func propose(after context: [Int32], limit: Int) -> [Int32] {
         guard limit > 0 else { return [] }
         let count = context.count

@@ -17,13 +17,14 @@ public final class Speculation {
     }
 
     /// Drafts to follow `context` (the sequence up to and including the token the next pass
-    /// feeds), at most `limit` (what max_tokens, the context and the pass's rows leave), cut
+    /// feeds, its first `promptLength` tokens fed as prompt rows), at most `limit` (what
+    /// max_tokens, the context and the pass's rows leave), cut
     /// before any id outside the target's `vocabularySize` (a draft vocabulary may have a few
     /// more tokens). Empty when the policy finds drafting does not pay.
-    public func drafts(after context: [Int32], limit: Int, vocabularySize: Int) throws -> [Int32] {
+    public func drafts(after context: [Int32], promptLength: Int, limit: Int, vocabularySize: Int) throws -> [Int32] {
         let length = policy.nextLength(limit: limit)
         guard length > 0 else { return [] }
-        var drafts = try drafter.propose(after: context, limit: length)
+        var drafts = try drafter.propose(after: context, promptLength: promptLength, limit: length)
         policy.draftSecondsPerToken = drafter.secondsPerDraftToken
         if let outside = drafts.firstIndex(where: { $0 < 0 || Int($0) >= vocabularySize }) { drafts.removeSubrange(outside...) }
         if drafts.count < policy.minimum { drafts.removeAll() }
