@@ -97,4 +97,20 @@ func reduceSixteen(_ v: inout (__m512, __m512, __m512, __m512, __m512, __m512, _
     let u = addPicked(t0, t1, singleLo, singleHi)
     return _mm512_permutexvar_ps(lanes(SIMD16<Int32>(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15)), u)
 }
+
+/// reduceLanes of four vectors at once (the same additions of the same pairs), as lanes 0–3.
+@inlinable @inline(__always)
+func reduceFour(_ a: __m512, _ b: __m512, _ c: __m512, _ d: __m512) -> SIMD4<Float> {
+    let halfLo = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23)
+    let halfHi = SIMD16<Int32>(8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31)
+    let quarterLo = SIMD16<Int32>(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+    let quarterHi = SIMD16<Int32>(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31)
+    // Quarter k: vector k's four sums of i + i+8 + (i+4 + i+12), as reduceLanes' q.
+    let q = addPicked(addPicked(a, b, halfLo, halfHi), addPicked(c, d, halfLo, halfHi), quarterLo, quarterHi)
+    // Lanes j < 2 of each quarter: q[j] + q[j+2]; then lane 0: that pair's sum.
+    let p = _mm512_add_ps(q, _mm512_permutexvar_ps(lanes(SIMD16<Int32>(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)), q))
+    let s = _mm512_add_ps(p, _mm512_permutexvar_ps(lanes(SIMD16<Int32>(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)), p))
+    let sums = unsafeBitCast(s, to: SIMD16<Float>.self)
+    return SIMD4(sums[0], sums[4], sums[8], sums[12])
+}
 #endif

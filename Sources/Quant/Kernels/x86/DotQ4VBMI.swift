@@ -54,6 +54,55 @@ func spreadScales(_ v: __m512, stride: Int32) -> __m512 {
                                                   s, s, s, s, 0, 0, 0, 0), v)
 }
 
+/// The nibbles and (d, m) halves of the four Q4_1 blocks at `group`.
+@inlinable @inline(__always)
+func q4_1Group(_ group: UnsafeRawPointer) -> (nibbles: (low: __m512i, high: __m512i), dm: __m256) {
+    q4_1Group(group.loadUnaligned(as: __m512i.self), (group + 16).loadUnaligned(as: __m512i.self))
+}
+
+/// q4_1Group of a row's last `blocks` (1 to 3) blocks: masked loads read nothing past the
+/// row's end and leave the missing blocks' nibbles and scales zero, so they add exact zeros.
+@inlinable @inline(__always)
+func q4_1Group(_ group: UnsafeRawPointer, last blocks: Int) -> (nibbles: (low: __m512i, high: __m512i), dm: __m256) {
+    let bytes = blocks * BlockFormat.q4_1Bytes  // 20, 40 or 60: under 64
+    return q4_1Group(_mm512_maskz_loadu_epi8(UInt64(1) << UInt64(bytes) - 1, group),
+                     _mm512_maskz_loadu_epi8(UInt64(1) << UInt64(bytes - 16) - 1, group + 16))
+}
+
+/// The nibbles and (d, m) halves of a group from its bytes 0..<64 and 16..<80.
+@inlinable @inline(__always)
+func q4_1Group(_ first: __m512i, _ second: __m512i) -> (nibbles: (low: __m512i, high: __m512i), dm: __m256) {
+    (gatherNibbles(first, q4_1NibbleIndex, second),
+     _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first))))
+}
+
+/// One activation row's share of a Q4_1 group from q4_1Group: (d, m)·(da, da·Σq) of each
+/// block, the min terms into `offsets`' odd lanes, the scaled products into acc. `scales`:
+/// the row's scaleSums for the group (q4_1ActivationScales). The one-row and four-row
+/// kernels both call this, so their rows agree bit for bit.
+@inlinable @inline(__always)
+func q4_1GroupRow(_ g: (nibbles: (low: __m512i, high: __m512i), dm: __m256), _ scales: __m256, _ x: Q8Activations, _ b: Int,
+                  _ acc: inout __m512, _ offsets: inout __m256) {
+    let scaled = _mm256_mul_ps(g.dm, scales)
+    offsets = _mm256_add_ps(offsets, scaled)
+    acc = _mm512_fmadd_ps(groupProducts(g.nibbles, x, b), spreadScales(_mm512_castps256_ps512(scaled), stride: 2), acc)
+}
+
+/// A row's accumulators as one vector whose lanes sum to its dot product: the min terms
+/// (odd lanes of `offsets`) added into acc's, so one reduction serves both.
+@inlinable @inline(__always)
+func q4_1Lanes(_ acc: __m512, _ offsets: __m256) -> __m512 {
+    _mm512_add_ps(acc, _mm512_maskz_mov_ps(0xAA, _mm512_castps256_ps512(offsets)))
+}
+
+/// A row's (da, da·Σq) for the group at block b: all four blocks', or (`last` < 4) only the
+/// first `last` (the others zero: the activations hold stale values there).
+@inlinable @inline(__always)
+func q4_1ActivationScales(_ x: Q8Activations, _ b: Int, last: Int = 4) -> __m256 {
+    let p = UnsafeRawPointer(x.scaleSums + 2 * b)
+    return last == 4 ? p.loadUnaligned(as: __m256.self) : _mm256_maskz_loadu_ps(UInt8(truncatingIfNeeded: (1 << (2 * last)) - 1), p)
+}
+
 @inlinable
 public func dotQ4_1VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int) -> Float {
     var acc = _mm512_setzero_ps()
@@ -62,49 +111,41 @@ public func dotQ4_1VBMI(_ row: UnsafeRawPointer, _ x: Q8Activations, blocks: Int
     while b + 4 <= blocks {
         let group = row + b * BlockFormat.q4_1Bytes
         prefetchAhead(group, bytes: 4 * BlockFormat.q4_1Bytes)
-        let first = group.loadUnaligned(as: __m512i.self)
-        let nibbles = gatherNibbles(first, q4_1NibbleIndex, (group + 16).loadUnaligned(as: __m512i.self))
-        let dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first)))
-        let scaled = _mm256_mul_ps(dm, UnsafeRawPointer(x.scaleSums + 2 * b).loadUnaligned(as: __m256.self))
-        offsets = _mm256_add_ps(offsets, scaled)
-        acc = _mm512_fmadd_ps(groupProducts(nibbles, x, b), spreadScales(_mm512_castps256_ps512(scaled), stride: 2), acc)
+        q4_1GroupRow(q4_1Group(group), q4_1ActivationScales(x, b), x, b, &acc, &offsets)
         b += 4
     }
-    return q4_1Rest(row, x, from: b, blocks: blocks, &acc,
-                    offset: _mm512_mask_reduce_add_ps(0xAA, _mm512_castps256_ps512(offsets)))
+    if b < blocks {
+        let last = blocks - b
+        q4_1GroupRow(q4_1Group(row + b * BlockFormat.q4_1Bytes, last: last), q4_1ActivationScales(x, b, last: last), x, b,
+                     &acc, &offsets)
+    }
+    return reduceLanes(q4_1Lanes(acc, offsets))
 }
 
 /// dotQ4_1VBMI for four activation rows: each group's nibbles and scales gathered once, then
-/// each row takes exactly the one-row kernel's steps (bitwise the same results); rows from
-/// `count` on are skipped (their results are 0).
+/// each row takes q4_1GroupRow and the same reduction as in the one-row kernel (bitwise the
+/// same results); rows from `count` on are skipped (their results are 0).
 @inlinable
 public func dotQ4_1VBMIx4(_ row: UnsafeRawPointer, _ x0: Q8Activations, _ x1: Q8Activations, _ x2: Q8Activations,
                           _ x3: Q8Activations, blocks: Int, count: Int = 4) -> SIMD4<Float> {
     var acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0
     var off0 = _mm256_setzero_ps(), off1 = off0, off2 = off0, off3 = off0
+    @inline(__always) func rows(_ g: (nibbles: (low: __m512i, high: __m512i), dm: __m256), _ b: Int, last: Int) {
+        q4_1GroupRow(g, q4_1ActivationScales(x0, b, last: last), x0, b, &acc0, &off0)
+        if count > 1 { q4_1GroupRow(g, q4_1ActivationScales(x1, b, last: last), x1, b, &acc1, &off1) }
+        if count > 2 { q4_1GroupRow(g, q4_1ActivationScales(x2, b, last: last), x2, b, &acc2, &off2) }
+        if count > 3 { q4_1GroupRow(g, q4_1ActivationScales(x3, b, last: last), x3, b, &acc3, &off3) }
+    }
     var b = 0
     while b + 4 <= blocks {
         let group = row + b * BlockFormat.q4_1Bytes
         prefetchAhead(group, bytes: 4 * BlockFormat.q4_1Bytes)
-        let first = group.loadUnaligned(as: __m512i.self)
-        let nibbles = gatherNibbles(first, q4_1NibbleIndex, (group + 16).loadUnaligned(as: __m512i.self))
-        let dm = _mm256_cvtph_ps(_mm512_castsi512_si128(_mm512_permutexvar_epi8(q4_1ScaleIndex, first)))
-        @inline(__always) func one(_ x: Q8Activations, _ acc: inout __m512, _ offsets: inout __m256) {
-            let scaled = _mm256_mul_ps(dm, UnsafeRawPointer(x.scaleSums + 2 * b).loadUnaligned(as: __m256.self))
-            offsets = _mm256_add_ps(offsets, scaled)
-            acc = _mm512_fmadd_ps(groupProducts(nibbles, x, b), spreadScales(_mm512_castps256_ps512(scaled), stride: 2), acc)
-        }
-        one(x0, &acc0, &off0)
-        if count > 1 { one(x1, &acc1, &off1) }
-        if count > 2 { one(x2, &acc2, &off2) }
-        if count > 3 { one(x3, &acc3, &off3) }
+        rows(q4_1Group(group), b, last: 4)
         b += 4
     }
-    @inline(__always) func rest(_ x: Q8Activations, _ acc: inout __m512, _ offsets: __m256) -> Float {
-        q4_1Rest(row, x, from: b, blocks: blocks, &acc, offset: _mm512_mask_reduce_add_ps(0xAA, _mm512_castps256_ps512(offsets)))
-    }
-    return SIMD4(rest(x0, &acc0, off0), count > 1 ? rest(x1, &acc1, off1) : 0, count > 2 ? rest(x2, &acc2, off2) : 0,
-                 count > 3 ? rest(x3, &acc3, off3) : 0)
+    if b < blocks { rows(q4_1Group(row + b * BlockFormat.q4_1Bytes, last: blocks - b), b, last: blocks - b) }
+    // One reduction tree for the four rows (rows past `count` have zero accumulators).
+    return reduceFour(q4_1Lanes(acc0, off0), q4_1Lanes(acc1, off1), q4_1Lanes(acc2, off2), q4_1Lanes(acc3, off3))
 }
 
 @inlinable
