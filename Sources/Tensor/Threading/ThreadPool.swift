@@ -47,13 +47,19 @@ public final class ThreadPool: @unchecked Sendable {
     /// fifth of its speed); a thread slowed by a shared core or throttling gives its tail away
     /// instead of holding the others back.
     public func parallelForDynamic(_ count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        parallelForDynamic(count, grain: grain) { _, range in body(range) }
+    }
+
+    /// The same, telling body which thread runs each chunk (for per-thread scratch).
+    public func parallelForDynamic(_ count: Int, grain: Int, _ body: (_ thread: Int, Range<Int>) -> Void) {
         let grain = max(1, grain)
         let threads = shared.activeThreads
-        if threads == 1 || count <= grain { if count > 0 { body(0..<count) }; return }
+        if threads == 1 || count <= grain { if count > 0 { body(0, 0..<count) }; return }
         guard count <= Int(UInt32.max) else {  // beyond the packed bounds: a fixed split, same chunks
-            parallelFor(count) { share in
+            run { thread, threads in
+                let share = count * thread / threads..<count * (thread + 1) / threads
                 for start in stride(from: share.lowerBound, to: share.upperBound, by: grain) {
-                    body(start..<min(share.upperBound, start + grain))
+                    body(thread, start..<min(share.upperBound, start + grain))
                 }
             }
             return
@@ -61,10 +67,10 @@ public final class ThreadPool: @unchecked Sendable {
         let shares = shared.shares
         for t in 0..<threads { shares[t].assign(count * t / threads..<count * (t + 1) / threads) }
         run { thread, threads in  // the shares are published to the workers with the job
-            while let range = shares[thread].takeFront(grain) { body(range) }
+            while let range = shares[thread].takeFront(grain) { body(thread, range) }
             for step in 1..<threads {
                 let victim = shares[(thread + step) % threads]
-                while let range = victim.takeBack(grain) { body(range) }
+                while let range = victim.takeBack(grain) { body(thread, range) }
             }
         }
     }

@@ -7,7 +7,7 @@ import Tensor
 /// (the last `window` of them, when set). As in ggml's attention, queries and probabilities
 /// meet the f16 cache as f16 values (rounded here), while sums accumulate in f32.
 ///
-/// Work is split over units of (row, KV head, query heads of that KV head): a unit streams
+/// Work is shared out in units of (row, KV head, query heads of that KV head): a unit streams
 /// its keys and values once for all its query heads, which matters once the cache outgrows
 /// the caches of the CPU (at 4k tokens SmolLM2's is 94 MB: read once per query head it was
 /// three times that). A group of query heads is split into parts only when there are too
@@ -22,15 +22,17 @@ func attend(layer: Int, _ batch: ForwardBatch, config: ModelConfig, state: Forwa
     let keyWidth = config.keyWidth, valueWidth = config.valueWidth
     let queryWidth = config.queryWidth, outWidth = heads * vl
     let stride = state.scoreStride
-    state.pool.run { thread, threads in
-        let groups = batch.count * kvHeads
-        let wantedParts = min(groupSize, max(1, (2 * threads + groups - 1) / groups))
-        let headsPerPart = (groupSize + wantedParts - 1) / wantedParts
-        let parts = (groupSize + headsPerPart - 1) / headsPerPart
-        let total = groups * parts
-        let chunk = (total + threads - 1) / threads
+    let threads = state.pool.activeThreads
+    let groups = batch.count * kvHeads
+    let wantedParts = min(groupSize, max(1, (2 * threads + groups - 1) / groups))
+    let headsPerPart = (groupSize + wantedParts - 1) / wantedParts
+    let parts = (groupSize + headsPerPart - 1) / headsPerPart
+    // Units are handed out dynamically, one at a time: a causal prompt's later rows see more
+    // keys (split in equal counts, the second half of a 512-token prompt cost its thread three
+    // times the first half's, and the other thread waited).
+    state.pool.parallelForDynamic(groups * parts, grain: 1) { thread, units in
         let scores = state.scores[thread]   // (headsPerPart, stride)
-        for unit in (thread * chunk)..<min(total, (thread + 1) * chunk) {
+        for unit in units {
             let group = unit / parts, part = unit % parts
             let i = group / kvHeads, kvHead = group % kvHeads
             let firstHead = kvHead * groupSize + part * headsPerPart
