@@ -50,16 +50,22 @@ func storeColumn(_ v: __m512, _ o: UnsafeMutablePointer<Float>, ldOut: Int, rows
 }
 
 /// out[j·ldOut + r] (+)= W[r] · x_j for every weight row r and activation row j of `x`.
-/// Threads take panels of 64 weight rows in turn; each panel is unpacked 2048 elements at
-/// a time and multiplied with every activation tile before the next part is unpacked.
+/// Threads take panels of 64 weight rows; each panel is unpacked 2048 elements at a time and
+/// multiplied with its activation tiles before the next part is unpacked. A matrix of few
+/// panels (a K or V projection of 64–192 rows) also has its tiles split, each part unpacking
+/// the panel again: with whole panels one thread got two of SmolLM2's three and the other
+/// waited. Every output is computed the same way whichever part holds it.
 public func int8GEMM(_ w: WeightMatrix, _ x: PackedActivations, _ out: UnsafeMutablePointer<Float>, ldOut: Int,
                      accumulate: Bool, pool: ThreadPool, panels: [UnpackedPanel]) {
     let groupSize = x.groupSize, columns = w.columns
     let panelCount = (w.rows + gemmPanelRows - 1) / gemmPanelRows
-    pool.run { thread, threads in
+    let threads = pool.activeThreads
+    let splits = panelCount >= 4 * threads ? 1 : max(1, min(x.tiles, (4 * threads + panelCount - 1) / panelCount))
+    pool.parallelForDynamic(panelCount * splits, grain: 1) { thread, items in
         let panel = panels[thread]
-        var p = thread
-        while p < panelCount {
+        for item in items {
+            let p = item / splits, part = item % splits
+            let tiles = x.tiles * part / splits..<x.tiles * (part + 1) / splits
             let r0 = p * gemmPanelRows, rowCount = min(gemmPanelRows, w.rows - r0)
             let paddedRows = (rowCount + 3) / 4 * 4
             for k0 in stride(from: 0, to: columns, by: gemmPanelElements) {
@@ -78,7 +84,7 @@ public func int8GEMM(_ w: WeightMatrix, _ x: PackedActivations, _ out: UnsafeMut
                     }
                 }
                 let add = accumulate || k0 > 0
-                for tile in 0..<x.tiles {
+                for tile in tiles {
                     let a = UnsafeRawPointer(x.codes + (tile * columns + k0) * 16)
                     let groupBase = tile * (columns / groupSize) * 16 + (k0 / groupSize) * 16
                     let valid = min(16, x.rows - tile * 16)
@@ -99,7 +105,6 @@ public func int8GEMM(_ w: WeightMatrix, _ x: PackedActivations, _ out: UnsafeMut
                     }
                 }
             }
-            p += threads
         }
     }
 }
