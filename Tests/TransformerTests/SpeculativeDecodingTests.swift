@@ -210,6 +210,16 @@ final class SpeculativeDecodingTests: XCTestCase {
         big.record(rows: 2, seconds: 0.048, drafted: 1, accepted: 1)
         XCTAssertEqual((0..<100).map { _ in big.nextLength(limit: 8) }.reduce(0, +), 0)
 
+        // Costs are shared between sequences: a fresh policy with its own costs still probes (a
+        // prefill of the draft model), one that shares big's measured costs never starts.
+        let fresh = DraftLengthPolicy(maximum: 8, assumedDraftShare: 0.5)
+        fresh.record(rows: 1, seconds: 0.030, drafted: 0, accepted: 0)
+        XCTAssertGreaterThan((0..<100).map { _ in fresh.nextLength(limit: 8) }.reduce(0, +), 0)
+        let next = DraftLengthPolicy(maximum: 8, assumedDraftShare: 0.5, costs: big.costs)
+        XCTAssertEqual((0..<100).map { _ in next.nextLength(limit: 8) }.reduce(0, +), 0)
+        // ... and a sequence after cheap ones drafts from its first pass.
+        XCTAssertGreaterThan(DraftLengthPolicy(maximum: 8, costs: cheap.costs).nextLength(limit: 8), 0)
+
         let fixed = DraftLengthPolicy(maximum: 5, adaptive: false)
         XCTAssertEqual(fixed.nextLength(limit: 8), 5)
         XCTAssertEqual(fixed.nextLength(limit: 2), 2)

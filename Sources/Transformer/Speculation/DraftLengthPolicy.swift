@@ -13,12 +13,14 @@ public final class DraftLengthPolicy {
     public let minimum: Int
     /// false: always draft `maximum` tokens (llama.cpp's behaviour), whatever was measured.
     public let adaptive: Bool
-    /// Seconds of a one-row pass, and of each extra row in a pass, smoothed; nil until measured.
-    private var passSeconds: Double?
-    private var rowSeconds: Double?
+    /// Pass, row and drafted-token costs, shared by every sequence of the same settings.
+    public let costs: DraftCosts
     /// Seconds per drafted token, as the drafter measures it (0: not measured yet, or free, as
     /// prompt lookup nearly is).
-    public var draftSecondsPerToken = 0.0
+    public var draftSecondsPerToken: Double {
+        get { costs.draftSecondsPerToken }
+        set { costs.recordDraftToken(seconds: newValue) }
+    }
     /// Until drafting is measured, a drafted token is assumed to cost this share of a one-row
     /// pass: for a draft model, its weight bytes over the target's (decoding one token reads
     /// every weight once), so that a draft too big to pay is never started — starting one costs
@@ -37,7 +39,9 @@ public final class DraftLengthPolicy {
     /// optimistic, so that the first drafts are tried and measured.
     private let assumedRowShare = 0.3
 
-    public init(maximum: Int, minimum: Int = 0, adaptive: Bool = true, assumedDraftShare: Double = 0) {
+    public init(maximum: Int, minimum: Int = 0, adaptive: Bool = true, assumedDraftShare: Double = 0,
+                costs: DraftCosts = DraftCosts()) {
+        self.costs = costs
         self.maximum = max(0, maximum)
         self.minimum = max(0, min(minimum, self.maximum))
         self.adaptive = adaptive
@@ -51,9 +55,10 @@ public final class DraftLengthPolicy {
     public func nextLength(limit: Int) -> Int {
         let cap = min(maximum, limit)
         if !adaptive { return cap >= max(1, minimum) ? cap : 0 }
-        // The first pass is plain: it measures what drafting has to beat.
-        guard cap >= max(1, minimum), let base = passSeconds else { return 0 }
-        let row = rowSeconds ?? assumedRowShare * base
+        // The first pass is plain: it measures what drafting has to beat (unless a sequence
+        // sharing these costs already has).
+        guard cap >= max(1, minimum), let base = costs.passSeconds else { return 0 }
+        let row = costs.rowSeconds ?? assumedRowShare * base
         let draft = draftSecondsPerToken > 0 ? draftSecondsPerToken : assumedDraftShare * base
         /// The length with the most expected tokens per second at acceptance `a` (0: none pays).
         func bestLength(_ a: Double) -> Int {
@@ -88,12 +93,7 @@ public final class DraftLengthPolicy {
     /// Records a verification pass: `rows` fed (the pending token plus the drafts), how long
     /// it took, and how many of the `drafted` tokens were accepted.
     public func record(rows: Int, seconds: Double, drafted: Int, accepted: Int) {
-        if rows == 1 {
-            passSeconds = passSeconds.map { $0 + smoothing * (seconds - $0) } ?? seconds
-        } else if let base = passSeconds {
-            let perRow = max(0, (seconds - base) / Double(rows - 1))
-            rowSeconds = rowSeconds.map { $0 + smoothing * (perRow - $0) } ?? perRow
-        }
+        costs.recordPass(rows: rows, seconds: seconds)
         guard drafted > 0 else { return }
         let decay = 1 - smoothing
         acceptances = acceptances * decay + Double(accepted)

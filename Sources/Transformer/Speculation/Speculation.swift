@@ -61,6 +61,8 @@ public struct SpeculationSettings: Sendable {
     public var adaptive: Bool
     /// The target's file size: drafting cost is first estimated from the draft's size over it.
     let targetFileSize: Int
+    /// Measured costs, shared by every sequence speculating with these settings (and copies).
+    public let costs = DraftCosts()
 
     /// Throws, naming the first difference, unless a draft model shares `target`'s vocabulary.
     public init(source: Source, target: LoadedModel, maximum: Int = 8, minimum: Int = 0, minProbability: Float = 0.75,
@@ -93,7 +95,8 @@ public struct SpeculationSettings: Sendable {
         case .promptLookup:
             drafter = PromptLookupDrafter()
         }
-        let policy = DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive, assumedDraftShare: draftShare)
+        let policy = DraftLengthPolicy(maximum: maximum, minimum: minimum, adaptive: adaptive, assumedDraftShare: draftShare,
+                                       costs: costs)
         return Speculation(drafter: drafter, policy: policy)
     }
 }
