@@ -77,6 +77,8 @@ public struct GrammarBuilder {
     private var rules: [Grammar.Rule] = []
     private var ids: [String: Int] = [:]
     private var defined: Set<Int> = []
+    /// The next suffix to try for each base name (see uniqueName).
+    private var nextSuffix: [String: Int] = [:]
 
     public init() {}
 
@@ -151,10 +153,13 @@ public struct GrammarBuilder {
     }
 
     /// "base#n": '#' is in no name a GBNF grammar or the schema compiler can give a rule, so a
-    /// rule made here never takes the name of one defined later.
-    private func uniqueName(_ base: String) -> String {
-        var n = 1
+    /// rule made here never takes the name of one defined later. The search resumes where the
+    /// last one for `base` ended: from 1 each time, `x{0,6442}` made 6,442 rules in 20 million
+    /// lookups (15 s under the fuzzer; up to {0,99999} a client could ask for 5 billion).
+    private mutating func uniqueName(_ base: String) -> String {
+        var n = nextSuffix[base] ?? 1
         while ids["\(base)#\(n)"] != nil { n += 1 }
+        nextSuffix[base] = n + 1
         return "\(base)#\(n)"
     }
 
