@@ -30,8 +30,10 @@ func attend(layer: Int, _ batch: ForwardBatch, config: ModelConfig, state: Forwa
     // Units are handed out dynamically, one at a time: a causal prompt's later rows see more
     // keys (split in equal counts, the second half of a 512-token prompt cost its thread three
     // times the first half's, and the other thread waited).
+    // Taken once: read from `state` per unit, both threads would retain and release it.
+    let scoresByThread = state.scores
     state.pool.parallelForDynamic(groups * parts, grain: 1) { thread, units in
-        let scores = state.scores[thread]   // (headsPerPart, stride)
+        let scores = scoresByThread[thread]   // (headsPerPart, stride)
         for unit in units {
             let group = unit / parts, part = unit % parts
             let i = group / kvHeads, kvHead = group % kvHeads
