@@ -135,11 +135,10 @@ public struct GBNFParser {
     }
 
     private mutating func parseRepetition(_ item: [Grammar.Symbol], rule: String) throws -> [Grammar.Symbol] {
-        let name = "\(rule)-repeat"
         switch current {
-        case UInt8(ascii: "*"): pos += 1; return builder.repetition(item, min: 0, max: nil, name: name)
-        case UInt8(ascii: "+"): pos += 1; return builder.repetition(item, min: 1, max: nil, name: name)
-        case UInt8(ascii: "?"): pos += 1; return builder.repetition(item, min: 0, max: 1, name: name)
+        case UInt8(ascii: "*"): pos += 1; return try repeated(item, min: 0, max: nil, rule: rule)
+        case UInt8(ascii: "+"): pos += 1; return try repeated(item, min: 1, max: nil, rule: rule)
+        case UInt8(ascii: "?"): pos += 1; return try repeated(item, min: 0, max: 1, rule: rule)
         case UInt8(ascii: "{"):
             pos += 1
             let low = try parseCount()
@@ -151,8 +150,17 @@ public struct GBNFParser {
             guard current == UInt8(ascii: "}") else { throw error("expected '}' to close a repetition") }
             pos += 1
             if let high, high < low { throw error("repetition {\(low),\(high)} has max < min") }
-            return builder.repetition(item, min: low, max: high, name: name)
+            return try repeated(item, min: low, max: high, rule: rule)
         default: return item
+        }
+    }
+
+    /// The builder's repetition, its refusal naming the line.
+    private mutating func repeated(_ item: [Grammar.Symbol], min: Int, max: Int?, rule: String) throws -> [Grammar.Symbol] {
+        do {
+            return try builder.repetition(item, min: min, max: max, name: "\(rule)-repeat")
+        } catch let refusal as GrammarError {
+            throw error(refusal.message)
         }
     }
 

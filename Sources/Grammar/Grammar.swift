@@ -5,6 +5,8 @@
 public struct Grammar: Sendable {
     /// How a left-recursive rule is reported (the JSON-schema compiler recognizes it).
     static let leftRecursionNote = "is left-recursive (it can call itself before matching any character)"
+    /// How a repetition past `GrammarBuilder.maxRepetitionSymbols` is reported (likewise).
+    static let sizeLimitNote = "would make the grammar too large"
     public enum Symbol: Hashable, Sendable {
         case bytes(ByteSet)
         case rule(Int)
@@ -29,22 +31,38 @@ public struct Grammar: Sendable {
         try checkNoLeftRecursion()
     }
 
-    /// Rules that can match the empty string.
+    /// Rules that can match the empty string, found in time linear in the grammar's size: each
+    /// alternative counts its symbols not yet known to be empty-able, and a rule found nullable
+    /// lowers the counts of the alternatives that use it (a fixed-point sweep over the rules was
+    /// quadratic on a chain of rules defined in the wrong order).
     func nullableRules() -> [Bool] {
         var nullable = [Bool](repeating: false, count: rules.count)
-        var changed = true
-        while changed {
-            changed = false
-            for (i, rule) in rules.enumerated() where !nullable[i] {
-                let canBeEmpty = rule.alternatives.contains { alt in
-                    alt.allSatisfy { if case .rule(let r) = $0 { return nullable[r] } else { return false } }
-                }
-                if canBeEmpty { nullable[i] = true; changed = true }
+        var pending: [Int] = []              // per alternative: symbols not yet known nullable
+        var owner: [Int] = []                // per alternative: its rule
+        var usedBy = [[Int]](repeating: [], count: rules.count)   // rule → alternatives using it, once per use
+        var found: [Int] = []
+        for (r, rule) in rules.enumerated() {
+            for alt in rule.alternatives {
+                let index = pending.count
+                owner.append(r)
+                // A terminal can never be empty: it keeps its alternative's count above zero.
+                pending.append(alt.count)
+                for symbol in alt { if case .rule(let used) = symbol { usedBy[used].append(index) } }
+                if alt.isEmpty && !nullable[r] { nullable[r] = true; found.append(r) }
+            }
+        }
+        while let r = found.popLast() {
+            for index in usedBy[r] {
+                pending[index] -= 1
+                let rule = owner[index]
+                if pending[index] == 0 && !nullable[rule] { nullable[rule] = true; found.append(rule) }
             }
         }
         return nullable
     }
 
+    /// Depth-first over the calls a rule can make before consuming a byte, with an explicit
+    /// stack: a chain of 100,000 made rules (`("a"?){0,99999}`) overflowed the call stack.
     private func checkNoLeftRecursion() throws {
         let nullable = nullableRules()
         // leftCalls[r]: rules r can reach without consuming a byte.
@@ -60,14 +78,26 @@ public struct Grammar: Sendable {
             return calls
         }
         var state = [UInt8](repeating: 0, count: rules.count)   // 0 new, 1 on the path, 2 done
-        func visit(_ r: Int) throws {
-            if state[r] == 2 { return }
-            if state[r] == 1 { throw GrammarError("rule '\(rules[r].name)' \(Grammar.leftRecursionNote)") }
-            state[r] = 1
-            for c in leftCalls[r] { try visit(c) }
-            state[r] = 2
+        var path: [(rule: Int, next: Int)] = []
+        for start in rules.indices where state[start] == 0 {
+            state[start] = 1
+            path.append((start, 0))
+            while let top = path.last {
+                let calls = leftCalls[top.rule]
+                guard top.next < calls.count else {
+                    state[top.rule] = 2
+                    path.removeLast()
+                    continue
+                }
+                path[path.count - 1].next += 1
+                let callee = calls[top.next]
+                if state[callee] == 1 { throw GrammarError("rule '\(rules[callee].name)' \(Grammar.leftRecursionNote)") }
+                if state[callee] == 0 {
+                    state[callee] = 1
+                    path.append((callee, 0))
+                }
+            }
         }
-        for r in rules.indices { try visit(r) }
     }
 }
 
@@ -134,9 +164,27 @@ public struct GrammarBuilder {
         return out
     }
 
+    /// Most symbols repetitions may add to one grammar. Each `{m,n}` copies its item up to n
+    /// times (a 330-byte `"<300 a's>"{99999}` made 30 million symbols, over 2 GB), so the copies
+    /// of all repetitions together are counted against this. llama.cpp refuses any single
+    /// repetition of 2,000 or more copies; 100,000 in all build in about 0.1 s.
+    public static let maxRepetitionSymbols = 100_000
+    private var repetitionSymbols = 0
+
     /// `item` repeated min...max times (max nil: unbounded), as symbols to splice into a
     /// sequence. Optional tails nest right ((x (x x?)?)?), so the matcher never backtracks.
-    public mutating func repetition(_ item: [Grammar.Symbol], min: Int, max: Int?, name: String) -> [Grammar.Symbol] {
+    /// Throws when the copies would take the grammar past `maxRepetitionSymbols`.
+    public mutating func repetition(_ item: [Grammar.Symbol], min: Int, max: Int?, name: String) throws -> [Grammar.Symbol] {
+        // Symbols made beyond the one copy the text already holds, so `x?`, `x*` and `x+` cost
+        // next to nothing and only counts can use the budget up.
+        let size = Swift.max(item.count, 1)
+        let cost = Swift.max(min * size + (max.map { $0 - min } ?? 1) * (size + 1) - size, 0)
+        guard cost <= Self.maxRepetitionSymbols - repetitionSymbols else {
+            let count = max.map { $0 == min ? "{\(min)}" : "{\(min),\($0)}" } ?? "{\(min),}"
+            throw GrammarError("the repetition \(count) of \(item.count) symbol\(item.count == 1 ? "" : "s") "
+                + "\(Grammar.sizeLimitNote) (\(Self.maxRepetitionSymbols) copied symbols in all); lower the count")
+        }
+        repetitionSymbols += cost
         var out: [Grammar.Symbol] = []
         for _ in 0..<min { out += item }
         if let max {

@@ -45,6 +45,10 @@ public struct JSONSchemaCompiler {
         // parse (a compiler fault, which the JSONSchema fuzz target looks for).
         do {
             return (text, try GBNFParser.parse(text))
+        } catch let error as GrammarError where error.message.contains(Grammar.sizeLimitNote) {
+            throw GrammarError("schema: its counts ('minItems', 'maxItems', 'minLength', 'maxLength' and those "
+                + "in patterns) together ask for more than \(GrammarBuilder.maxRepetitionSymbols) repeated grammar "
+                + "symbols; lower them (\(error.message))")
         } catch let error as GrammarError where error.message.hasSuffix(Grammar.leftRecursionNote) {
             throw GrammarError("schema: a '$ref' reaches itself before any character of a value (through '$ref', "
                 + "'anyOf', 'oneOf' or 'allOf'), so no value could be written (\(error.message))")
@@ -209,13 +213,19 @@ public struct JSONSchemaCompiler {
         return []
     }
 
+    /// Counts become GBNF repetitions, which copy their item that many times.
+    static let maxCount = 10_000
+
     static func count(_ schema: JSONValue, _ key: String, path: String) throws -> Int? {
         guard let value = schema[key] else { return nil }
+        let n: Int
         switch value {
-        case .int(let n) where n >= 0: return n
-        case .number(let d) where d >= 0 && d == d.rounded() && d < 1e9: return Int(d)
+        case .int(let i) where i >= 0: n = i
+        case .number(let d) where d >= 0 && d == d.rounded() && d < 1e9: n = Int(d)
         default: throw GrammarError("schema at '\(path)': '\(key)' must be a non-negative integer, got \(value.jsonText)")
         }
+        guard n <= maxCount else { throw GrammarError("schema at '\(path)': '\(key)' above \(maxCount) is not supported") }
+        return n
     }
 
     /// Text as a GBNF string literal: JSON's quoting, whose escapes GBNF reads alike.

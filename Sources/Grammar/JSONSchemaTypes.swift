@@ -140,7 +140,6 @@ extension JSONSchemaCompiler {
         if minLength == nil && maxLength == nil { return anyString() }
         let low = minLength ?? 0
         if let maxLength, maxLength < low { throw GrammarError("schema at '\(path)': 'maxLength' is below 'minLength'") }
-        if let maxLength, maxLength > 10_000 { throw GrammarError("schema at '\(path)': 'maxLength' above 10000 is not supported") }
         let count = maxLength.map { "{\(low),\($0)}" } ?? "{\(low),}"
         return "\(quote) \(stringChar())\(count) \(quote)"
     }

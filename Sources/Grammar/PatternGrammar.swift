@@ -120,7 +120,7 @@ struct PatternGrammar {
         let nullable = low == 0 || atom.nullable
         // The core of X* or X{0,m} is X+ or X{1,m} (for a non-nullable X).
         var core: String? = nullable ? nil : text
-        if nullable, let x = atom.nullable ? atom.core.map { "(\($0))" } : atom.text {
+        if nullable, let x = atom.nullable ? atom.core.map({ "(\($0))" }) : atom.text {
             core = high.map { $0 >= 1 ? "\(x){1,\($0)}" : nil } ?? "\(x)+"
             if high == 1 { core = x }
         }

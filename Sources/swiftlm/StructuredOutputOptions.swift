@@ -20,10 +20,10 @@ struct StructuredOutputOptions: ParsableArguments {
         do {
             if let path = jsonSchema {
                 let schema = try JSONValue.parse(String(contentsOfFile: path, encoding: .utf8))
-                return ConstrainedGrammar(try JSONSchemaCompiler.grammar(for: schema))
+                return try ConstrainedGrammar(JSONSchemaCompiler.grammar(for: schema))
             }
             if let path = grammarFile {
-                return ConstrainedGrammar(try GBNFParser.parse(String(contentsOfFile: path, encoding: .utf8)))
+                return try ConstrainedGrammar(GBNFParser.parse(String(contentsOfFile: path, encoding: .utf8)))
             }
         } catch {
             throw CLIError("\(jsonSchema ?? grammarFile ?? ""): \(error)")

@@ -136,15 +136,65 @@ final class GrammarErrorTests: XCTestCase {
 
     /// A bounded repetition makes one rule per optional copy, each named apart from the others
     /// (x#1, x#2, ...). Naming once searched from x#1 for every copy: the fuzzer's x{0,6442}
-    /// took 15 s, and the parser's limit {0,99999} about 5 billion lookups. Every name stays
-    /// distinct, and the grammar keeps its bounds.
+    /// took 15 s. Every name stays distinct, and the grammar keeps its bounds. (The count was
+    /// {2,99999} until the repetition budget below, which that now exceeds.)
     func testLongBoundedRepetitionsBuildInLinearTime() throws {
-        let grammar = try GBNFParser.parse("root ::= x{2,99999} \"!\"\nx ::= \"ab\"")
+        let grammar = try GBNFParser.parse("root ::= x{2,49999} \"!\"\nx ::= \"ab\"")
         XCTAssertEqual(Set(grammar.rules.map(\.name)).count, grammar.rules.count, "two rules share a name")
-        XCTAssertGreaterThanOrEqual(grammar.rules.count, 99997)
+        XCTAssertGreaterThanOrEqual(grammar.rules.count, 49997)
         let matcher = GrammarMatcher(grammar)
         XCTAssertTrue(matcher.matches(String(repeating: "ab", count: 2) + "!"))
         XCTAssertTrue(matcher.matches(String(repeating: "ab", count: 500) + "!"))
         XCTAssertFalse(matcher.matches("ab!"))
+    }
+
+    /// Repetitions copy their item: the fuzzer's 330-byte `"<300 a's>"{99999}` made 30 million
+    /// symbols (over 2 GB). All repetitions of a grammar share one budget of copied symbols,
+    /// and going past it is an error naming the repetition and its line.
+    func testRepetitionsShareABudgetOfCopiedSymbols() throws {
+        let long = "root ::= \"" + String(repeating: "a", count: 300) + "\"{99999}"
+        XCTAssertThrowsError(try GBNFParser.parse(long)) { error in
+            for word in ["line 1", "{99999}", "300 symbols", "too large"] {
+                XCTAssertTrue("\(error)".contains(word), "\(error) lacks \(word)")
+            }
+        }
+        // Each alone fits; together they do not.
+        XCTAssertNoThrow(try GBNFParser.parse("root ::= \"a\"{0,40000}"))
+        XCTAssertThrowsError(try GBNFParser.parse("root ::= \"a\"{0,40000}\n\"b\"{0,40000}"))
+        XCTAssertThrowsError(try GBNFParser.parse("root ::= " + Array(repeating: "\"x\"{0,99999}", count: 20).joined(separator: " ")))
+        // x?, x* and x+ copy nothing that counts: a long grammar of them is fine.
+        let many = "root ::= " + (0..<5000).map { "\"item\($0)\"? \"s\"* \"p\"+" }.joined(separator: " ")
+        XCTAssertNoThrow(try GBNFParser.parse(many))
+        // Through a schema the refusal names the schema's counts, not a line of its GBNF.
+        let properties = (0..<12).map { "\"f\($0)\": {\"type\": \"string\", \"maxLength\": 10000}" }.joined(separator: ", ")
+        assertSchemaError("{\"type\": \"object\", \"properties\": {\(properties)}}", mentions: ["maxLength", "lower them"])
+        assertSchemaError(#"{"type": "array", "maxItems": 1000000}"#, mentions: ["maxItems", "10000"])
+        assertSchemaError(#"{"type": "string", "minLength": 200000}"#, mentions: ["minLength", "10000"])
+    }
+
+    /// Rules that can match nothing, chained: `("a"?){0,40000}` overflowed the stack in the
+    /// left-recursion check (found by the GBNF fuzz target), forty `(""|"")` are 2^40 ways to
+    /// the same place for the matcher, and a chain of rules defined in reverse made the
+    /// nullability sweep quadratic.
+    func testChainsOfEmptyableRulesStayShallowAndLinear() throws {
+        let deep = GrammarMatcher(try GBNFParser.parse("root ::= (\"a\"?){0,40000} \"!\""))
+        // 40,001 ways to begin: past what the matcher follows, so it accepts nothing (and a
+        // ConstrainedGrammar refuses it, see StructuredOutputTests).
+        XCTAssertFalse(deep.initialState.isAccepting || deep.initialState.canContinue)
+        let shallow = GrammarMatcher(try GBNFParser.parse("root ::= (\"a\"?){0,3000} \"!\""))
+        XCTAssertTrue(shallow.matches("aaa!"))
+        XCTAssertTrue(shallow.matches("!"))
+        XCTAssertFalse(shallow.matches("ab!"))
+
+        let paths = GrammarMatcher(try GBNFParser.parse("root ::= " + String(repeating: "(\"\" | \"\") ", count: 40) + "\"x\""))
+        XCTAssertTrue(paths.matches("x"))
+        XCTAssertFalse(paths.matches("xx"))
+
+        let n = 30000
+        let chain = "root ::= r0 \"a\"\n" + (0..<n).map { "r\($0) ::= r\($0 + 1)" }.joined(separator: "\n") + "\nr\(n) ::= \"\" | \"b\""
+        let chained = GrammarMatcher(try GBNFParser.parse(chain))
+        XCTAssertTrue(chained.matches("a"))
+        XCTAssertTrue(chained.matches("ba"))
+        XCTAssertFalse(chained.matches("bba"))
     }
 }

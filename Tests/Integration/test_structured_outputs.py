@@ -205,6 +205,15 @@ def test_bad_schemas_and_grammars_are_400_naming_the_problem(qwen, oai):
     assert "#/$defs/nope" in ae.value.message
     r = requests.post(qwen.url + "/completion", json={"prompt": "x", "grammar": "root ::= item\n"}, timeout=30)
     assert r.status_code == 400 and "'item' is used but never defined" in r.json()["error"]["message"]
+    # Grammars that would take the server's memory or time: a 330-byte grammar that copied its
+    # literal 99,999 times (30 million symbols), and one with 40,001 ways to begin.
+    huge = 'root ::= "' + "a" * 300 + '"{99999}\n'
+    r = requests.post(qwen.url + "/completion", json={"prompt": "x", "grammar": huge}, timeout=30)
+    assert r.status_code == 400 and "{99999}" in r.json()["error"]["message"]
+    ambiguous = 'root ::= ("a"?){0,40000} "!"\n'
+    r = requests.post(qwen.url + "/completion", json={"prompt": "x", "grammar": ambiguous}, timeout=30)
+    assert r.status_code == 400 and "too ambiguous" in r.json()["error"]["message"]
+    assert requests.get(qwen.url + "/health", timeout=10).status_code == 200
 
 
 # Forced tool calls: the reply is a call (in Qwen's <tool_call> format, read back by its

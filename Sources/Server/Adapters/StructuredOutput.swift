@@ -23,7 +23,7 @@ enum StructuredOutput {
         if let cached = cache.withLock({ $0.first { $0.text == gbnf }?.grammar }) { return cached }
         let compiled: ConstrainedGrammar
         do {
-            compiled = ConstrainedGrammar(try GBNFParser.parse(gbnf))
+            compiled = try ConstrainedGrammar(GBNFParser.parse(gbnf))
         } catch let error as GrammarError {
             throw APIError.invalid("'\(parameter)': \(error.message)", parameter: parameter)
         }

@@ -15,8 +15,14 @@ public final class ConstrainedGrammar: Sendable {
     /// Walks run under the lock: requests on the same grammar share the automaton's table.
     private let shared: Mutex<Shared>
 
-    public init(_ grammar: Grammar) {
+    /// Throws when the grammar is too ambiguous to follow from its first byte (its start
+    /// state is empty: more ways to begin than the matcher keeps).
+    public init(_ grammar: Grammar) throws {
         matcher = GrammarMatcher(grammar)
+        let start = matcher.initialState
+        guard start.isAccepting || start.canContinue else {
+            throw GrammarError("the grammar is too ambiguous to follow: it has more than \(GrammarMatcher.maxStacks) ways to begin")
+        }
         shared = Mutex(Shared(automaton: GrammarAutomaton(matcher)))
     }
 
