@@ -100,7 +100,7 @@ struct PatternGrammar {
         if let next = peek, "*+?{".contains(next), next != "{" || source[pos...].contains("}") {
             throw error("a quantifier cannot follow a quantifier")
         }
-        var item = atom.text
+        var item = Self.repeatable(atom.text)
         if atom.nullable && high != 1 {
             // Repeating something that can be empty: repeat its non-empty core from zero times.
             guard let core = atom.core else {
@@ -120,11 +120,19 @@ struct PatternGrammar {
         let nullable = low == 0 || atom.nullable
         // The core of X* or X{0,m} is X+ or X{1,m} (for a non-nullable X).
         var core: String? = nullable ? nil : text
-        if nullable, let x = atom.nullable ? atom.core.map({ "(\($0))" }) : atom.text {
+        if nullable, let x = atom.nullable ? atom.core.map({ "(\($0))" }) : Self.repeatable(atom.text) {
             core = high.map { $0 >= 1 ? "\(x){1,\($0)}" : nil } ?? "\(x)+"
             if high == 1 { core = x }
         }
         return Piece(text: text, nullable: nullable, core: core)
+    }
+
+    /// GBNF `text` ready for a quantifier: a piece that is itself repeated (a group such as
+    /// `(a+)` gives `a+`) is put in parentheses, since `a+?` or `a+{1,3}` is not GBNF (the
+    /// JSONSchema fuzz target found `(…)+)?`; `^(a+)?$` failed the same way).
+    static func repeatable(_ text: String) -> String {
+        guard let last = text.last, "*+?}".contains(last) else { return text }
+        return "(\(text))"
     }
 
     private mutating func atom() throws -> Piece {

@@ -6,12 +6,21 @@ enum PyFormat {
 
     static func repr(_ value: Value) -> String {
         var out = ""
-        repr(value, into: &out, depth: 0)
+        var open: Set<ObjectIdentifier> = []
+        repr(value, into: &out, depth: 0, open: &open)
         return out
     }
 
-    private static func repr(_ value: Value, into out: inout String, depth: Int) {
+    /// Past this the text is cut short: the render's output limit refuses it anyway, and a value
+    /// that shares its parts (a list of itself twice, n times over; a namespace holding itself
+    /// under two names) writes 2^depth copies (the Jinja fuzz target: 1.2 GB and counting).
+    static let maxReprBytes = Evaluator.Limits().maxOutputBytes + 1
+
+    /// `open`: the namespaces being written; one met again is written `{...}`, as Python's
+    /// dict repr writes a dict that contains itself.
+    private static func repr(_ value: Value, into out: inout String, depth: Int, open: inout Set<ObjectIdentifier>) {
         guard depth < 200 else { out += "..."; return }
+        guard out.utf8.count < maxReprBytes else { return }
         switch value {
         case .undefined: out += "Undefined"
         case .none: out += "None"
@@ -23,34 +32,39 @@ enum PyFormat {
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += ", " }
-                repr(item, into: &out, depth: depth + 1)
+                repr(item, into: &out, depth: depth + 1, open: &open)
             }
             out += "]"
         case .tuple(let items):
             out += "("
             for (i, item) in items.enumerated() {
                 if i > 0 { out += ", " }
-                repr(item, into: &out, depth: depth + 1)
+                repr(item, into: &out, depth: depth + 1, open: &open)
             }
             out += items.count == 1 ? ",)" : ")"
         case .dict(let d):
-            dictRepr(d, into: &out, depth: depth)
+            dictRepr(d, into: &out, depth: depth, open: &open)
         case .namespace(let ns):
             out += "<Namespace "
-            dictRepr(ns.attributes, into: &out, depth: depth)
+            if open.insert(ObjectIdentifier(ns)).inserted {
+                dictRepr(ns.attributes, into: &out, depth: depth, open: &open)
+                open.remove(ObjectIdentifier(ns))
+            } else {
+                out += "{...}"
+            }
             out += ">"
         case .loop(let l): out += "<LoopContext \(l.index0 + 1)/\(l.items.count)>"
         case .callable(let c): out += "<\(c.typeName) \(c.name)>"
         }
     }
 
-    private static func dictRepr(_ d: PyDict, into out: inout String, depth: Int) {
+    private static func dictRepr(_ d: PyDict, into out: inout String, depth: Int, open: inout Set<ObjectIdentifier>) {
         out += "{"
         for (i, (k, v)) in zip(d.keys, d.values).enumerated() {
             if i > 0 { out += ", " }
-            repr(k, into: &out, depth: depth + 1)
+            repr(k, into: &out, depth: depth + 1, open: &open)
             out += ": "
-            repr(v, into: &out, depth: depth + 1)
+            repr(v, into: &out, depth: depth + 1, open: &open)
         }
         out += "}"
     }

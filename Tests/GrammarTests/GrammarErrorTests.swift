@@ -172,6 +172,23 @@ final class GrammarErrorTests: XCTestCase {
         assertSchemaError(#"{"type": "string", "minLength": 200000}"#, mentions: ["minLength", "10000"])
     }
 
+    /// A group whose content is itself repeated, quantified again: `(a+)?` compiled to `a+?`,
+    /// GBNF the parser refused (a 400 naming a compiler rule for a valid pattern; found by the
+    /// JSONSchema fuzz target as `…)+)?`).
+    func testRepeatedGroupsCanBeQuantifiedAgain() throws {
+        let cases: [(String, [String], [String])] = [
+            ("^(a+)?$", ["", "a", "aaa"], ["b", "ab"]),
+            ("^(?:x+){0,3}y$", ["y", "xy", "xxxxy"], ["x", "yy"]),
+            ("^(?:(?:ab)*)+c$", ["c", "abc", "ababc"], ["ac", "abab"]),
+            ("^(a?b+){2}$", ["bb", "abab", "bbbab"], ["ab", "a"]),
+        ]
+        for (pattern, good, bad) in cases {
+            let matcher = GrammarMatcher(try JSONSchemaCompiler.grammar(for: JSONValue.parse(#"{"type":"string","pattern":"\#(pattern)"}"#)))
+            for text in good { XCTAssertTrue(matcher.matches("\"\(text)\""), "\(pattern) refuses \(text)") }
+            for text in bad { XCTAssertFalse(matcher.matches("\"\(text)\""), "\(pattern) accepts \(text)") }
+        }
+    }
+
     /// Rules that can match nothing, chained: `("a"?){0,40000}` overflowed the stack in the
     /// left-recursion check (found by the GBNF fuzz target), forty `(""|"")` are 2^40 ways to
     /// the same place for the matcher, and a chain of rules defined in reverse made the

@@ -111,6 +111,20 @@ final class JinjaTests: XCTestCase {
         XCTAssertThrowsError(try overflow.render(context: [:]))
     }
 
+    /// A namespace that holds itself is written as Python's repr writes it (jinja2 3.1.6 gives
+    /// exactly these strings), and a value that shares its parts, doubled 60 times, stops at the
+    /// output limit instead of writing 2^60 copies (the Jinja fuzz target: a namespace set to
+    /// itself under two names ran past 1.2 GB).
+    func testSelfReferenceAndSharingInReprStayBounded() throws {
+        let selfRef = try ChatTemplate(source: "{% set ns = namespace(a=1) %}{% set ns.me = ns %}{% set ns.me2 = ns %}{{ ns }}")
+        XCTAssertEqual(try selfRef.render(context: [:]), "<Namespace {'a': 1, 'me': <Namespace {...}>, 'me2': <Namespace {...}>}>")
+        let doubled = try ChatTemplate(source:
+            "{% set ns = namespace(v=[1]) %}{% for i in range(60) %}{% set ns.v = [ns.v, ns.v] %}{% endfor %}{{ ns.v }}")
+        XCTAssertThrowsError(try doubled.render(context: [:])) { error in
+            XCTAssertEqual((error as? TemplateError)?.kind, .limit)
+        }
+    }
+
     /// Mangled templates (truncated, a character dropped or a syntax character inserted) must
     /// fail with an error or render: never trap or hang. Seeded, so a failure reproduces.
     func testMangledTemplatesNeverTrap() throws {
