@@ -39,6 +39,8 @@ final class Evaluator {
     var steps = 0
     /// Scopes that macros close over; emptied after the render to break reference cycles.
     var retained: [Scope] = []
+    /// Namespaces the template assigned to, likewise emptied: `{% set ns.me = ns %}` is a cycle.
+    var assignedNamespaces: [ObjectIdentifier: Namespace] = [:]
 
     init(globals: [String: Value], limits: Limits = Limits()) {
         self.globals = globals
@@ -48,7 +50,10 @@ final class Evaluator {
     func render(_ nodes: [Node]) throws -> String {
         let top = Scope(parent: nil)
         retained.append(top)
-        defer { for s in retained { s.vars.removeAll() } }
+        defer {
+            for s in retained { s.vars.removeAll() }
+            for ns in assignedNamespaces.values { ns.attributes = PyDict() }
+        }
         let flow = try exec(nodes, top)
         if flow != .normal { throw TemplateError(.syntax, "break or continue outside a for loop") }
         return out
@@ -203,6 +208,7 @@ final class Evaluator {
                 throw TemplateError.runtime("cannot assign attribute on non-namespace object")
             }
             ns.attributes.set(.string(attribute), value)
+            assignedNamespaces[ObjectIdentifier(ns)] = ns
         }
     }
 
