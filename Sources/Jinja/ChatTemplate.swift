@@ -56,6 +56,8 @@ public struct ChatTemplate: Sendable {
     public private(set) var supportsTypedContent = false
     /// The clock behind `strftime_now` (replaceable for tests).
     public var now: @Sendable () -> Date = { Date() }
+    /// The budgets of each render (tests make them small).
+    var limits = Evaluator.Limits()
 
     /// Parses the template; a syntax error names its line and column and what was expected.
     public init(source: String) throws {
@@ -75,17 +77,17 @@ public struct ChatTemplate: Sendable {
 
     /// Renders with an arbitrary context: each key becomes a template variable.
     public func render(context: [String: JSONValue]) throws -> String {
-        let (nodes, now) = (self.nodes, self.now)
+        let (nodes, now, limits) = (self.nodes, self.now, self.limits)
         return try LargeStack.run {
             var globals = Builtins.globals(now: now)
             for (k, v) in context { globals[k] = Value(v) }
-            return try Evaluator(globals: globals).render(nodes)
+            return try Evaluator(globals: globals, limits: limits).render(nodes)
         }
     }
 
     func render(messageValues: [Value], tools: [JSONValue]?, addGenerationPrompt: Bool, bosToken: String,
                 eosToken: String, extra: [String: JSONValue]) throws -> String {
-        let (nodes, now) = (self.nodes, self.now)
+        let (nodes, now, limits) = (self.nodes, self.now, self.limits)
         return try LargeStack.run {
             var globals = Builtins.globals(now: now)
             globals["messages"] = .list(messageValues)
@@ -94,7 +96,7 @@ public struct ChatTemplate: Sendable {
             globals["bos_token"] = .string(bosToken)
             globals["eos_token"] = .string(eosToken)
             for (k, v) in extra { globals[k] = Value(v) }
-            return try Evaluator(globals: globals).render(nodes)
+            return try Evaluator(globals: globals, limits: limits).render(nodes)
         }
     }
 

@@ -26,7 +26,10 @@ final class Evaluator {
         var maxDepth = 400            // nested expression/statement evaluations, macro calls included
         var maxMacroDepth = 64        // macro calls in progress
         var maxSteps = 1_000_000      // loop iterations plus macro calls in one render
-        var maxOutputBytes = 64 << 20
+        /// Statements executed plus expressions evaluated in one render: what bounds its time
+        /// (a million iterations of a body of fifty statements is fifty million of these).
+        var maxOperations = 10_000_000
+        var maxOutputBytes = 16 << 20  // a prompt of a million tokens is about 4 MiB of text
     }
 
     enum Flow { case normal, breakLoop, continueLoop }
@@ -37,6 +40,7 @@ final class Evaluator {
     var depth = 0
     var macroDepth = 0
     var steps = 0
+    var operations = 0
     /// Scopes that macros close over; emptied after the render to break reference cycles.
     var retained: [Scope] = []
     /// Namespaces the template assigned to, likewise emptied: `{% set ns.me = ns %}` is a cycle.
@@ -62,6 +66,10 @@ final class Evaluator {
     // MARK: - Budgets and error locations
 
     func enter() throws {
+        operations += 1
+        guard operations <= limits.maxOperations else {
+            throw TemplateError(.limit, "more than \(limits.maxOperations) statements and expressions evaluated")
+        }
         depth += 1
         guard depth <= limits.maxDepth else {
             throw TemplateError(.limit, "template evaluation nested deeper than \(limits.maxDepth) levels")

@@ -76,6 +76,23 @@ final class ChatTemplateTests: XCTestCase {
         XCTAssert(failures.isEmpty, "\(failures.count) of \(total) cases differ:\n" + failures.joined(separator: "\n"))
     }
 
+    /// A 2,000-message conversation renders through every real template within a tenth of the
+    /// default work budget (Evaluator.Limits.maxOperations), so the budget stops runaway
+    /// templates, not long chats.
+    func testLongConversationsStayWellInsideTheWorkBudget() throws {
+        let conversation = (0..<2000).map { i in
+            ChatMessage(role: i % 2 == 0 ? "user" : "assistant", content: "message \(i) with a few words in it")
+        }
+        for name in Self.fixtures {
+            let f = try Self.fixture(name)
+            var template = try ChatTemplate(source: f["template"]?.stringValue ?? "")
+            template.limits.maxOperations = Evaluator.Limits().maxOperations / 10
+            let text = try template.render(messages: conversation, addGenerationPrompt: true,
+                                           bosToken: f["bos_token"]?.stringValue ?? "", eosToken: f["eos_token"]?.stringValue ?? "")
+            XCTAssert(text.contains("message 1999 with"), name)
+        }
+    }
+
     /// The fixtures hold the templates the GGUF files carry (when the model is present).
     func testFixtureTemplatesAreTheGGUFTemplates() throws {
         for name in ["smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] {
