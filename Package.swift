@@ -12,16 +12,30 @@ let hostCPUFlags: Set<Substring> = {
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
     return Set(line.split(separator: " "))
 }()
-let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"].allSatisfy(hostCPUFlags.contains)
+// SWIFTLM_BUILD_KERNELS=avx2 (or portable) builds for an older x86 CPU than this one
+// (-march=x86-64-v3, AVX2/FMA/F16C; or x86-64): the binary computes exactly as one built on
+// such a machine, so that path's fidelity tests run here (tools/avx2-build).
+let buildKernels = ProcessInfo.processInfo.environment["SWIFTLM_BUILD_KERNELS"] ?? "native"
+let targetCPUFlags: Set<Substring> = switch buildKernels {
+case "avx2": ["avx2", "fma", "f16c"]
+case "portable": []
+default: hostCPUFlags
+}
+let march = switch buildKernels {
+case "avx2": "x86-64-v3"
+case "portable": "x86-64"
+default: "native"
+}
+let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"].allSatisfy(targetCPUFlags.contains)
 let hostKernelDefines: [SwiftSetting] =
     (avx512 ? [.define("AVX512")] : [])
-    + (avx512 && hostCPUFlags.contains("avx512vbmi") ? [.define("AVX512_VBMI")] : [])
-    + (["avx2", "fma", "f16c"].allSatisfy(hostCPUFlags.contains) ? [.define("AVX2")] : [])
+    + (avx512 && targetCPUFlags.contains("avx512vbmi") ? [.define("AVX512_VBMI")] : [])
+    + (["avx2", "fma", "f16c"].allSatisfy(targetCPUFlags.contains) ? [.define("AVX2")] : [])
 // The kernel targets (Tensor, Quant, Transformer) get the host's vector units and no dynamic
 // exclusivity checks in their inner loops. Everything that parses untrusted input (files,
 // requests, templates, schemas) keeps Swift's run-time checks and Swift 6's data-race checks.
 let kernel: [SwiftSetting] = [
-    .unsafeFlags(["-Xcc", "-march=native", "-enforce-exclusivity=unchecked"]),
+    .unsafeFlags(["-Xcc", "-march=\(march)", "-enforce-exclusivity=unchecked"]),
 ] + hostKernelDefines
 let checked: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 

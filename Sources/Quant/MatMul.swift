@@ -13,6 +13,10 @@ public final class MatMulScratch: @unchecked Sendable {
     let maxColumns: Int
     let roundTripped: UnsafeMutablePointer<Float>  // (maxRows, maxColumns): rounded batch rows
     let packed: PackedActivations
+    /// (maxRows) each row prepared for the decode kernels, for the `.rowDots` path: made on
+    /// first use (by the thread that prepares batches), so VNNI machines never hold it.
+    private(set) lazy var rowActivations: [QuantizedActivations] =
+        (0..<maxRows).map { _ in QuantizedActivations(capacity: maxColumns) }
     let unpackedPanels: [UnpackedPanel]
     /// Per thread: a tile of activation rows padded with zeros, and its results
     /// ((sgemmRowTile, maxColumns) and (sgemmRowTile, panel rows)), for a batch's last rows.
@@ -64,10 +68,11 @@ public func matvecGrain(rows: Int, threads: Int) -> Int { max(16, rows / (8 * ma
 /// Prepares x (n × columns f32) for the batched matmuls of `type` matrices: rounded through
 /// the partner format, or quantized to Q8_K for the int8 tiles. The result lives in
 /// `scratch` until its next prepareBatch.
+/// `path`: the CPU's choice for `type`; tests name `.rowDots`, which any type takes on any CPU.
 public func prepareBatch(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, for type: GGMLType,
-                         pool: ThreadPool, scratch: MatMulScratch) -> BatchInput {
+                         path: BatchPath? = nil, pool: ThreadPool, scratch: MatMulScratch) -> BatchInput {
     precondition(n <= scratch.maxRows && columns <= scratch.maxColumns, "batch larger than MatMulScratch")
-    let path = type.batchPath
+    let path = path ?? type.batchPath
     switch path {
     case .float:
         return BatchInput(path: path, rows: n, columns: columns, floats: x)
@@ -79,6 +84,12 @@ public func prepareBatch(_ x: UnsafePointer<Float>, rows n: Int, columns: Int, f
         return BatchInput(path: path, rows: n, columns: columns, floats: UnsafePointer(out))
     case .packed:
         scratch.packed.pack(x, rows: n, columns: columns, for: type, pool: pool)
+        return BatchInput(path: path, rows: n, columns: columns, floats: x)
+    case .rowDots:
+        let rows = scratch.rowActivations
+        pool.parallelFor(n) { range in
+            for i in range { rows[i].prepare(x + i * columns, count: columns, for: type) }
+        }
         return BatchInput(path: path, rows: n, columns: columns, floats: x)
     }
 }
@@ -96,13 +107,18 @@ public func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch n: Int,
 public func matmul(_ w: WeightMatrix, _ input: BatchInput,
                    _ out: UnsafeMutablePointer<Float>, ldOut: Int, accumulate: Bool = false,
                    pool: ThreadPool, scratch: MatMulScratch) {
-    precondition(input.path == w.type.batchPath && input.columns == w.columns, "batch prepared for another matrix")
+    precondition((input.path == w.type.batchPath || input.path == .rowDots(w.type.activationFormat)) && input.columns == w.columns,
+                 "batch prepared for another matrix")
     #if AVX512
     if case .packed = input.path {
         int8GEMM(w, scratch.packed, out, ldOut: ldOut, accumulate: accumulate, pool: pool, panels: scratch.unpackedPanels)
         return
     }
     #endif
+    if case .rowDots = input.path {
+        rowDotsMatmul(w, input, out, ldOut: ldOut, accumulate: accumulate, pool: pool, scratch: scratch)
+        return
+    }
     let n = input.rows, x = input.floats
     let panelRows = max(1, min(w.rows, scratch.panelFloats / w.columns, scratch.maxPanelRows))
     let panelCount = (w.rows + panelRows - 1) / panelRows
@@ -121,6 +137,20 @@ public func matmul(_ w: WeightMatrix, _ input: BatchInput,
                 r0 += sgemmRowTile
             }
             p += threads
+        }
+    }
+}
+
+/// The `.rowDots` matmul: the threads share out tiles of about 16 KB of weight rows (L1), and
+/// each tile meets every activation row through the decode kernel, as a decode step with
+/// several sequences does (FusedProjection's dotTiles).
+func rowDotsMatmul(_ w: WeightMatrix, _ input: BatchInput, _ out: UnsafeMutablePointer<Float>, ldOut: Int,
+                   accumulate: Bool, pool: ThreadPool, scratch: MatMulScratch) {
+    let n = input.rows, columns = input.columns, x = input.floats, rows = scratch.rowActivations
+    let tile = max(2, 16_384 / max(1, w.rowBytes))
+    pool.parallelForDynamic(w.rows, grain: tile) { range in
+        for i in 0..<n {
+            w.dotRows(range, rows[i], x + i * columns, into: out + i * ldOut, accumulate: accumulate)
         }
     }
 }

@@ -36,8 +36,46 @@ final class BatchInvarianceTests: XCTestCase {
         }
     }
 
+    /// The batched path of CPUs without VNNI (`.rowDots`, taken here by name so that every
+    /// machine checks it) gives each row exactly its decode result (matvec), in a batch of
+    /// any size and on one or two threads.
+    func testRowDotsBatchesGiveEachRowItsDecodeResult() {
+        var rng = SeededGenerator(seed: 79)
+        let rows = 70, columns = 512, total = 23
+        let pool = ThreadPool(threads: 2)
+        let scratch = MatMulScratch(threads: 2, maxColumns: columns, maxRows: total)
+        let xq = QuantizedActivations(capacity: columns)
+        for type in types {
+            let bytes = Blocks.random(type, elements: rows * columns, rng: &rng)
+            let x = rng.normals(total * columns, scale: 2)
+            bytes.withUnsafeBytes { raw in
+                let w = WeightMatrix(name: "w", type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                x.withUnsafeBufferPointer { xp in
+                    var decoded = [Float](repeating: .nan, count: total * rows)
+                    for i in 0..<total {
+                        xq.prepare(xp.baseAddress! + i * columns, count: columns, for: type)
+                        decoded.withUnsafeMutableBufferPointer {
+                            matvec(w, xp.baseAddress! + i * columns, xq, $0.baseAddress! + i * rows, pool: pool)
+                        }
+                    }
+                    for (first, count, threads) in [(0, total, 2), (4, 1, 1), (5, 7, 2), (2, 16, 1)] {
+                        pool.setActiveThreads(threads)
+                        var part = [Float](repeating: .nan, count: count * rows)
+                        let input = prepareBatch(xp.baseAddress! + first * columns, rows: count, columns: columns, for: type,
+                                                 path: .rowDots(type.activationFormat), pool: pool, scratch: scratch)
+                        matmul(w, input, &part, ldOut: rows, pool: pool, scratch: scratch)
+                        assertBitEqual(part, Array(decoded[(first * rows)..<((first + count) * rows)]),
+                                       "\(type.name) rows \(first)..<\(first + count) by row dots, \(threads) threads")
+                    }
+                }
+            }
+        }
+    }
+
     /// A kernel's four-row form gives each row exactly its one-row result.
-    func testFourRowDotsEqualOneRowDots() {
+    func testFourRowDotsEqualOneRowDots() throws {
+        // The four-row kernels are AVX-512 ones; elsewhere every row takes the one-row kernel.
+        guard CPUFeatures.hasAVX512VNNI else { throw XCTSkip("no four-row kernels on \(KernelLevel.best.rawValue)") }
         // 16 to 19 blocks of 32: the four-block kernels' last group full, or one to three short.
         for columns in [512, 544, 576, 608] { checkFourRowDots(columns: columns) }
     }

@@ -110,7 +110,6 @@ func reduceFour(_ a: __m512, _ b: __m512, _ c: __m512, _ d: __m512) -> SIMD4<Flo
     // Lanes j < 2 of each quarter: q[j] + q[j+2]; then lane 0: that pair's sum.
     let p = _mm512_add_ps(q, _mm512_permutexvar_ps(lanes(SIMD16<Int32>(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)), q))
     let s = _mm512_add_ps(p, _mm512_permutexvar_ps(lanes(SIMD16<Int32>(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)), p))
-    let sums = unsafeBitCast(s, to: SIMD16<Float>.self)
-    return SIMD4(sums[0], sums[4], sums[8], sums[12])
+    return SIMD4(s[0], s[4], s[8], s[12])   // __m512 is SIMD16<Float>
 }
 #endif

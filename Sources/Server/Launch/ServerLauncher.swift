@@ -57,7 +57,7 @@ public final class ServerLauncher: Sendable {
         let state = state, exitWhenLoadFails = launch.exitWhenLoadFails
         state.logger.info("governor: \(governor.state)")
         let options = state.options
-        state.logger.info("swiftlm serve: \(options.modelPath) on http://\(options.host):\(options.port), \(options.engine.maxWorkers) workers, queue \(options.engine.queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description)")
+        state.logger.info("swiftlm serve: \(options.modelPath) on http://\(options.host):\(options.port), \(options.engine.maxWorkers) workers, queue \(options.engine.queueSize), \(options.engine.threads) threads, kernels: \(KernelInfo.description), batch invariant: \(BatchPath.batchInvariant ? "yes" : "no (SWIFTLM_BATCH_INVARIANT=1)")")
         if let warning = options.exposureWarning { state.logger.warning("\(warning)") }
         if let files = raiseOpenFileLimit(), files < 4096 {
             state.logger.warning("only \(files) open files allowed (ulimit -n): each connection takes one; raise the hard limit to serve many clients")
