@@ -12,19 +12,14 @@ let hostCPUFlags: Set<Substring> = {
           let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return [] }
     return Set(line.split(separator: " "))
 }()
-// SWIFTLM_BUILD_KERNELS=avx2 (or portable) builds for an older x86 CPU than this one
-// (-march=x86-64-v3, AVX2/FMA/F16C; or x86-64): the binary computes exactly as one built on
-// such a machine, so that path's fidelity tests run here (tools/avx2-build).
+// SWIFTLM_BUILD_KERNELS=avx2 builds for AVX2 CPUs (-march=x86-64-v3: AVX2, FMA, F16C) on a
+// newer one: the binary computes as one built on an AVX2 machine, so that path's tests run
+// here (README, "Kernels by CPU"). Unset or "native": this machine's CPU.
 let buildKernels = ProcessInfo.processInfo.environment["SWIFTLM_BUILD_KERNELS"] ?? "native"
-let targetCPUFlags: Set<Substring> = switch buildKernels {
-case "avx2": ["avx2", "fma", "f16c"]
-case "portable": []
-default: hostCPUFlags
-}
-let march = switch buildKernels {
-case "avx2": "x86-64-v3"
-case "portable": "x86-64"
-default: "native"
+let (targetCPUFlags, march): (Set<Substring>, String) = switch buildKernels {
+case "", "native": (hostCPUFlags, "native")
+case "avx2": (["avx2", "fma", "f16c"], "x86-64-v3")
+default: fatalError("SWIFTLM_BUILD_KERNELS=\(buildKernels): expected native or avx2")
 }
 let avx512 = ["avx512f", "avx512bw", "avx512vl", "avx512_vnni", "f16c", "fma"].allSatisfy(targetCPUFlags.contains)
 let hostKernelDefines: [SwiftSetting] =
