@@ -141,13 +141,19 @@ public func matmul(_ w: WeightMatrix, _ input: BatchInput,
     }
 }
 
+extension WeightMatrix {
+    /// Weight rows in a tile of about 16 KB (L1), at least 2: the unit in which a tile of
+    /// weights meets several activation rows (decode steps of many sequences, `.rowDots`).
+    @inlinable public var l1TileRows: Int { max(2, 16_384 / max(1, rowBytes)) }
+}
+
 /// The `.rowDots` matmul: the threads share out tiles of about 16 KB of weight rows (L1), and
 /// each tile meets every activation row through the decode kernel, as a decode step with
 /// several sequences does (FusedProjection's dotTiles).
 func rowDotsMatmul(_ w: WeightMatrix, _ input: BatchInput, _ out: UnsafeMutablePointer<Float>, ldOut: Int,
                    accumulate: Bool, pool: ThreadPool, scratch: MatMulScratch) {
     let n = input.rows, columns = input.columns, x = input.floats, rows = scratch.rowActivations
-    let tile = max(2, 16_384 / max(1, w.rowBytes))
+    let tile = w.l1TileRows
     pool.parallelForDynamic(w.rows, grain: tile) { range in
         for i in 0..<n {
             w.dotRows(range, rows[i], x + i * columns, into: out + i * ldOut, accumulate: accumulate)

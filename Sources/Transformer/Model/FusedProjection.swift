@@ -79,7 +79,7 @@ private func dotTiles(_ p: Projection, _ range: Range<Int>, offset: Int, input x
         return
     }
     let columns = p.w.columns
-    let tile = max(2, 16_384 / max(1, p.w.rowBytes))
+    let tile = p.w.l1TileRows
     var start = weightRows.lowerBound
     if let dot4 = p.w.kernel?.dotRows4 {   // four rows per pass over the tile, its decoding shared
         // Copied once here, not per tile: the weight matrix and the quads hold references
